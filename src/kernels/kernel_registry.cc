@@ -1,0 +1,61 @@
+#include "kernels/kernel.h"
+
+#include "qwac/error.h"
+
+namespace qwac::kernels {
+
+void KernelRegistry::add(KernelDef def) {
+  if (!def.create) throw InternalError("kernel def for " + def.op_type + " has no factory");
+  if (def.domain == "ai.onnx") def.domain.clear();
+  defs_.push_back(std::move(def));
+}
+
+std::vector<const KernelDef*> KernelRegistry::candidates(const std::string& op_type, const std::string& domain,
+                                                         int64_t opset) const {
+  const std::string dom = domain == "ai.onnx" ? "" : domain;
+  std::vector<const KernelDef*> out;
+  for (const KernelDef& d : defs_) {
+    // Ops outside the default domain (qwac's fused ops) are not versioned by the model's opset.
+    const bool in_range = !dom.empty() || (opset >= d.since_version && opset <= d.until_version);
+    if (d.op_type == op_type && d.domain == dom && in_range) out.push_back(&d);
+  }
+  return out;
+}
+
+KernelSelection KernelRegistry::select(const std::string& op_type, const std::string& domain, int64_t opset,
+                                       const std::function<KernelContext(const KernelDef&)>& make_context) const {
+  KernelSelection selection;
+  for (const KernelDef* def : candidates(op_type, domain, opset)) {
+    std::string reason;
+    KernelContext ctx = make_context(*def);
+    std::unique_ptr<Kernel> k = def->create(ctx, reason);
+    if (k) {
+      selection.kernel = std::move(k);
+      selection.impl = def->impl;
+      return selection;
+    }
+    selection.declines.push_back(def->impl + ": " + (reason.empty() ? "declined" : reason));
+  }
+  return selection;
+}
+
+const KernelRegistry& reference_kernel_registry() {
+  static const KernelRegistry registry = [] {
+    KernelRegistry r;
+    register_reference_kernels(r);
+    return r;
+  }();
+  return registry;
+}
+
+const KernelRegistry& default_kernel_registry() {
+  static const KernelRegistry registry = [] {
+    KernelRegistry r;
+    register_dnnl_kernels(r);
+    register_reference_kernels(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace qwac::kernels

@@ -1,0 +1,12 @@
+#pragma once
+
+#include "kernels/kernel.h"
+
+namespace qwac::kernels::ref {
+
+void register_elementwise_kernels(KernelRegistry& registry);  // elementwise.cc and friends
+void register_nn_kernels(KernelRegistry& registry);           // conv, pooling, gemm, normalization, ...
+void register_tensor_kernels(KernelRegistry& registry);       // shape manipulation, indexing, Q/DQ
+void register_fused_kernels(KernelRegistry& registry);        // qwac-domain fused ops (FusedConv, ...)
+
+}  // namespace qwac::kernels::ref

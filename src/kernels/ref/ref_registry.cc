@@ -1,0 +1,14 @@
+// The reference kernel list: one registration function per family, each in its own file.
+#include "kernels/kernel.h"
+#include "kernels/ref/ref_families.h"
+
+namespace qwac::kernels {
+
+void register_reference_kernels(KernelRegistry& registry) {
+  ref::register_elementwise_kernels(registry);
+  ref::register_nn_kernels(registry);
+  ref::register_tensor_kernels(registry);
+  ref::register_fused_kernels(registry);
+}
+
+}  // namespace qwac::kernels

@@ -1,0 +1,81 @@
+// Engine: compiles a model once for concrete input shapes into a plan (kernels chosen and created, weights packed,
+// memory planned with buffer reuse by liveness), then runs it many times.
+//
+// Lifecycle: Engine(model, options, shapes) = create + reshape; run() binds inputs and executes. reshape() with
+// other input shapes (another batch size) recompiles the plan. Intermediate tensors named in `taps` are kept
+// (not reused by the memory planner) and readable after each run in plain layout.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/logger.h"
+#include "core/tensor.h"
+#include "ir/graph.h"
+
+namespace qwac::runtime {
+
+struct EngineOptions {
+  int num_threads = 0;        // 0 = all cores
+  bool use_dnnl = true;       // false = reference kernels only (the oracle)
+  bool fuse = true;           // run the fusion passes (Conv+activation, ...) on the engine's private graph
+  std::vector<std::string> taps;  // intermediate tensors to keep readable after run()
+  std::shared_ptr<Logger> logger;  // nullptr = silent
+};
+
+struct IoSpec {
+  std::string name;
+  DType dtype;
+  Shape shape;  // concrete, as compiled
+};
+
+// What the plan decided for one node (shown by `qwac inspect --plan` and in reports).
+struct PlannedNode {
+  std::string node_name;
+  std::string op_type;
+  std::string impl;                   // "dnnl", "ref", "folded" (computed at compile time)
+  std::vector<std::string> declines;  // candidates that declined, with their reasons
+};
+
+class Plan;  // runtime/plan.h
+
+class Engine {
+ public:
+  // `input_shapes` overrides declared shapes by input name (e.g. another batch); inputs not listed use their
+  // declared shape, which must then be fully known (a symbolic dim without an override is an InvalidArgument
+  // naming the input). Throws UnsupportedOp listing every unsupported node at once.
+  Engine(const ir::Model& model, EngineOptions options, const std::map<std::string, Shape>& input_shapes = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  void reshape(const std::map<std::string, Shape>& input_shapes);
+
+  // Runs the plan. Inputs by name; every graph input must be given with the compiled dtype and shape (a batch
+  // mismatch is an InvalidArgument suggesting reshape()). Returns the graph outputs in graph order, plain layout,
+  // as tensors owning their memory.
+  std::vector<Tensor> run(const std::map<std::string, Tensor>& inputs);
+
+  // A tapped tensor from the last run (plain layout; valid until the next run). Throws InvalidArgument if the
+  // name was not tapped.
+  const Tensor& tap(const std::string& name) const;
+
+  const std::vector<IoSpec>& inputs() const;
+  const std::vector<IoSpec>& outputs() const;
+  std::vector<PlannedNode> planned_nodes() const;
+  size_t arena_bytes() const;  // bytes of the shared intermediate buffer after liveness-based reuse
+
+ private:
+  void compile(const std::map<std::string, Shape>& input_shapes);
+
+  std::unique_ptr<ir::Model> model_;  // private copy after engine passes
+  EngineOptions options_;
+  std::unique_ptr<Plan> plan_;
+};
+
+// Lists every node of `model` (opset-aware) that no kernel supports, as "Op 'name'" strings; empty when all are.
+std::vector<std::string> find_unsupported_nodes(const ir::Model& model);
+
+}  // namespace qwac::runtime
