@@ -52,7 +52,7 @@ std::string compare_tensors(const Tensor& actual, const Tensor& expected, double
       a = element_as_double<T>(actual, i);
       e = element_as_double<T>(expected, i);
     });
-    if (std::isnan(a) && std::isnan(e)) continue;
+    if (a == e || (std::isnan(a) && std::isnan(e))) continue;
     if (std::isinf(a) && std::isinf(e) && (a > 0) == (e > 0)) continue;
     const double err = std::abs(a - e) / (atol + rtol * std::abs(e));
     if (!(err <= worst) || std::isnan(err)) {

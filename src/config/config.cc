@@ -1,0 +1,319 @@
+#include "config/config.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/json_options.h"
+#include "data/cifar_dataset.h"
+#include "data/idx_dataset.h"
+#include "data/image_folder_dataset.h"
+#include "data/npy_dataset.h"
+#include "data/onnx_testset_dataset.h"
+#include "data/preprocess.h"
+#include "data/random_dataset.h"
+#include "metrics/metric_registry.h"
+#include "qwac/error.h"
+
+namespace qwac::config {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string resolve(const Config& c, const std::string& p) {
+  if (p.empty() || fs::path(p).is_absolute()) return p;
+  return (fs::path(c.base_dir) / p).lexically_normal().string();
+}
+
+// `scale` may be a number or a fraction string such as "1/255" (exact in the config, readable by people).
+void read_scale(JsonOptions& o, double& scale) {
+  const nlohmann::json* v = o.find("scale");
+  if (v == nullptr) return;
+  if (v->is_number()) {
+    scale = v->get<double>();
+    return;
+  }
+  if (v->is_string()) {
+    const std::string s = v->get<std::string>();
+    const size_t slash = s.find('/');
+    try {
+      size_t used = 0;
+      if (slash == std::string::npos) {
+        scale = std::stod(s, &used);
+        if (used == s.size()) return;
+      } else {
+        const double num = std::stod(s.substr(0, slash), &used);
+        const std::string den_text = s.substr(slash + 1);
+        size_t used2 = 0;
+        const double den = std::stod(den_text, &used2);
+        if (used == slash && used2 == den_text.size() && den != 0) {
+          scale = num / den;
+          return;
+        }
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  o.wrong_type("scale", *v, "a number or a fraction string like \"1/255\"");
+}
+
+data::PreprocessOptions read_preprocessing(const nlohmann::json* j, const std::string& where) {
+  data::PreprocessOptions p;
+  if (j == nullptr) return p;
+  JsonOptions o(*j, where);
+  int64_t shorter = 0;
+  o.read("resize_shorter", shorter);
+  std::vector<int64_t> resize;
+  o.read("resize", resize);
+  if (shorter > 0 && !resize.empty()) throw InvalidConfig(o.path("resize") + ": give either resize or resize_shorter");
+  if (shorter > 0) {
+    p.resize = data::ResizeMode::kShorterSide;
+    p.resize_shorter = shorter;
+  } else if (!resize.empty()) {
+    if (resize.size() != 2) throw InvalidConfig(o.path("resize") + ": expected [width, height]");
+    p.resize = data::ResizeMode::kExact;
+    p.resize_width = resize[0];
+    p.resize_height = resize[1];
+  } else if (o.has("resize_shorter") && shorter <= 0) {
+    throw InvalidConfig(o.path("resize_shorter") + ": must be > 0, got " + std::to_string(shorter));
+  }
+  std::vector<int64_t> crop;
+  o.read("crop", crop);
+  if (crop.size() == 1) crop.push_back(crop[0]);
+  if (crop.size() > 2) throw InvalidConfig(o.path("crop") + ": expected a size or [width, height]");
+  if (!crop.empty()) {
+    p.crop_width = crop[0];
+    p.crop_height = crop[1];
+  }
+  o.read_choice<data::ColorOrder>("color", p.color,
+                                  {{"rgb", data::ColorOrder::kRgb}, {"bgr", data::ColorOrder::kBgr},
+                                   {"gray", data::ColorOrder::kGray}});
+  o.read("invert", p.invert);
+  read_scale(o, p.scale);
+  o.read("mean", p.mean);
+  o.read("std", p.std);
+  o.read_choice<data::Layout>("layout", p.layout, {{"NCHW", data::Layout::kNchw}, {"NHWC", data::Layout::kNhwc}});
+  o.read_choice<DType>("dtype", p.dtype, {{"float32", DType::kFloat32}, {"uint8", DType::kUInt8}});
+  o.finish();
+  try {
+    data::validate_preprocess_options(p);
+  } catch (const Error& e) {
+    throw InvalidConfig(where + ": " + e.what());
+  }
+  return p;
+}
+
+std::string default_input(const ir::Model& model, JsonOptions& o) {
+  std::string input;
+  o.read("input", input);
+  if (input.empty()) {
+    if (model.graph->inputs().empty()) throw InvalidConfig(o.path("input") + ": the model has no inputs");
+    return model.graph->inputs().front()->name();
+  }
+  const ir::Value* v = model.graph->find_value(input);
+  if (v == nullptr || !model.graph->is_graph_input(v)) {
+    std::string names;
+    for (const ir::Value* in : model.graph->inputs()) names += (names.empty() ? "" : ", ") + in->name();
+    throw InvalidConfig(o.path("input") + ": the model has no input '" + input + "' (its inputs: " + names + ")");
+  }
+  return input;
+}
+
+std::string required_path(const Config& c, JsonOptions& o, const std::string& key) {
+  std::string p;
+  o.require(key, p);
+  p = resolve(c, p);
+  if (!fs::exists(p)) throw InvalidConfig(o.path(key) + ": '" + p + "' does not exist");
+  return p;
+}
+
+}  // namespace
+
+Config parse_config(const nlohmann::json& root, const std::string& path) {
+  Config c;
+  c.path = path;
+  c.base_dir = fs::absolute(path).parent_path().string();
+  JsonOptions top(root, "");
+  const nlohmann::json* model = top.section("model");
+  const nlohmann::json* engine = top.section("engine");
+  const nlohmann::json* compression = top.section("compression");
+  top.finish();
+  if (model == nullptr) throw InvalidConfig("model: required section is missing");
+  {
+    JsonOptions m(*model, "model");
+    m.read("model_name", c.model.model_name);
+    c.model.model = required_path(c, m, "model");
+    m.finish();
+    if (c.model.model_name.empty()) c.model.model_name = fs::path(c.model.model).stem().string();
+  }
+  if (engine != nullptr) {
+    JsonOptions e(*engine, "engine");
+    e.read("threads", c.engine.threads);
+    e.read("batch_size", c.engine.batch_size);
+    e.read("loader_threads", c.engine.loader_threads);
+    e.read("reference_kernels", c.engine.reference_kernels);
+    e.read("skip_unreadable", c.engine.skip_unreadable);
+    if (const nlohmann::json* d = e.section("dataset")) c.engine.dataset = *d;
+    if (const nlohmann::json* m = e.section("metrics")) c.engine.metrics = *m;
+    e.finish();
+    if (c.engine.threads < 0) throw InvalidConfig("engine.threads: must be >= 0 (0 = all cores)");
+    if (c.engine.loader_threads < 0) throw InvalidConfig("engine.loader_threads: must be >= 0 (0 = all cores)");
+    if (c.engine.batch_size < 1) {
+      throw InvalidConfig("engine.batch_size: must be >= 1, got " + std::to_string(c.engine.batch_size));
+    }
+  }
+  if (compression != nullptr) c.compression = *compression;
+  return c;
+}
+
+Config load_config(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw IoError("cannot open config '" + path + "': " + std::strerror(errno));
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(f, nullptr, true, /*ignore_comments=*/true);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InvalidConfig("config '" + path + "' is not valid JSON: " + e.what());
+  }
+  return parse_config(root, path);
+}
+
+BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
+  if (c.engine.dataset.is_null()) throw InvalidConfig("engine.dataset: required section is missing");
+  JsonOptions o(c.engine.dataset, "engine.dataset");
+  std::string type;
+  o.require("type", type);
+  std::string name;
+  o.read("name", name);
+  BuiltDataset built;
+  const std::string input = type == "onnx_testset" ? std::string() : default_input(model, o);
+  if (type == "image_folder") {
+    data::ImageFolderOptions opt;
+    opt.images_dir = required_path(c, o, "images");
+    opt.labels_csv = o.has("labels") ? required_path(c, o, "labels") : "";
+    o.read("file_column", opt.file_column);
+    o.read("label_column", opt.label_column);
+    o.read("num_classes", opt.num_classes);
+    o.read("label_offset", opt.label_offset);
+    opt.input_name = input;
+    opt.name = name;
+    opt.preprocess = read_preprocessing(o.section("preprocessing"), "engine.dataset.preprocessing");
+    o.finish();
+    auto ds = std::make_shared<data::ImageFolderDataset>(opt);
+    if (c.engine.skip_unreadable) {
+      const auto bad = ds->validate(/*full_decode=*/true);
+      built.skipped = static_cast<int64_t>(bad.size());
+      for (const auto& b : bad) built.skipped_files.push_back(b.file + ": " + b.reason);
+      built.dataset = bad.empty() ? DatasetPtr(ds)
+                                  : make_subset(ds, data::ImageFolderDataset::good_indices(ds->size(), bad));
+    } else {
+      built.dataset = ds;
+    }
+  } else if (type == "idx") {
+    data::IdxOptions opt;
+    opt.images_path = required_path(c, o, "images");
+    opt.labels_path = o.has("labels") ? required_path(c, o, "labels") : "";
+    opt.input_name = input;
+    opt.name = name;
+    opt.preprocess = read_preprocessing(o.section("preprocessing"), "engine.dataset.preprocessing");
+    o.finish();
+    built.dataset = std::make_shared<data::IdxDataset>(opt);
+  } else if (type == "cifar") {
+    data::CifarOptions opt;
+    std::vector<std::string> files;
+    o.require("files", files);
+    for (auto& f : files) {
+      f = resolve(c, f);
+      if (!fs::exists(f)) throw InvalidConfig("engine.dataset.files: '" + f + "' does not exist");
+    }
+    opt.batch_files = files;
+    o.read("label_bytes", opt.label_bytes);
+    opt.input_name = input;
+    opt.name = name;
+    opt.preprocess = read_preprocessing(o.section("preprocessing"), "engine.dataset.preprocessing");
+    o.finish();
+    built.dataset = std::make_shared<data::CifarDataset>(opt);
+  } else if (type == "npy" || type == "npz") {
+    data::NpyDatasetOptions opt;
+    if (type == "npz") opt.npz_path = required_path(c, o, "npz");
+    std::string array;
+    o.require("array", array);
+    opt.inputs.push_back({input, type == "npz" ? array : resolve(c, array)});
+    std::string labels;
+    o.read("labels", labels);
+    opt.labels_source = type == "npz" || labels.empty() ? labels : resolve(c, labels);
+    opt.name = name;
+    o.finish();
+    built.dataset = std::make_shared<data::NpyDataset>(opt);
+  } else if (type == "onnx_testset") {
+    data::OnnxTestsetOptions opt;
+    opt.dir = required_path(c, o, "dir");
+    for (const ir::Value* v : model.graph->inputs()) opt.input_names.push_back(v->name());
+    opt.name = name;
+    o.finish();
+    built.dataset = std::make_shared<data::OnnxTestsetDataset>(opt);
+  } else if (type == "random") {
+    int64_t count = 100, seed = 0;
+    double low = 0.0, high = 1.0;
+    o.read("count", count);
+    o.read("seed", seed);
+    o.read("low", low);
+    o.read("high", high);
+    o.finish();
+    std::vector<data::RandomInputSpec> specs;
+    for (const ir::Value* v : model.graph->inputs()) {
+      data::RandomInputSpec s;
+      s.name = v->name();
+      s.dtype = v->type.dtype;
+      s.low = low;
+      s.high = high;
+      if (!v->type.shape) throw InvalidConfig("engine.dataset: input '" + v->name() + "' has no declared shape");
+      for (size_t i = 0; i < v->type.shape->size(); ++i) {
+        const int64_t d = (*v->type.shape)[i].size;
+        if (i == 0) {
+          s.shape.push_back(1);
+        } else if (d < 0) {
+          throw InvalidConfig("engine.dataset: input '" + v->name() + "' has a symbolic dimension " +
+                              std::to_string(i) + "; the random dataset needs concrete shapes");
+        } else {
+          s.shape.push_back(d);
+        }
+      }
+      specs.push_back(s);
+    }
+    built.dataset = std::make_shared<data::RandomDataset>(specs, count, static_cast<uint64_t>(seed));
+  } else {
+    throw InvalidConfig("engine.dataset.type: unknown value \"" + type +
+                        "\"; expected one of \"image_folder\" | \"idx\" | \"cifar\" | \"npy\" | \"npz\" | "
+                        "\"onnx_testset\" | \"random\"");
+  }
+  return built;
+}
+
+std::vector<MetricPtr> build_metrics(const Config& c) {
+  const nlohmann::json& list = c.engine.metrics;
+  if (list.is_null()) throw InvalidConfig("engine.metrics: required list is missing (e.g. [{\"type\": \"accuracy\"}])");
+  if (!list.is_array() || list.empty()) {
+    throw InvalidConfig("engine.metrics: expected a non-empty array of {\"type\": ..., \"options\": {...}}");
+  }
+  std::vector<MetricPtr> metrics;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string where = "engine.metrics[" + std::to_string(i) + "]";
+    JsonOptions o(list[i], where);
+    std::string type;
+    o.require("type", type);
+    const nlohmann::json* options = o.section("options");
+    o.finish();
+    const metrics::MetricType* mt = metrics::find_metric_type(type);
+    if (mt == nullptr) {
+      throw InvalidConfig(where + ".type: unknown metric \"" + type + "\"; expected one of " +
+                          metrics::metric_type_names());
+    }
+    metrics.push_back(mt->make(options ? *options : nlohmann::json(), where + ".options"));
+  }
+  return metrics;
+}
+
+}  // namespace qwac::config

@@ -1,0 +1,113 @@
+// Add / Sub / Mul / Div on oneDNN binary with numpy broadcasting of the second operand. Inputs may arrive in a
+// oneDNN layout (a residual Add between two convolutions); a plain broadcast operand ([1,C,1,1], scalar) is
+// passed to oneDNN as is, and when oneDNN cannot combine the layouts the kernel declines.
+#include "kernels/dnnl/dnnl_common.h"
+#include "kernels/dnnl/dnnl_families.h"
+
+namespace qwac::kernels::dnnl_impl {
+namespace {
+
+using alg = dnnl::algorithm;
+
+struct BinaryOp {
+  const char* op_type;
+  alg algorithm;
+  bool commutative;
+};
+constexpr BinaryOp kBinaryOps[] = {
+    {"Add", alg::binary_add, true},
+    {"Sub", alg::binary_sub, false},
+    {"Mul", alg::binary_mul, true},
+    {"Div", alg::binary_div, false},
+};
+
+// Descriptor of input i as delivered, with a plain input's shape left-padded with 1s to `rank`.
+bool operand_desc(const KernelContext& ctx, size_t i, size_t rank, dnnl::memory::desc& md, std::string& reason) {
+  if (i < ctx.input_formats.size() && ctx.input_formats[i]) {
+    if (ctx.inputs[i].shape.size() != rank) {
+      reason = "blocked operand of lower rank";
+      return false;
+    }
+    return given_desc(ctx, i, md, reason);
+  }
+  Shape s = ctx.inputs[i].shape;
+  s.insert(s.begin(), rank - s.size(), 1);
+  md = plain_desc(s);
+  return true;
+}
+
+std::unique_ptr<Kernel> create_binary(const BinaryOp& op, const KernelContext& ctx, std::string& reason) {
+  if (!all_float(ctx, {0, 1}, reason)) return nullptr;
+  const Shape& out_shape = ctx.outputs.at(0).shape;
+  const size_t rank = std::max<size_t>(out_shape.size(), 1);
+  if (rank > 6) {
+    reason = "rank above 6";
+    return nullptr;
+  }
+  // oneDNN broadcasts only src1: the full-size operand must be src0.
+  size_t a = 0, b = 1;
+  Shape padded_a = ctx.inputs[0].shape;
+  padded_a.insert(padded_a.begin(), out_shape.size() - padded_a.size(), 1);
+  if (padded_a != out_shape) {
+    if (!op.commutative) {
+      reason = "the first operand is broadcast";
+      return nullptr;
+    }
+    std::swap(a, b);
+    Shape padded_b = ctx.inputs[1].shape;
+    padded_b.insert(padded_b.begin(), out_shape.size() - padded_b.size(), 1);
+    if (padded_b != out_shape) {
+      reason = "both operands are broadcast";
+      return nullptr;
+    }
+  }
+  dnnl::memory::desc given_a, given_b;
+  if (!operand_desc(ctx, a, rank, given_a, reason) || !operand_desc(ctx, b, rank, given_b, reason)) return nullptr;
+  // Mixed layouts: compute in the blocked one. A plain full-size operand is reordered into it (the commutative
+  // ops simply swap); a plain broadcast operand ([1,C,1,1]) takes the layout oneDNN derives from src0 (`any`),
+  // filled by a reorder from plain into an owned buffer.
+  const bool a_plain = is_plain(given_a), b_plain = is_plain(given_b);
+  const bool b_full = given_b.dims() == given_a.dims();
+  if (a_plain && !b_plain && b_full && op.commutative) {
+    std::swap(a, b);
+    std::swap(given_a, given_b);
+  }
+  dnnl::memory::desc src0_md = given_a, src1_md = given_b;
+  if (is_plain(given_a) && !is_plain(given_b) && b_full) src0_md = given_b;
+  if (!is_plain(src0_md) && is_plain(given_b)) {
+    src1_md = b_full ? src0_md : dnnl::memory::desc(given_b.dims(), dnnl::memory::data_type::f32,
+                                                    dnnl::memory::format_tag::any);
+  }
+  // The output takes src0's layout, so a blocked chain stays blocked.
+  const dnnl::memory::desc dst_md = src0_md;
+  dnnl::binary::primitive_desc pd;
+  if (!try_create([&] { pd = dnnl::binary::primitive_desc(dnnl::binary::desc(op.algorithm, src0_md, src1_md, dst_md),
+                                                           cpu_engine()); },
+                  reason, "binary")) {
+    return nullptr;
+  }
+  if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) {
+    reason = "oneDNN has only its reference binary for these layouts";
+    return nullptr;
+  }
+  auto k = std::make_unique<PrimitiveKernel>();
+  k->prim = dnnl::binary(pd);
+  k->runtime_inputs.push_back({DNNL_ARG_SRC_0, a, InputAdapter(given_a, pd.src_desc(0))});
+  k->runtime_inputs.push_back({DNNL_ARG_SRC_1, b, InputAdapter(given_b, pd.src_desc(1))});
+  k->dst = dnnl::memory(pd.dst_desc(), cpu_engine(), DNNL_MEMORY_NONE);
+  k->out_format = format_of(pd.dst_desc());
+  return k;
+}
+
+}  // namespace
+
+void register_binary_kernels(KernelRegistry& registry) {
+  for (const BinaryOp& op : kBinaryOps) {
+    registry.add(KernelDef{op.op_type, "", 7, INT_MAX, "dnnl", true,
+                           [&op](const KernelContext& ctx, std::string& reason) {
+                             return create_binary(op, ctx, reason);
+                           }});
+  }
+}
+
+}  // namespace qwac::kernels::dnnl_impl

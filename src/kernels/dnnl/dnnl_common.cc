@@ -1,0 +1,236 @@
+#include "kernels/dnnl/dnnl_common.h"
+
+#include <algorithm>
+#include <limits>
+#include <sstream>
+
+#include "qwac/error.h"
+
+namespace qwac::kernels::dnnl_impl {
+
+using dt = dnnl::memory::data_type;
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& cpu_stream() {
+  thread_local dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+dnnl::memory::dims to_dims(const Shape& shape) {
+  if (shape.empty()) return {1};
+  return dnnl::memory::dims(shape.begin(), shape.end());
+}
+
+namespace {
+dnnl::memory::dims row_major_strides(const dnnl::memory::dims& dims) {
+  dnnl::memory::dims strides(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * std::max<int64_t>(dims[i], 1);
+  return strides;
+}
+}  // namespace
+
+dnnl::memory::desc plain_desc(const Shape& shape, dt type) {
+  const dnnl::memory::dims dims = to_dims(shape);
+  return dnnl::memory::desc(dims, type, row_major_strides(dims));
+}
+
+bool is_plain(const dnnl::memory::desc& md) {
+  if (md.data.format_kind != dnnl_blocked) return false;
+  const auto& blk = md.data.format_desc.blocking;
+  if (blk.inner_nblks != 0) return false;
+  const dnnl::memory::dims dims = md.dims();
+  for (int i = 0; i < md.data.ndims; ++i) {
+    if (md.data.padded_dims[i] != md.data.dims[i] || md.data.padded_offsets[i] != 0) return false;
+  }
+  const dnnl::memory::dims expected = row_major_strides(dims);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    // A stride of a size-1 dim is irrelevant to the bytes.
+    if (dims[i] != 1 && blk.strides[i] != expected[i]) return false;
+  }
+  return md.data.offset0 == 0;
+}
+
+void DnnlFormat::to_plain(const void* src, Tensor& dst) const {
+  const dnnl::memory::desc dst_md = plain_desc(dst.shape());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!to_plain_) to_plain_ = std::make_unique<dnnl::reorder>(dnnl::reorder::primitive_desc(cpu_engine(), md_,
+                                                                                             cpu_engine(), dst_md));
+  dnnl::memory src_mem(md_, cpu_engine(), const_cast<void*>(src));
+  dnnl::memory dst_mem(dst_md, cpu_engine(), dst.raw());
+  dnnl::stream& stream = cpu_stream();
+  to_plain_->execute(stream, src_mem, dst_mem);
+  stream.wait();
+}
+
+std::string DnnlFormat::describe() const {
+  std::ostringstream os;
+  os << "dnnl(dims ";
+  const auto& d = md_.data;
+  for (int i = 0; i < d.ndims; ++i) os << (i ? "x" : "") << d.dims[i];
+  os << ", strides ";
+  for (int i = 0; i < d.ndims; ++i) os << (i ? "," : "") << d.format_desc.blocking.strides[i];
+  const auto& blk = d.format_desc.blocking;
+  for (int i = 0; i < blk.inner_nblks; ++i) os << ", block " << blk.inner_blks[i] << "@dim" << blk.inner_idxs[i];
+  os << ")";
+  return os.str();
+}
+
+BlockedFormatPtr format_of(const dnnl::memory::desc& md) {
+  if (is_plain(md)) return nullptr;
+  return std::make_shared<DnnlFormat>(md);
+}
+
+bool given_desc(const KernelContext& ctx, size_t i, dnnl::memory::desc& md, std::string& reason) {
+  const BlockedFormatPtr& f = i < ctx.input_formats.size() ? ctx.input_formats[i] : nullptr;
+  if (!f) {
+    md = plain_desc(ctx.inputs.at(i).shape);
+    return true;
+  }
+  const auto* dnnl_format = dynamic_cast<const DnnlFormat*>(f.get());
+  if (dnnl_format == nullptr) {
+    reason = "input " + std::to_string(i) + " has a non-oneDNN layout " + f->describe();
+    return false;
+  }
+  md = dnnl_format->desc();
+  return true;
+}
+
+InputAdapter::InputAdapter(const dnnl::memory::desc& given, const dnnl::memory::desc& wanted) {
+  given_mem_ = dnnl::memory(given, cpu_engine(), DNNL_MEMORY_NONE);
+  if (given == wanted) {
+    wanted_mem_ = given_mem_;
+    return;
+  }
+  wanted_mem_ = dnnl::memory(wanted, cpu_engine());  // owned scratch buffer
+  reorder_ = std::make_unique<dnnl::reorder>(dnnl::reorder::primitive_desc(cpu_engine(), given, cpu_engine(), wanted));
+}
+
+const dnnl::memory& InputAdapter::bind(const void* data, dnnl::stream& stream) {
+  given_mem_.set_data_handle(const_cast<void*>(data));
+  if (reorder_) reorder_->execute(stream, given_mem_, wanted_mem_);
+  return wanted_mem_;
+}
+
+dnnl::memory reorder_constant(const void* data, const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
+  dnnl::memory src(from, cpu_engine(), const_cast<void*>(data));
+  dnnl::memory dst(to, cpu_engine());
+  dnnl::stream stream(cpu_engine());
+  dnnl::reorder(src, dst).execute(stream, src, dst);
+  stream.wait();
+  return dst;
+}
+
+bool all_float(const KernelContext& ctx, std::initializer_list<size_t> inputs, std::string& reason) {
+  for (size_t i : inputs) {
+    if (i < ctx.inputs.size() && ctx.inputs[i].present() && ctx.inputs[i].dtype != DType::kFloat32) {
+      reason = "input " + std::to_string(i) + " is " + std::string(dtype_name(ctx.inputs[i].dtype)) +
+               ", only float is implemented";
+      return false;
+    }
+  }
+  for (size_t i = 0; i < ctx.outputs.size(); ++i) {
+    if (ctx.outputs[i].dtype != DType::kFloat32 && ctx.outputs[i].dtype != DType::kUndefined) {
+      reason = "output " + std::to_string(i) + " is " + std::string(dtype_name(ctx.outputs[i].dtype)) +
+               ", only float is implemented";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace qwac::kernels::dnnl_impl
+
+namespace qwac::kernels::dnnl_impl {
+
+bool append_activation(dnnl::post_ops& ops, const std::string& name, const std::vector<float>& params,
+                       std::string& reason) {
+  using alg = dnnl::algorithm;
+  auto param = [&](size_t i, float fallback) { return i < params.size() ? params[i] : fallback; };
+  if (name.empty()) return true;
+  if (name == "Relu") {
+    ops.append_eltwise(1.f, alg::eltwise_relu, 0.f, 0.f);
+  } else if (name == "LeakyRelu") {
+    ops.append_eltwise(1.f, alg::eltwise_relu, param(0, 0.01f), 0.f);
+  } else if (name == "Clip") {
+    ops.append_eltwise(1.f, alg::eltwise_clip, param(0, -std::numeric_limits<float>::max()),
+                       param(1, std::numeric_limits<float>::max()));
+  } else if (name == "Sigmoid") {
+    ops.append_eltwise(1.f, alg::eltwise_logistic, 0.f, 0.f);
+  } else if (name == "HardSigmoid") {
+    // max(0, min(1, alpha*x + beta)) as linear then clip.
+    ops.append_eltwise(1.f, alg::eltwise_linear, param(0, 0.2f), param(1, 0.5f));
+    ops.append_eltwise(1.f, alg::eltwise_clip, 0.f, 1.f);
+  } else if (name == "HardSwish") {
+    ops.append_eltwise(1.f, alg::eltwise_hardswish, 0.f, 0.f);  // x * relu6(x + 3) / 6, as ONNX HardSwish
+  } else if (name == "Tanh") {
+    ops.append_eltwise(1.f, alg::eltwise_tanh, 0.f, 0.f);
+  } else if (name == "Elu") {
+    ops.append_eltwise(1.f, alg::eltwise_elu, param(0, 1.f), 0.f);
+  } else {
+    reason = "activation '" + name + "' has no oneDNN post-op";
+    return false;
+  }
+  return true;
+}
+
+bool forward_geometry(const ir::Node& node, const std::vector<int64_t>& in_spatial,
+                      const std::vector<int64_t>& kernel, SpatialGeometry& g, std::string& reason) {
+  const size_t n = in_spatial.size();
+  if (kernel.size() != n) {
+    reason = "kernel rank " + std::to_string(kernel.size()) + " != spatial rank " + std::to_string(n);
+    return false;
+  }
+  const std::vector<int64_t> strides = node.attrs.get_ints("strides", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> dilations = node.attrs.get_ints("dilations", std::vector<int64_t>(n, 1));
+  std::vector<int64_t> pads = node.attrs.get_ints("pads", std::vector<int64_t>(2 * n, 0));
+  const std::string auto_pad = node.attrs.get_string("auto_pad", "NOTSET");
+  if (strides.size() != n || dilations.size() != n || pads.size() != 2 * n) {
+    reason = "strides/dilations/pads lengths do not match spatial rank " + std::to_string(n);
+    return false;
+  }
+  g = SpatialGeometry{};
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t extent = (kernel[i] - 1) * dilations[i] + 1;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const int64_t out = (in_spatial[i] + strides[i] - 1) / strides[i];
+      const int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + extent - in_spatial[i]);
+      const int64_t small = total / 2;
+      pads[i] = auto_pad == "SAME_UPPER" ? small : total - small;
+      pads[i + n] = total - pads[i];
+    } else if (auto_pad == "VALID") {
+      pads[i] = pads[i + n] = 0;
+    } else if (auto_pad != "NOTSET") {
+      reason = "auto_pad '" + auto_pad + "' is not recognized";
+      return false;
+    }
+    if (strides[i] < 1 || dilations[i] < 1 || pads[i] < 0 || pads[i + n] < 0) {
+      reason = "non-positive stride/dilation or negative pad";
+      return false;
+    }
+    g.kernel.push_back(kernel[i]);
+    g.strides.push_back(strides[i]);
+    g.dilations.push_back(dilations[i] - 1);
+    g.pad_begin.push_back(pads[i]);
+    g.pad_end.push_back(pads[i + n]);
+  }
+  return true;
+}
+
+}  // namespace qwac::kernels::dnnl_impl
+
+namespace qwac::kernels::dnnl_impl {
+
+void PrimitiveKernel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
+  dnnl::stream& stream = cpu_stream();
+  for (RuntimeInput& in : runtime_inputs) args[in.arg] = in.adapter.bind(inputs[in.index].raw(), stream);
+  bind(dst, outputs[0].raw());
+  args[DNNL_ARG_DST] = dst;
+  prim.execute(stream, args);
+  stream.wait();
+}
+
+}  // namespace qwac::kernels::dnnl_impl

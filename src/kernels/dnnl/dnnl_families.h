@@ -1,0 +1,19 @@
+// Per-family registration of the oneDNN kernels (one file each), called in order by register_dnnl_kernels.
+#pragma once
+
+#include "kernels/kernel.h"
+
+namespace qwac::kernels::dnnl_impl {
+
+void register_conv_kernels(KernelRegistry& registry);       // Conv, FusedConv (com.qwac)
+void register_deconv_kernels(KernelRegistry& registry);     // ConvTranspose
+void register_matmul_kernels(KernelRegistry& registry);     // Gemm, MatMul
+void register_pool_kernels(KernelRegistry& registry);       // MaxPool, AveragePool, Global*Pool
+void register_eltwise_kernels(KernelRegistry& registry);    // Relu, LeakyRelu, Sigmoid, Tanh, Clip, Elu, ...
+void register_binary_kernels(KernelRegistry& registry);     // Add, Sub, Mul, Div
+void register_batchnorm_kernels(KernelRegistry& registry);  // BatchNormalization (inference)
+void register_concat_kernels(KernelRegistry& registry);     // Concat
+void register_softmax_kernels(KernelRegistry& registry);    // Softmax, LogSoftmax
+void register_lrn_kernels(KernelRegistry& registry);        // LRN
+
+}  // namespace qwac::kernels::dnnl_impl

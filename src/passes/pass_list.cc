@@ -1,0 +1,17 @@
+#include "passes/pass_list.h"
+
+#include "passes/eliminate_dropout.h"
+#include "passes/fold_batchnorm.h"
+#include "passes/fuse_conv_activation.h"
+
+namespace qwac::passes {
+
+std::vector<std::unique_ptr<Pass>> engine_fusion_passes() {
+  std::vector<std::unique_ptr<Pass>> list;
+  list.push_back(std::make_unique<EliminateDropout>());    // Identity / inference Dropout -> nothing
+  list.push_back(std::make_unique<FoldBatchNorm>());       // Conv -> BatchNormalization -> Conv
+  list.push_back(std::make_unique<FuseConvActivation>());  // Conv [+ residual Add] [+ activation] -> FusedConv
+  return list;
+}
+
+}  // namespace qwac::passes

@@ -1,0 +1,123 @@
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "ir/graph.h"
+#include "runtime/engine.h"
+#include "test_util.h"
+
+namespace qwac::runtime {
+namespace {
+
+ir::Model make_model(int64_t opset) {
+  ir::Model m;
+  m.ir_version = 8;
+  m.opset_imports = {{"", opset}};
+  m.graph = std::make_unique<ir::Graph>();
+  m.graph->name = "test";
+  return m;
+}
+
+ir::Value* add_input(ir::Graph& g, const std::string& name, std::vector<int64_t> dims) {
+  ir::Value* v = g.add_value(name);
+  v->type.dtype = DType::kFloat32;
+  ir::SymbolicShape s;
+  for (int64_t d : dims) s.push_back(ir::Dim{d, d < 0 ? "batch" : ""});
+  v->type.shape = s;
+  g.add_input(v);
+  return v;
+}
+
+TEST(Engine, ReportsAllUnsupportedOpsAtOnce) {
+  ir::Model m = make_model(13);
+  ir::Graph& g = *m.graph;
+  ir::Value* x = add_input(g, "x", {1, 4});
+  ir::Value* a = g.add_value("a");
+  ir::Value* b = g.add_value("b");
+  g.add_node("FrobnicateA", {x}, {a}, "first_bad");
+  g.add_node("FrobnicateB", {a}, {b}, "second_bad");
+  g.add_output(b);
+  try {
+    Engine e(m, EngineOptions{});
+    FAIL() << "expected UnsupportedOp";
+  } catch (const UnsupportedOp& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("first_bad"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("second_bad"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("2 unsupported"), std::string::npos) << msg;
+  }
+}
+
+// y = Relu(x + c) * x with a Shape->Reshape chain that must fold at compile time.
+ir::Model make_small_model() {
+  ir::Model m = make_model(13);
+  ir::Graph& g = *m.graph;
+  ir::Value* x = add_input(g, "x", {-1, 3});
+  Tensor c(DType::kFloat32, {3});
+  c.data<float>()[0] = -1.f;
+  c.data<float>()[1] = 0.5f;
+  c.data<float>()[2] = 2.f;
+  ir::Value* cv = g.add_constant("c", c);
+  ir::Value* sum = g.add_value("sum");
+  ir::Value* relu = g.add_value("relu");
+  ir::Value* prod = g.add_value("prod");
+  ir::Value* shape = g.add_value("shape");
+  ir::Value* y = g.add_value("y");
+  g.add_node("Add", {x, cv}, {sum}, "add");
+  g.add_node("Relu", {sum}, {relu}, "relu");
+  g.add_node("Mul", {relu, x}, {prod}, "mul");
+  g.add_node("Shape", {x}, {shape}, "shape");
+  g.add_node("Reshape", {prod, shape}, {y}, "reshape");
+  g.add_output(y);
+  return m;
+}
+
+TEST(Engine, RunsFoldsShapesAndTapsIntermediates) {
+  for (bool dnnl : {false, true}) {
+    ir::Model m = make_small_model();
+    EngineOptions o;
+    o.use_dnnl = dnnl;
+    o.taps = {"relu"};
+    Engine e(m, o, {{"x", {2, 3}}});
+    Tensor x(DType::kFloat32, {2, 3});
+    const float xs[] = {1, -2, 3, 0.5f, 0.25f, -4};
+    for (int i = 0; i < 6; ++i) x.data<float>()[i] = xs[i];
+    std::vector<Tensor> out = e.run({{"x", x}});
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(out[0].shape(), (Shape{2, 3}));
+    const float cs[] = {-1, 0.5f, 2};
+    for (int i = 0; i < 6; ++i) {
+      const float r = std::max(0.f, xs[i] + cs[i % 3]);
+      EXPECT_FLOAT_EQ(out[0].data<float>()[i], r * xs[i]) << "element " << i << " dnnl=" << dnnl;
+      EXPECT_FLOAT_EQ(e.tap("relu").data<float>()[i], r) << "element " << i;
+    }
+    bool shape_folded = false;
+    for (const auto& p : e.planned_nodes()) shape_folded |= (p.node_name == "shape" && p.impl == "folded");
+    EXPECT_TRUE(shape_folded);
+    EXPECT_THROW(e.tap("sum"), InvalidArgument);
+  }
+}
+
+TEST(Engine, ReshapeToAnotherBatchAndRejectsWrongInputs) {
+  ir::Model m = make_small_model();
+  Engine e(m, EngineOptions{}, {{"x", {1, 3}}});
+  Tensor x4(DType::kFloat32, {4, 3});
+  EXPECT_THROW(e.run({{"x", x4}}), InvalidArgument);
+  e.reshape({{"x", {4, 3}}});
+  EXPECT_EQ(e.run({{"x", x4}})[0].shape(), (Shape{4, 3}));
+  EXPECT_THROW(e.run({}), InvalidArgument);
+  EXPECT_THROW(e.run({{"x", x4}, {"nope", x4}}), InvalidArgument);
+  EXPECT_THROW(Engine(m, EngineOptions{}), InvalidArgument);  // symbolic batch without a shape
+}
+
+TEST(Engine, RepeatedRunsGiveIdenticalResults) {
+  ir::Model m = make_small_model();
+  Engine e(m, EngineOptions{}, {{"x", {8, 3}}});
+  std::mt19937 rng(3);
+  Tensor x = testing::random_tensor({8, 3}, rng);
+  Tensor first = e.run({{"x", x}})[0];
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(testing::compare_tensors(e.run({{"x", x}})[0], first, 0, 0), "");
+}
+
+}  // namespace
+}  // namespace qwac::runtime

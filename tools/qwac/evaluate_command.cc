@@ -1,0 +1,151 @@
+// `qwac evaluate --config CFG`: the FP32 (or any ONNX) model's metrics on the configured dataset.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "accuracy/evaluation.h"
+#include "command.h"
+#include "config/config.h"
+#include "core/atomic_file.h"
+#include "onnx/model_io.h"
+#include "qwac/error.h"
+#include "terminal_progress.h"
+
+namespace qwac::cli {
+
+namespace {
+
+struct EvaluateOptions {
+  std::string config_path;
+  std::string model_override;
+  int64_t limit = 0;
+  bool json = false;
+  bool quiet = false;
+  std::string predictions_path;
+};
+
+// Top-1 class and its score of the first output (flattened per sample), for the predictions file.
+std::pair<int64_t, float> top1(const Tensor& t) {
+  if (t.dtype() != DType::kFloat32 || t.numel() == 0) return {-1, 0.f};
+  const float* p = t.data<float>();
+  const int64_t best = std::max_element(p, p + t.numel()) - p;  // first maximum, like numpy argmax
+  return {best, p[best]};
+}
+
+// Which output the predictions file ranks: the one the first accuracy metric scores (by name or index), else the
+// first output. fashion-mnist-cnn, for instance, has a 3200-wide feature output beside its class scores.
+size_t prediction_output(const nlohmann::json& metrics, const std::vector<std::string>& output_names) {
+  if (!metrics.is_array()) return 0;
+  for (const auto& m : metrics) {
+    if (!m.is_object() || m.value("type", "") != "accuracy") continue;
+    const auto opts = m.find("options");
+    if (opts == m.end() || !opts->is_object() || !opts->contains("output")) return 0;
+    const nlohmann::json& out = (*opts)["output"];
+    if (out.is_number_integer()) {
+      const auto i = out.get<int64_t>();
+      return i >= 0 && i < static_cast<int64_t>(output_names.size()) ? static_cast<size_t>(i) : 0;
+    }
+    if (out.is_string()) {
+      const auto it = std::find(output_names.begin(), output_names.end(), out.get<std::string>());
+      return it == output_names.end() ? 0 : static_cast<size_t>(it - output_names.begin());
+    }
+    return 0;
+  }
+  return 0;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+int run_evaluate(const EvaluateOptions& o) {
+  if (o.limit < 0) throw InvalidArgument("--limit must be >= 0 (0 = all samples), got " + std::to_string(o.limit));
+  const config::Config cfg = config::load_config(o.config_path);
+  const std::string model_path = o.model_override.empty() ? cfg.model.model : o.model_override;
+  const ir::Model model = onnxio::load_model(model_path);
+  const config::BuiltDataset built = config::build_dataset(cfg, model);
+  std::vector<MetricPtr> metrics = config::build_metrics(cfg);
+  auto logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
+  if (built.skipped > 0) {
+    logger->warning("skipped " + std::to_string(built.skipped) + " unreadable sample(s):");
+    for (const auto& s : built.skipped_files) logger->warning("  " + s);
+  }
+
+  accuracy::EvaluationOptions eo;
+  eo.batch_size = cfg.engine.batch_size;
+  eo.limit = o.limit;
+  eo.engine_threads = cfg.engine.threads;
+  eo.loader_threads = cfg.engine.loader_threads;
+  eo.use_dnnl = !cfg.engine.reference_kernels;
+  eo.logger = logger;
+  eo.progress = make_terminal_progress(o.quiet || o.json);
+  std::ostringstream predictions;
+  if (!o.predictions_path.empty()) {
+    predictions << "index,id,label,top1,top1_score\n";
+    eo.on_sample = [&](int64_t index, const Sample& s, const ModelOutputs& out) {
+      const auto [cls, score] = top1(out.tensors.at(prediction_output(cfg.engine.metrics, out.names)));
+      auto id = s.metadata.find("id");
+      predictions << index << ',' << csv_field(id == s.metadata.end() ? std::to_string(index) : id->second) << ','
+                  << s.annotation.label << ',' << cls << ',' << score << '\n';
+    };
+  }
+  const accuracy::EvaluationResult r = accuracy::evaluate(model, *built.dataset, metrics, eo);
+  if (!o.predictions_path.empty()) write_file_atomically(o.predictions_path, predictions.str());
+
+  if (o.json) {
+    nlohmann::json j;
+    j["model"] = model_path;
+    j["model_name"] = cfg.model.model_name;
+    j["dataset"] = built.dataset->describe();
+    j["samples"] = r.samples;
+    j["skipped"] = built.skipped;
+    j["batch_size"] = r.batch_size;
+    j["seconds"] = r.seconds;
+    j["inference_seconds"] = r.inference_seconds;
+    j["samples_per_second"] = r.samples_per_second();
+    for (const auto& m : metrics) {
+      j["metrics"][m->name()] = {{"value", m->avg_value()}, {"direction", m->attributes()["direction"]}};
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("model: %s\ndataset: %s\n", model_path.c_str(), built.dataset->describe().c_str());
+  for (const auto& m : metrics) {
+    const double v = m->avg_value();
+    const auto per_sample = m->per_sample_values();
+    if (m->attributes()["type"] == "accuracy" && !per_sample.empty()) {
+      const auto hits = static_cast<int64_t>(std::count(per_sample.begin(), per_sample.end(), 1.0));
+      std::printf("%-20s %.2f %% (%lld/%zu)\n", m->name().c_str(), 100.0 * v, static_cast<long long>(hits),
+                  per_sample.size());
+    } else {
+      std::printf("%-20s %.6f\n", m->name().c_str(), v);
+    }
+  }
+  std::printf("samples: %lld in %.2f s (%.1f samples/s; inference %.2f s, batch %lld)\n",
+              static_cast<long long>(r.samples), r.seconds, r.samples_per_second(), r.inference_seconds,
+              static_cast<long long>(r.batch_size));
+  return 0;
+}
+
+}  // namespace
+
+Action add_evaluate_command(CLI::App& app) {
+  auto opts = std::make_shared<EvaluateOptions>();
+  CLI::App* sub = app.add_subcommand("evaluate", "Measure a model's metrics on the dataset of a JSON config");
+  sub->add_option("--config", opts->config_path, "JSON config (see docs/config.md)")->required();
+  sub->add_option("--model", opts->model_override, "Evaluate this ONNX file instead of the config's model");
+  sub->add_option("--limit", opts->limit, "Only the first N samples (0 = all)");
+  sub->add_flag("--json", opts->json, "Print one JSON object instead of text");
+  sub->add_flag("--quiet", opts->quiet, "No progress output");
+  sub->add_option("--predictions", opts->predictions_path, "Write per-sample results (CSV) to this file");
+  return [opts] { return run_evaluate(*opts); };
+}
+
+}  // namespace qwac::cli
