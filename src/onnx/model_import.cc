@@ -19,6 +19,8 @@
 #include "onnx/model_io.h"
 #include "qwac/error.h"
 
+#include <onnx/version_converter/convert.h>
+
 namespace qwac::onnxio {
 
 namespace {
@@ -43,10 +45,9 @@ void check_versions(const onnx::ModelProto& proto) {
     if (!is_default_domain(op.domain())) continue;
     has_default = true;
     const int64_t v = op.version();
-    if (v < kMinOpset) {
-      throw InvalidModel("model imports default-domain opset " + std::to_string(v) + ", older than the supported " +
-                         std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset) +
-                         "; upgrade it first (e.g. onnx.version_converter.convert_version(model, 13))");
+    if (v < 1) {
+      throw InvalidModel("model imports default-domain opset " + std::to_string(v) + ", which is invalid (supported: " +
+                         std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset) + ", older ones are upgraded)");
     }
     if (v > kMaxOpset) {
       throw InvalidModel("model imports default-domain opset " + std::to_string(v) + ", newer than the supported " +
@@ -257,10 +258,32 @@ std::unique_ptr<ir::Graph> graph_from_proto(const onnx::GraphProto& proto, const
   return g;
 }
 
+
+int64_t default_opset(const onnx::ModelProto& proto) {
+  for (const auto& op : proto.opset_import()) {
+    if (is_default_domain(op.domain())) return op.version();
+  }
+  return 0;
+}
+
+// Models older than opset 7 are upgraded with ONNX's own version converter (its adapters know every op change), so
+// the engine only ever sees opsets 7..21.
+onnx::ModelProto upgrade_to_min_opset(const onnx::ModelProto& proto) {
+  try {
+    return onnx::version_conversion::ConvertVersion(proto, static_cast<int>(kMinOpset));
+  } catch (const std::exception& e) {
+    throw InvalidModel("model imports default-domain opset " + std::to_string(default_opset(proto)) +
+                       ", older than the supported " + std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset) +
+                       ", and ONNX's version converter could not upgrade it (" + e.what() +
+                       "); upgrade it first (e.g. onnx.version_converter.convert_version(model, 13))");
+  }
+}
+
 }  // namespace
 
 ir::Model model_from_proto(const onnx::ModelProto& proto, const std::string& base_dir) {
   check_versions(proto);
+  if (default_opset(proto) < kMinOpset) return model_from_proto(upgrade_to_min_opset(proto), base_dir);
   if (proto.functions_size() > 0) {
     throw UnsupportedOp("model defines local function '" + proto.functions(0).name() +
                         "'; model-local functions are not supported");

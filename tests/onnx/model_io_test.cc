@@ -442,7 +442,7 @@ TEST(ModelIo, VersionsOutsideTheSupportedRangeAreRejected) {
     int64_t ir, opset;
     const char* expected_text;
   };
-  for (const Case& c : {Case{7, 6, "opset 6"}, Case{7, 1, "upgrade"}, Case{7, 22, "opset 22"}, Case{2, 13, "IR version 2"},
+  for (const Case& c : {Case{7, 0, "opset 0"}, Case{7, 22, "opset 22"}, Case{2, 13, "IR version 2"},
                         Case{11, 13, "IR version 11"}}) {
     SCOPED_TRACE("ir " + std::to_string(c.ir) + " opset " + std::to_string(c.opset));
     onnx::ModelProto m = make_relu_model();
@@ -460,6 +460,17 @@ TEST(ModelIo, VersionsOutsideTheSupportedRangeAreRejected) {
     m.set_ir_version(c.ir);
     m.mutable_opset_import(0)->set_version(c.opset);
     EXPECT_NO_THROW((void)model_from_proto(m, "")) << "ir " << c.ir << " opset " << c.opset;
+  }
+}
+
+TEST(ModelIo, OpsetsBelow7AreUpgradedWithTheVersionConverter) {
+  for (int64_t opset : {1, 6}) {
+    onnx::ModelProto m = make_relu_model();
+    m.set_ir_version(3);
+    m.mutable_opset_import(0)->set_version(opset);
+    const ir::Model model = model_from_proto(m, "");
+    EXPECT_EQ(model.opset(), 7) << "from opset " << opset;
+    EXPECT_EQ(model.graph->num_nodes(), 1u);
   }
 }
 
