@@ -7,14 +7,18 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "qwac/error.h"
 
 namespace qwac {
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
-  std::string tmpl = path + ".XXXXXX.tmp";
-  const int fd = ::mkstemps(tmpl.data(), 4);
+  // A hidden name in the target's folder: rename() is atomic only within one file system.
+  const std::filesystem::path target(path);
+  const std::filesystem::path folder = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+  std::string tmpl = (folder / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
+  const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) {
     throw IoError("cannot create a temp file beside '" + path + "': " + std::strerror(errno) +
                   " (check that the folder exists and is writable)");

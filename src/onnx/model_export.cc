@@ -1,7 +1,4 @@
 // ir::Model -> ONNX ModelProto, and writing it to disk (checked, atomic, deterministic).
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -11,13 +8,14 @@
 #include <unordered_set>
 
 #include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 
 #include "onnx/dtype_map.h"
 #include "onnx/model_io.h"
+#include "core/atomic_file.h"
 #include "qwac/error.h"
 
 namespace qwac::onnxio {
@@ -161,49 +159,18 @@ void run_checker(onnx::ModelProto& proto, const std::string& path) {
   throw InvalidModel("model to be saved as '" + path + "' fails the ONNX checker: " + failure);
 }
 
-// Serializes `proto` into a fresh temp file beside `path` and renames it over `path`; any failure removes the
-// temp file, so readers see either the old file or the complete new one.
-void write_atomically(const onnx::ModelProto& proto, const std::string& path) {
-  const std::filesystem::path target(path);
-  std::string temp_name = ".";
-  temp_name += target.filename().string();
-  temp_name += ".tmp.XXXXXX";
-  std::string tmpl = ((target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path()) / temp_name)
-                         .string();
-  const int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) throw IoError("cannot write model '" + path + "': " + std::strerror(errno));
-  auto fail = [&](const std::string& what, int err) {
-    ::unlink(tmpl.c_str());
-    std::string msg = "cannot write model '" + path + "': " + what;
-    if (err != 0) msg += std::string(": ") + std::strerror(err);
-    throw IoError(msg);
-  };
-  ::fchmod(fd, 0644);  // mkstemp creates 0600; a model file is meant to be shared
-  bool ok = false;
-  int err = 0;
+// Deterministic serialization (map fields in key order), so the same model always gives the same bytes.
+std::string serialize_deterministically(const onnx::ModelProto& proto) {
+  std::string bytes;
   {
-    google::protobuf::io::FileOutputStream raw(fd);
-    {
-      google::protobuf::io::CodedOutputStream coded(&raw);
-      coded.SetSerializationDeterministic(true);
-      (void)proto.ByteSizeLong();  // SerializeWithCachedSizes needs fresh cached sizes
-      proto.SerializeWithCachedSizes(&coded);
-      ok = !coded.HadError();
-    }
-    ok = raw.Flush() && ok;
-    err = raw.GetErrno();
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&raw);
+    coded.SetSerializationDeterministic(true);
+    (void)proto.ByteSizeLong();  // SerializeWithCachedSizes needs fresh cached sizes
+    proto.SerializeWithCachedSizes(&coded);
+    if (coded.HadError()) throw InternalError("serializing the model failed");
   }
-  if (!ok) {
-    ::close(fd);
-    fail("write failed", err);
-  }
-  const int sync_err = ::fsync(fd) != 0 ? errno : 0;
-  const int close_err = ::close(fd) != 0 ? errno : 0;
-  if (sync_err != 0 || close_err != 0) fail("write failed", sync_err != 0 ? sync_err : close_err);
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
-    const int rename_err = errno;
-    fail("rename of temp file '" + tmpl + "' failed", rename_err);
-  }
+  return bytes;
 }
 
 }  // namespace
@@ -238,7 +205,7 @@ void save_model(const ir::Model& model, const std::string& path) {
     throw InvalidModel("model to be saved as '" + path + "' is " + std::to_string(proto.ByteSizeLong()) +
                        " bytes, over protobuf's 2 GB limit for one file; external-data export is not supported");
   }
-  write_atomically(proto, path);
+  write_file_atomically(path, serialize_deterministically(proto));
 }
 
 }  // namespace qwac::onnxio
