@@ -7,7 +7,9 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "qwac/error.h"
@@ -32,14 +34,15 @@ class SamplePrefetcher {
     for (auto& w : workers_) w.join();
   }
 
-  // Blocks until sample i (requested in increasing order) is ready; rethrows the loader's error.
+  // Blocks until sample i is ready; rethrows the loader's error. Each sample is taken once; the window must cover
+  // the samples the concurrent consumers are waiting for (see the caller).
   Sample take(int64_t i) {
     std::unique_lock<std::mutex> lock(mutex_);
     cv_.wait(lock, [&] { return ready_.count(i) || errors_.count(i); });
     if (errors_.count(i)) std::rethrow_exception(errors_.at(i));
     Sample s = std::move(ready_.at(i));
     ready_.erase(i);
-    consumed_ = i + 1;
+    consumed_ = std::max(consumed_, i + 1);  // several streams take samples, not necessarily in order
     cv_.notify_all();
     return s;
   }
@@ -124,6 +127,46 @@ void check_inputs_match(const Sample& s, const std::vector<runtime::IoSpec>& spe
   }
 }
 
+// The engine accepts any input shape it can compile (a fully convolutional model runs on 200x200 as well as on
+// 224x224), so a preprocessing mistake would go unnoticed: compare the first sample with the shapes the model
+// declares. The batch dimension (0) is exempt, it is overridden; symbolic dimensions accept any size.
+void check_against_declared_inputs(const Sample& s, const ir::Graph& graph) {
+  for (const ir::Value* in : graph.inputs()) {
+    auto it = s.inputs.find(in->name());
+    if (it == s.inputs.end()) continue;  // reported by check_inputs_match with the list the dataset provides
+    const Tensor& t = it->second;
+    if (t.dtype() != in->type.dtype) {
+      throw DataError("sample 0 input '" + in->name() + "' is " + t.describe() + " but the model declares " +
+                      std::string(dtype_name(in->type.dtype)) + "; check the preprocessing dtype");
+    }
+    if (!in->type.shape) continue;
+    const ir::SymbolicShape& declared = *in->type.shape;
+    bool ok = declared.size() == t.shape().size();
+    for (size_t d = 1; ok && d < declared.size(); ++d) ok = declared[d].size < 0 || declared[d].size == t.shape()[d];
+    if (!ok) {
+      std::string want = "[";
+      for (size_t d = 0; d < declared.size(); ++d) {
+        want += (d ? "," : "") + (d == 0 ? std::string("1") : declared[d].size >= 0 ? std::to_string(declared[d].size)
+                                                                                  : declared[d].param);
+      }
+      throw DataError("sample 0 input '" + in->name() + "' is " + t.describe() + " but the model expects " +
+                      std::string(dtype_name(in->type.dtype)) + want + "] per sample; check the preprocessing " +
+                      "(crop/resize/layout)");
+    }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// What one stream produced for one batch: the samples (for annotations and on_sample) and the batched outputs.
+struct BatchResult {
+  std::vector<Sample> samples;
+  std::vector<Tensor> outputs;
+  std::exception_ptr error;
+};
+
 }  // namespace
 
 EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const std::vector<MetricPtr>& metrics,
@@ -134,55 +177,146 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
   if (n <= 0) throw DataError("the dataset " + dataset.describe() + " is empty: nothing to evaluate");
   const auto start = std::chrono::steady_clock::now();
 
-  const int loaders = options.loader_threads > 0 ? options.loader_threads : std::max(1, omp_get_num_procs());
+  const int cores = std::max(1, omp_get_num_procs());
+  const int loaders = options.loader_threads > 0 ? options.loader_threads : cores;
+  const int total_threads = options.engine_threads > 0 ? options.engine_threads : cores;
   int64_t batch = std::max<int64_t>(1, std::min(options.batch_size, n));
-  SamplePrefetcher prefetcher(dataset, n, loaders, std::max<int64_t>(2 * batch, 2 * loaders));
+  int streams = options.streams > 0 ? options.streams : total_threads;
+  streams = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(streams, (n + batch - 1) / batch)));
+  // Every stream may wait for a whole batch beyond the newest sample taken so far.
+  SamplePrefetcher prefetcher(dataset, n, loaders,
+                              std::max<int64_t>(2 * batch, 2 * loaders) + static_cast<int64_t>(streams + 1) * batch);
 
   Sample first = prefetcher.take(0);
+  check_against_declared_inputs(first, *model.graph);
   runtime::EngineOptions eo;
-  eo.num_threads = options.engine_threads;
   eo.use_dnnl = options.use_dnnl;
   eo.logger = logger;
-  std::unique_ptr<runtime::Engine> engine;
+  auto make_engine = [&](const std::map<std::string, Shape>& shapes, int threads) {
+    runtime::EngineOptions o = eo;
+    o.num_threads = threads;
+    return std::make_unique<runtime::Engine>(model, o, shapes);
+  };
+  auto stream_threads = [&](int s) { return std::max(1, total_threads / streams + (s < total_threads % streams)); };
+  std::vector<std::unique_ptr<runtime::Engine>> engines(static_cast<size_t>(streams));
   try {
-    engine = std::make_unique<runtime::Engine>(model, eo, batch_shapes(first, batch));
+    engines[0] = make_engine(batch_shapes(first, batch), stream_threads(0));
   } catch (const InvalidModel& e) {
     if (batch == 1) throw;
     // A model that hard-codes its batch (e.g. a Reshape to [1, ...]) still evaluates, one sample at a time.
     logger->info(std::string("model cannot run at batch ") + std::to_string(batch) + " (" + e.what() +
                  "); evaluating with batch 1");
     batch = 1;
-    engine = std::make_unique<runtime::Engine>(model, eo, batch_shapes(first, 1));
+    engines[0] = make_engine(batch_shapes(first, 1), stream_threads(0));
   }
-  check_inputs_match(first, engine->inputs(), 0);
+  check_inputs_match(first, engines[0]->inputs(), 0);
+  const std::map<std::string, Shape> plan_shapes = batch_shapes(first, batch);
+  // The other streams compile the same plan (deterministic), on the thread that will run them.
+  ModelOutputs outputs_template;
+  for (const auto& spec : engines[0]->outputs()) outputs_template.names.push_back(spec.name);
 
   for (const auto& m : metrics) m->reset();
   EvaluationResult result;
   result.batch_size = batch;
+  result.streams = streams;
   progress->begin("evaluate", n);
-  std::vector<Sample> samples;
-  samples.push_back(std::move(first));
-  ModelOutputs outputs;
-  for (const auto& spec : engine->outputs()) outputs.names.push_back(spec.name);
-  for (int64_t begin = 0; begin < n; begin += batch) {
-    const int64_t count = std::min(batch, n - begin);
-    while (static_cast<int64_t>(samples.size()) < count) {
-      const int64_t index = begin + static_cast<int64_t>(samples.size());
-      samples.push_back(prefetcher.take(index));
-      check_inputs_match(samples.back(), engine->inputs(), index);
-    }
-    // The last partial batch is padded with copies of its last sample (outputs ignored) so the plan is reused.
-    std::vector<Sample> padded = samples;
-    while (static_cast<int64_t>(padded.size()) < batch) padded.push_back(samples.back());
-    const auto t0 = std::chrono::steady_clock::now();
-    outputs.tensors = engine->run(stack_inputs(padded));
-    result.inference_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
+  const int64_t num_batches = (n + batch - 1) / batch;
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::map<int64_t, BatchResult> done;  // finished batches not yet consumed, by batch number
+  int64_t next_batch = 0;
+  bool stop = false;
+  double inference_seconds = 0;
+  std::optional<Sample> first_slot(std::move(first));
+
+  auto stream_main = [&](int s) {
+    std::unique_ptr<runtime::Engine> engine;
+    try {
+      omp_set_num_threads(stream_threads(s));
+      engine = s == 0 ? std::move(engines[0]) : make_engine(plan_shapes, stream_threads(s));
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      // Reported as the error of the batch this stream would have taken next; stops the evaluation.
+      BatchResult failed;
+      failed.error = std::current_exception();
+      done[next_batch < num_batches ? next_batch++ : num_batches - 1] = std::move(failed);
+      stop = true;
+      cv.notify_all();
+      return;
+    }
+    for (;;) {
+      int64_t b;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (stop || next_batch >= num_batches) return;
+        b = next_batch++;
+      }
+      BatchResult r;
+      try {
+        const int64_t begin = b * batch, count = std::min(batch, n - begin);
+        for (int64_t i = begin; i < begin + count; ++i) {
+          if (i == 0) {
+            r.samples.push_back(std::move(*first_slot));  // taken before the streams started (for the shapes)
+          } else {
+            r.samples.push_back(prefetcher.take(i));
+            check_inputs_match(r.samples.back(), engine->inputs(), i);
+          }
+        }
+        // The last partial batch is padded with copies of its last sample (outputs ignored): the plan is reused.
+        std::vector<Sample> padded = r.samples;
+        while (static_cast<int64_t>(padded.size()) < batch) padded.push_back(r.samples.back());
+        const auto t0 = std::chrono::steady_clock::now();
+        r.outputs = engine->run(stack_inputs(padded));
+        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::lock_guard<std::mutex> lock(mutex);
+        inference_seconds += dt;
+      } catch (...) {
+        r.error = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      if (r.error) stop = true;
+      done[b] = std::move(r);
+      cv.notify_all();
+    }
+  };
+
+  std::vector<std::thread> workers;
+  // Joins the streams on every exit path (stop tells them not to take further batches).
+  struct Joiner {
+    std::vector<std::thread>& threads;
+    std::mutex& mutex;
+    bool& stop;
+    ~Joiner() {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        stop = true;
+      }
+      for (auto& t : threads) t.join();
+    }
+  } joiner{workers, mutex, stop};
+  for (int s = 0; s < streams; ++s) workers.emplace_back(stream_main, s);
+
+  // Metrics and callbacks see the batches in order, on this thread.
+  for (int64_t b = 0; b < num_batches; ++b) {
+    BatchResult r;
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      // Batches are claimed in increasing order and a failure only stops further claims, so every batch before
+      // the first failed one still completes: waiting for batch b in order always ends, at the latest at the
+      // failure, which is then the first one in sample order.
+      cv.wait(lock, [&] { return done.count(b) > 0; });
+      r = std::move(done.at(b));
+      done.erase(b);
+    }
+    if (r.error) std::rethrow_exception(r.error);
+    const int64_t begin = b * batch;
+    const auto count = static_cast<int64_t>(r.samples.size());
     ModelOutputs used;
-    used.names = outputs.names;
+    used.names = outputs_template.names;
     std::vector<Annotation> annotations;
-    for (const Sample& s : samples) annotations.push_back(s.annotation);
-    for (const Tensor& t : outputs.tensors) {
+    for (const Sample& s : r.samples) annotations.push_back(s.annotation);
+    for (const Tensor& t : r.outputs) {
       if (count == batch) {
         used.tensors.push_back(t);
       } else {
@@ -195,16 +329,16 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
     if (options.on_sample) {
       for (int64_t k = 0; k < count; ++k) {
         ModelOutputs one;
-        one.names = outputs.names;
-        for (const Tensor& t : outputs.tensors) one.tensors.push_back(slice_sample(t, k, batch));
-        options.on_sample(begin + k, samples[k], one);
+        one.names = outputs_template.names;
+        for (const Tensor& t : r.outputs) one.tensors.push_back(slice_sample(t, k, batch));
+        options.on_sample(begin + k, r.samples[static_cast<size_t>(k)], one);
       }
     }
-    samples.clear();
     progress->advance(begin + count);
   }
   progress->end();
   result.samples = n;
+  result.inference_seconds = inference_seconds;
   for (const auto& m : metrics) result.metrics[m->name()] = m->avg_value();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

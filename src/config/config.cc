@@ -151,6 +151,7 @@ Config parse_config(const nlohmann::json& root, const std::string& path) {
   if (engine != nullptr) {
     JsonOptions e(*engine, "engine");
     e.read("threads", c.engine.threads);
+    e.read("streams", c.engine.streams);
     e.read("batch_size", c.engine.batch_size);
     e.read("loader_threads", c.engine.loader_threads);
     e.read("reference_kernels", c.engine.reference_kernels);
@@ -159,6 +160,7 @@ Config parse_config(const nlohmann::json& root, const std::string& path) {
     if (const nlohmann::json* m = e.section("metrics")) c.engine.metrics = *m;
     e.finish();
     if (c.engine.threads < 0) throw InvalidConfig("engine.threads: must be >= 0 (0 = all cores)");
+    if (c.engine.streams < 0) throw InvalidConfig("engine.streams: must be >= 0 (0 = one per thread)");
     if (c.engine.loader_threads < 0) throw InvalidConfig("engine.loader_threads: must be >= 0 (0 = all cores)");
     if (c.engine.batch_size < 1) {
       throw InvalidConfig("engine.batch_size: must be >= 1, got " + std::to_string(c.engine.batch_size));

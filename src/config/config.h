@@ -22,7 +22,8 @@ struct ModelSection {
 };
 
 struct EngineSection {
-  int threads = 0;                 // 0 = all cores
+  int threads = 0;                 // total inference threads; 0 = all cores
+  int streams = 0;                 // engine instances running batches concurrently; 0 = one per thread
   int64_t batch_size = 16;
   int loader_threads = 0;          // 0 = all cores
   bool reference_kernels = false;  // run on the reference kernels (slow; for checking)

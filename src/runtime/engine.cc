@@ -94,6 +94,15 @@ Engine::Engine(const ir::Model& model, EngineOptions options, const std::map<std
     for (const auto& pass : passes::engine_fusion_passes()) {
       if (pass->run(*model_)) options_.logger->debug("engine pass " + pass->name() + " changed the graph");
     }
+    // Fusion removes intermediate tensors (a Conv output before its fused Relu, ...). A tapped tensor must stay
+    // observable, so when a pass removed one, the engine runs the graph as imported instead.
+    for (const std::string& t : options_.taps) {
+      if (model_->graph->find_value(t) == nullptr && model.graph->find_value(t) != nullptr) {
+        options_.logger->debug("tap '" + t + "' is removed by fusion; compiling without the fusion passes");
+        model_ = std::make_unique<ir::Model>(model.clone());
+        break;
+      }
+    }
   }
   const int threads = options_.num_threads > 0 ? options_.num_threads : omp_get_num_procs();
   omp_set_num_threads(threads);

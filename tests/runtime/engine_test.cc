@@ -110,6 +110,30 @@ TEST(Engine, ReshapeToAnotherBatchAndRejectsWrongInputs) {
   EXPECT_THROW(Engine(m, EngineOptions{}), InvalidArgument);  // symbolic batch without a shape
 }
 
+// Fusion folds Relu into the Conv; tapping the Conv output keeps it observable (the engine then skips fusion).
+TEST(Engine, TapOnATensorRemovedByFusionStillWorks) {
+  ir::Model m = make_model(13);
+  ir::Graph& g = *m.graph;
+  ir::Value* x = add_input(g, "x", {1, 2, 5, 5});
+  std::mt19937 rng(9);
+  ir::Value* w = g.add_constant("w", testing::random_tensor({3, 2, 3, 3}, rng));
+  ir::Value* conv = g.add_value("conv");
+  ir::Value* y = g.add_value("y");
+  g.add_node("Conv", {x, w}, {conv}, "conv");
+  g.add_node("Relu", {conv}, {y}, "relu");
+  g.add_output(y);
+  EngineOptions o;
+  o.taps = {"conv"};
+  Engine e(m, o);
+  Tensor in = testing::random_tensor({1, 2, 5, 5}, rng);
+  const Tensor out = e.run({{"x", in}})[0];
+  const Tensor& tapped = e.tap("conv");
+  ASSERT_EQ(tapped.shape(), (Shape{1, 3, 3, 3}));
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    EXPECT_FLOAT_EQ(out.data<float>()[i], std::max(0.f, tapped.data<float>()[i])) << "element " << i;
+  }
+}
+
 TEST(Engine, RepeatedRunsGiveIdenticalResults) {
   ir::Model m = make_small_model();
   Engine e(m, EngineOptions{}, {{"x", {8, 3}}});

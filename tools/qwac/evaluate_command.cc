@@ -23,6 +23,8 @@ struct EvaluateOptions {
   std::string config_path;
   std::string model_override;
   int64_t limit = 0;
+  int threads = -1;  // -1 = the config's engine.threads
+  int streams = -1;  // -1 = the config's engine.streams
   bool json = false;
   bool quiet = false;
   std::string predictions_path;
@@ -66,6 +68,7 @@ std::string csv_field(const std::string& s) {
 }
 
 int run_evaluate(const EvaluateOptions& o) {
+  if (o.threads < -1 || o.streams < -1) throw InvalidArgument("--threads and --streams must be >= 0 (0 = auto)");
   if (o.limit < 0) throw InvalidArgument("--limit must be >= 0 (0 = all samples), got " + std::to_string(o.limit));
   const config::Config cfg = config::load_config(o.config_path);
   const std::string model_path = o.model_override.empty() ? cfg.model.model : o.model_override;
@@ -81,7 +84,8 @@ int run_evaluate(const EvaluateOptions& o) {
   accuracy::EvaluationOptions eo;
   eo.batch_size = cfg.engine.batch_size;
   eo.limit = o.limit;
-  eo.engine_threads = cfg.engine.threads;
+  eo.engine_threads = o.threads >= 0 ? o.threads : cfg.engine.threads;
+  eo.streams = o.streams >= 0 ? o.streams : cfg.engine.streams;
   eo.loader_threads = cfg.engine.loader_threads;
   eo.use_dnnl = !cfg.engine.reference_kernels;
   eo.logger = logger;
@@ -107,6 +111,7 @@ int run_evaluate(const EvaluateOptions& o) {
     j["samples"] = r.samples;
     j["skipped"] = built.skipped;
     j["batch_size"] = r.batch_size;
+    j["streams"] = r.streams;
     j["seconds"] = r.seconds;
     j["inference_seconds"] = r.inference_seconds;
     j["samples_per_second"] = r.samples_per_second();
@@ -128,9 +133,10 @@ int run_evaluate(const EvaluateOptions& o) {
       std::printf("%-20s %.6f\n", m->name().c_str(), v);
     }
   }
-  std::printf("samples: %lld in %.2f s (%.1f samples/s; inference %.2f s, batch %lld)\n",
-              static_cast<long long>(r.samples), r.seconds, r.samples_per_second(), r.inference_seconds,
+  std::printf("samples: %lld in %.2f s (%.1f samples/s; inference %.2f s over %d stream(s), batch %lld)\n",
+              static_cast<long long>(r.samples), r.seconds, r.samples_per_second(), r.inference_seconds, r.streams,
               static_cast<long long>(r.batch_size));
+  if (built.skipped > 0) std::printf("skipped: %lld unreadable sample(s)\n", static_cast<long long>(built.skipped));
   return 0;
 }
 
@@ -142,6 +148,8 @@ Action add_evaluate_command(CLI::App& app) {
   sub->add_option("--config", opts->config_path, "JSON config (see docs/config.md)")->required();
   sub->add_option("--model", opts->model_override, "Evaluate this ONNX file instead of the config's model");
   sub->add_option("--limit", opts->limit, "Only the first N samples (0 = all)");
+  sub->add_option("--threads", opts->threads, "Inference threads, overriding engine.threads (0 = all cores)");
+  sub->add_option("--streams", opts->streams, "Concurrent engine instances, overriding engine.streams (0 = auto)");
   sub->add_flag("--json", opts->json, "Print one JSON object instead of text");
   sub->add_flag("--quiet", opts->quiet, "No progress output");
   sub->add_option("--predictions", opts->predictions_path, "Write per-sample results (CSV) to this file");
