@@ -28,7 +28,9 @@ config::Config parse_in(const ScratchDir& dir, json j) {
   return config::parse_config(j, dir.path("cfg.json"));
 }
 
-json minimal() { return {{"model", {{"model", "m.onnx"}}}}; }
+json minimal() {
+  return {{"model", {{"model", "m.onnx"}}}};
+}
 
 // Expects InvalidConfig whose message contains every string in `needles`.
 template <typename F>
@@ -57,8 +59,13 @@ TEST(Config, EngineKeysAreRead) {
   ScratchDir dir;
   json j = minimal();
   j["model"]["model_name"] = "tiny";
-  j["engine"] = {{"threads", 2},           {"batch_size", 4},  {"loader_threads", 3}, {"reference_kernels", true},
-                 {"skip_unreadable", true}, {"dataset", json::object()}, {"metrics", json::array()}};
+  j["engine"] = {{"threads", 2},
+                 {"batch_size", 4},
+                 {"loader_threads", 3},
+                 {"reference_kernels", true},
+                 {"skip_unreadable", true},
+                 {"dataset", json::object()},
+                 {"metrics", json::array()}};
   j["compression"] = {{"anything", 1}};
   const config::Config c = parse_in(dir, j);
   EXPECT_EQ(c.model.model_name, "tiny");
@@ -133,8 +140,11 @@ TEST(Config, MissingModelSectionOrFile) {
   ScratchDir dir;
   expect_invalid_config([&] { parse_in(dir, json::object()); }, {"model", "missing"});
   expect_invalid_config([&] { parse_in(dir, {{"model", json::object()}}); }, {"model.model", "missing"});
-  expect_invalid_config([&] { parse_in(dir, {{"model", {{"model", "nope.onnx"}}}}); },
-                        {"model.model", "nope.onnx", "does not exist"});
+  expect_invalid_config(
+      [&] {
+        parse_in(dir, {{"model", {{"model", "nope.onnx"}}}});
+      },
+      {"model.model", "nope.onnx", "does not exist"});
 }
 
 TEST(Config, RelativePathsResolveAgainstTheConfigFolder) {
@@ -215,8 +225,11 @@ TEST_F(ConfigDataset, MissingSectionOrType) {
   json j = minimal();
   expect_invalid_config([&] { config::build_dataset(parse_in(dir_, j), *model_); }, {"engine.dataset", "missing"});
   expect_invalid_config([&] { build(json::object()); }, {"engine.dataset.type", "missing"});
-  expect_invalid_config([&] { build({{"type", "imagefolder"}}); },
-                        {"engine.dataset.type", "imagefolder", "image_folder"});
+  expect_invalid_config(
+      [&] {
+        build({{"type", "imagefolder"}});
+      },
+      {"engine.dataset.type", "imagefolder", "image_folder"});
 }
 
 TEST_F(ConfigDataset, ImageFolderBuildsWithPreprocessing) {
@@ -227,8 +240,14 @@ TEST_F(ConfigDataset, ImageFolderBuildsWithPreprocessing) {
                             {"images", "imgs"},
                             {"labels", "labels.csv"},
                             {"num_classes", 10},
-                            {"preprocessing", {{"resize_shorter", 8}, {"crop", 4}, {"color", "bgr"}, {"scale", "1/255"},
-                                               {"mean", {0.5, 0.5, 0.5}}, {"std", 0.25}, {"layout", "NHWC"}}}});
+                            {"preprocessing",
+                             {{"resize_shorter", 8},
+                              {"crop", 4},
+                              {"color", "bgr"},
+                              {"scale", "1/255"},
+                              {"mean", {0.5, 0.5, 0.5}},
+                              {"std", 0.25},
+                              {"layout", "NHWC"}}}});
   ASSERT_TRUE(built.dataset);
   EXPECT_EQ(built.dataset->size(), 2);
   EXPECT_EQ(built.skipped, 0);
@@ -247,10 +266,15 @@ TEST_F(ConfigDataset, ImageFolderLabelOutOfRangeIsDataError) {
 
 TEST_F(ConfigDataset, UnknownKeysInDatasetAndPreprocessingNameTheirPath) {
   dir_.write("imgs/a.png", "x");
-  expect_invalid_config([&] { build({{"type", "image_folder"}, {"images", "imgs"}, {"label_col", "y"}}); },
-                        {"engine.dataset.label_col: unknown key", "label_column"});
   expect_invalid_config(
-      [&] { build({{"type", "image_folder"}, {"images", "imgs"}, {"preprocessing", {{"colour", "bgr"}}}}); },
+      [&] {
+        build({{"type", "image_folder"}, {"images", "imgs"}, {"label_col", "y"}});
+      },
+      {"engine.dataset.label_col: unknown key", "label_column"});
+  expect_invalid_config(
+      [&] {
+        build({{"type", "image_folder"}, {"images", "imgs"}, {"preprocessing", {{"colour", "bgr"}}}});
+      },
       {"engine.dataset.preprocessing.colour: unknown key", "color"});
 }
 
@@ -272,22 +296,30 @@ TEST_F(ConfigDataset, PreprocessingValuesAreChecked) {
 }
 
 TEST_F(ConfigDataset, MissingDataFileNamesKeyAndPath) {
-  expect_invalid_config([&] { build({{"type", "image_folder"}, {"images", "no_such_dir"}}); },
-                        {"engine.dataset.images", "no_such_dir", "does not exist"});
+  expect_invalid_config(
+      [&] {
+        build({{"type", "image_folder"}, {"images", "no_such_dir"}});
+      },
+      {"engine.dataset.images", "no_such_dir", "does not exist"});
   expect_invalid_config([&] { build({{"type", "idx"}}); }, {"engine.dataset.images", "missing"});
 }
 
 TEST_F(ConfigDataset, InputTheModelLacksIsNamed) {
   dir_.write("imgs/a.png", "x");
-  expect_invalid_config([&] { build({{"type", "image_folder"}, {"images", "imgs"}, {"input", "data_0"}}); },
-                        {"engine.dataset.input", "data_0", "x"});
+  expect_invalid_config(
+      [&] {
+        build({{"type", "image_folder"}, {"images", "imgs"}, {"input", "data_0"}});
+      },
+      {"engine.dataset.input", "data_0", "x"});
 }
 
 TEST_F(ConfigDataset, IdxBuilds) {
   // Two 2x3 images and their labels.
   dir_.write("img.idx", be32(0x803) + be32(2) + be32(2) + be32(3) + std::string("\0\1\2\3\4\5\6\7\10\11\12\13", 12));
   dir_.write("lab.idx", be32(0x801) + be32(2) + std::string("\4\5", 2));
-  const auto built = build({{"type", "idx"}, {"images", "img.idx"}, {"labels", "lab.idx"},
+  const auto built = build({{"type", "idx"},
+                            {"images", "img.idx"},
+                            {"labels", "lab.idx"},
                             {"preprocessing", {{"scale", 0.5}, {"invert", true}}}});
   ASSERT_EQ(built.dataset->size(), 2);
   const Sample s = built.dataset->get(1);
@@ -304,14 +336,18 @@ TEST_F(ConfigDataset, CifarBuilds) {
     records += std::string(3072, static_cast<char>(10 * r));
   }
   dir_.write("batch.bin", records);
-  const auto built = build({{"type", "cifar"}, {"files", json::array({"batch.bin"})}, {"preprocessing", {{"scale", "1/255"}}}});
+  const auto built =
+      build({{"type", "cifar"}, {"files", json::array({"batch.bin"})}, {"preprocessing", {{"scale", "1/255"}}}});
   ASSERT_EQ(built.dataset->size(), 3);
   const Sample s = built.dataset->get(2);
   EXPECT_EQ(s.annotation.label, 3);
   EXPECT_EQ(s.inputs.at("x").shape(), (Shape{1, 3, 32, 32}));
   EXPECT_FLOAT_EQ(s.inputs.at("x").data<float>()[0], static_cast<float>(20.0 / 255.0));
-  expect_invalid_config([&] { build({{"type", "cifar"}, {"files", json::array({"missing.bin"})}}); },
-                        {"engine.dataset.files", "missing.bin"});
+  expect_invalid_config(
+      [&] {
+        build({{"type", "cifar"}, {"files", json::array({"missing.bin"})}});
+      },
+      {"engine.dataset.files", "missing.bin"});
 }
 
 TEST_F(ConfigDataset, NpyBuilds) {
@@ -371,8 +407,9 @@ config::Config with_metrics(const ScratchDir& dir, const json& metrics) {
 TEST(ConfigMetrics, BuildsSeveralMetrics) {
   ScratchDir dir;
   const auto metrics = config::build_metrics(with_metrics(
-      dir, json::array({json{{"type", "accuracy"}}, json{{"type", "accuracy"}, {"options", {{"k", 5}, {"output", "prob"}}}},
-                        json{{"type", "nmse"}}, json{{"type", "f1"}, {"options", {{"threshold", 0.3}}}}})));
+      dir,
+      json::array({json{{"type", "accuracy"}}, json{{"type", "accuracy"}, {"options", {{"k", 5}, {"output", "prob"}}}},
+                   json{{"type", "nmse"}}, json{{"type", "f1"}, {"options", {{"threshold", 0.3}}}}})));
   ASSERT_EQ(metrics.size(), 4u);
   EXPECT_EQ(metrics[0]->name(), "accuracy@top1");
   EXPECT_EQ(metrics[1]->name(), "accuracy@top5");
@@ -381,20 +418,28 @@ TEST(ConfigMetrics, BuildsSeveralMetrics) {
 TEST(ConfigMetrics, BadMetricTypeListsKnownTypes) {
   ScratchDir dir;
   expect_invalid_config(
-      [&] { config::build_metrics(with_metrics(dir, json::array({json{{"type", "accuracy"}}, json{{"type", "top5"}}}))); },
+      [&] {
+        config::build_metrics(with_metrics(dir, json::array({json{{"type", "accuracy"}}, json{{"type", "top5"}}})));
+      },
       {"engine.metrics[1].type", "top5", "accuracy", "mean_iou"});
 }
 
 TEST(ConfigMetrics, UnknownOptionAndWrongTypeNameTheirPath) {
   ScratchDir dir;
   expect_invalid_config(
-      [&] { config::build_metrics(with_metrics(dir, json::array({json{{"type", "accuracy"}, {"options", {{"top", 5}}}}}))); },
+      [&] {
+        config::build_metrics(with_metrics(dir, json::array({json{{"type", "accuracy"}, {"options", {{"top", 5}}}}})));
+      },
       {"engine.metrics[0].options.top", "unknown key"});
   expect_invalid_config(
-      [&] { config::build_metrics(with_metrics(dir, json::array({json{{"type", "accuracy"}, {"options", {{"k", "5"}}}}}))); },
+      [&] {
+        config::build_metrics(with_metrics(dir, json::array({json{{"type", "accuracy"}, {"options", {{"k", "5"}}}}})));
+      },
       {"engine.metrics[0].options.k"});
   expect_invalid_config(
-      [&] { config::build_metrics(with_metrics(dir, json::array({json{{"type", "accuracy"}, {"opts", {{"k", 5}}}}}))); },
+      [&] {
+        config::build_metrics(with_metrics(dir, json::array({json{{"type", "accuracy"}, {"opts", {{"k", 5}}}}})));
+      },
       {"engine.metrics[0].opts: unknown key"});
 }
 
@@ -402,8 +447,11 @@ TEST(ConfigMetrics, MissingOrEmptyList) {
   ScratchDir dir;
   expect_invalid_config([&] { config::build_metrics(parse_in(dir, minimal())); }, {"engine.metrics", "missing"});
   expect_invalid_config([&] { config::build_metrics(with_metrics(dir, json::array())); }, {"engine.metrics"});
-  expect_invalid_config([&] { config::build_metrics(with_metrics(dir, json{{"type", "accuracy"}})); },
-                        {"engine.metrics"});
+  expect_invalid_config(
+      [&] {
+        config::build_metrics(with_metrics(dir, json{{"type", "accuracy"}}));
+      },
+      {"engine.metrics"});
 }
 
 // Every shipped example parses and names existing files (their datasets are exercised by tests/e2e).

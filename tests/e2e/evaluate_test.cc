@@ -14,11 +14,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "test_util.h"
 
@@ -50,7 +49,9 @@ CliRun run_qwac(const std::string& args) {
   return r;
 }
 
-std::string example(const std::string& name) { return std::string(QWAC_SOURCE_DIR) + "/examples/" + name + ".json"; }
+std::string example(const std::string& name) {
+  return std::string(QWAC_SOURCE_DIR) + "/examples/" + name + ".json";
+}
 
 // One row of a predictions CSV (ours or the reference): index,id,label,top1,top1_score.
 struct Prediction {
@@ -93,7 +94,9 @@ class Scratch {
     std::error_code ec;
     fs::remove_all(path_, ec);
   }
-  std::string path(const std::string& name = "") const { return name.empty() ? path_.string() : (path_ / name).string(); }
+  std::string path(const std::string& name = "") const {
+    return name.empty() ? path_.string() : (path_ / name).string();
+  }
   std::string write(const std::string& name, const std::string& bytes) const {
     fs::create_directories((path_ / name).parent_path());
     std::ofstream(path_ / name, std::ios::binary) << bytes;
@@ -107,13 +110,15 @@ class Scratch {
 // --- reference accuracy on the full data sets ---------------------------------------------------------------------
 
 struct Reference {
-  std::string config;                     // examples/<config>.json
-  std::string preds;                      // reference predictions, below shared/assets/models/
+  std::string config;  // examples/<config>.json
+  std::string preds;   // reference predictions, below shared/assets/models/
   int64_t samples;
-  std::map<std::string, int64_t> hits;    // metric name -> number of correct samples (MANIFEST.md)
+  std::map<std::string, int64_t> hits;  // metric name -> number of correct samples (MANIFEST.md)
 };
 
-std::ostream& operator<<(std::ostream& os, const Reference& r) { return os << r.config; }
+std::ostream& operator<<(std::ostream& os, const Reference& r) {
+  return os << r.config;
+}
 
 void check_reference(const Reference& ref) {
   Scratch scratch;
@@ -173,23 +178,36 @@ std::string param_name(const ::testing::TestParamInfo<Reference>& info) {
   return n;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SharedAssets, Evaluate,
-    ::testing::Values(
-        Reference{"squeezenet1.1-imagenet-val-1300", "squeezenet1.1-imagenet/ref/preds-imagenet-val-1300.csv", 1300,
-                  {{"accuracy@top1", 944}, {"accuracy@top5", 1186}}},
-        Reference{"squeezenet1.1-imagenet-sample-1000", "squeezenet1.1-imagenet/ref/preds-imagenet-sample-1000.csv",
-                  1000, {{"accuracy@top1", 612}, {"accuracy@top5", 818}}},
-        Reference{"mnist-cntk-mnist-test", "mnist-cntk/ref/preds-mnist-test.csv", 10000, {{"accuracy@top1", 9891}}},
-        Reference{"mnist-pytorch-cnn-mnist-test", "mnist-pytorch-cnn/ref/preds-mnist-test.csv", 10000,
-                  {{"accuracy@top1", 9877}}},
-        Reference{"fashion-mnist-cnn-fashion-mnist-test", "fashion-mnist-cnn/ref/preds-fashion-mnist-test.csv", 10000,
-                  {{"accuracy@top1", 9015}, {"accuracy@top5", 9991}}},
-        Reference{"fashion-mnist-mlp-fashion-mnist-test", "fashion-mnist-mlp/ref/preds-fashion-mnist-test.csv", 10000,
-                  {{"accuracy@top1", 8740}, {"accuracy@top5", 9968}}},
-        Reference{"resnet20-cifar10-cifar10-test-jpeg", "resnet20-cifar10/ref/preds-cifar10-test-jpeg.csv", 10000,
-                  {{"accuracy@top1", 8139}, {"accuracy@top5", 9868}}}),
-    param_name);
+INSTANTIATE_TEST_SUITE_P(SharedAssets, Evaluate,
+                         ::testing::Values(Reference{"squeezenet1.1-imagenet-val-1300",
+                                                     "squeezenet1.1-imagenet/ref/preds-imagenet-val-1300.csv",
+                                                     1300,
+                                                     {{"accuracy@top1", 944}, {"accuracy@top5", 1186}}},
+                                           Reference{"squeezenet1.1-imagenet-sample-1000",
+                                                     "squeezenet1.1-imagenet/ref/preds-imagenet-sample-1000.csv",
+                                                     1000,
+                                                     {{"accuracy@top1", 612}, {"accuracy@top5", 818}}},
+                                           Reference{"mnist-cntk-mnist-test",
+                                                     "mnist-cntk/ref/preds-mnist-test.csv",
+                                                     10000,
+                                                     {{"accuracy@top1", 9891}}},
+                                           Reference{"mnist-pytorch-cnn-mnist-test",
+                                                     "mnist-pytorch-cnn/ref/preds-mnist-test.csv",
+                                                     10000,
+                                                     {{"accuracy@top1", 9877}}},
+                                           Reference{"fashion-mnist-cnn-fashion-mnist-test",
+                                                     "fashion-mnist-cnn/ref/preds-fashion-mnist-test.csv",
+                                                     10000,
+                                                     {{"accuracy@top1", 9015}, {"accuracy@top5", 9991}}},
+                                           Reference{"fashion-mnist-mlp-fashion-mnist-test",
+                                                     "fashion-mnist-mlp/ref/preds-fashion-mnist-test.csv",
+                                                     10000,
+                                                     {{"accuracy@top1", 8740}, {"accuracy@top5", 9968}}},
+                                           Reference{"resnet20-cifar10-cifar10-test-jpeg",
+                                                     "resnet20-cifar10/ref/preds-cifar10-test-jpeg.csv",
+                                                     10000,
+                                                     {{"accuracy@top1", 8139}, {"accuracy@top5", 9868}}}),
+                         param_name);
 
 // --- CLI behaviour ----------------------------------------------------------------------------------------------
 
@@ -248,8 +266,8 @@ TEST(EvaluateCli, ResultsDoNotDependOnStreamsThreadsOrBatch) {
     const std::string limit = std::string(config).find("mnist") != std::string::npos ? "250" : "23";
     std::vector<std::vector<Prediction>> runs;
     std::vector<json> metrics;
-    for (const char* flags : {"--streams 1 --threads 1", "--streams 1 --threads 2", "--streams 2 --threads 2",
-                              "--streams 3 --threads 1"}) {
+    for (const char* flags :
+         {"--streams 1 --threads 1", "--streams 1 --threads 2", "--streams 2 --threads 2", "--streams 3 --threads 1"}) {
       SCOPED_TRACE(std::string(config) + " " + flags);
       const std::string preds = scratch.path("p" + std::to_string(runs.size()) + ".csv");
       const CliRun r = run_qwac("evaluate --config " + example(config) + " --limit " + limit + " --json " + flags +
@@ -294,11 +312,12 @@ TEST(EvaluateCli, PredictionsFileIsWrittenAtomically) {
   scratch.write("garbage/broken.JPEG", "this is not a JPEG");
   scratch.write("garbage/labels.csv", "file,label\nbroken.JPEG,1\n");
   const std::string cfg = scratch.write(
-      "broken.json", json{{"model", {{"model", testing::shared_path("assets/models/squeezenet1.1-imagenet/model.onnx")}}},
-                          {"engine",
-                           {{"dataset", {{"type", "image_folder"}, {"images", "garbage"}, {"labels", "garbage/labels.csv"}}},
-                            {"metrics", json::array({json{{"type", "accuracy"}}})}}}}
-                         .dump());
+      "broken.json",
+      json{{"model", {{"model", testing::shared_path("assets/models/squeezenet1.1-imagenet/model.onnx")}}},
+           {"engine",
+            {{"dataset", {{"type", "image_folder"}, {"images", "garbage"}, {"labels", "garbage/labels.csv"}}},
+             {"metrics", json::array({json{{"type", "accuracy"}}})}}}}
+          .dump());
   const CliRun failed = run_qwac("evaluate --config " + cfg + " --quiet --predictions " + preds);
   EXPECT_NE(failed.exit_code, 0);
   EXPECT_EQ(read_predictions(preds).size(), 5u);
@@ -333,7 +352,8 @@ class EvaluateBadInput : public ::testing::Test {
     fs::copy_file(val_ + "/" + file, scratch_.path("imgs/" + as), fs::copy_options::overwrite_existing);
   }
   // Runs the config and expects a failure whose stderr is exactly one line naming `kind` and every needle.
-  void expect_one_line_error(const std::string& cfg, const std::string& kind, std::initializer_list<std::string> needles) {
+  void expect_one_line_error(const std::string& cfg, const std::string& kind,
+                             std::initializer_list<std::string> needles) {
     const CliRun r = run_qwac("evaluate --config " + cfg + " --quiet");
     EXPECT_NE(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
