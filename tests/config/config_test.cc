@@ -430,7 +430,7 @@ TEST(ConfigMetrics, UnknownOptionAndWrongTypeNameTheirPath) {
       [&] {
         config::build_metrics(with_metrics(dir, json::array({json{{"type", "accuracy"}, {"options", {{"top", 5}}}}})));
       },
-      {"engine.metrics[0].options.top", "unknown key"});
+      {"engine.metrics[0].options.top: unknown", "k"});
   expect_invalid_config(
       [&] {
         config::build_metrics(with_metrics(dir, json::array({json{{"type", "accuracy"}, {"options", {{"k", "5"}}}}})));

@@ -2,8 +2,9 @@
 // ../shared/assets/MANIFEST.md exactly, and its per-sample top-1 agrees with the reference predictions
 // (ref/preds-<dataset>.csv); then the CLI's output formats, and one-line errors for bad data.
 //
-// The seven full-data-set runs take about 35 s together on 2 busy cores (SqueezeNet val-1300 13 s, resnet20 on
-// 10,000 CIFAR JPEGs 7 s, each MNIST set under 4 s), so they are one suite; each prints a "[ timing ]" line.
+// The seven full-data-set runs take about 17 s together on 2 idle cores (SqueezeNet val-1300 5 s, resnet20 on
+// 10,000 CIFAR JPEGs 4 s, each MNIST set under 2.5 s; about 35 s when other jobs load the machine), so they are one
+// suite; each prints a "[ timing ]" line.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
