@@ -28,6 +28,9 @@ class BlockedFormat {
   // Converts `src` (in this layout) into the plain row-major tensor `dst` (preallocated, logical shape).
   virtual void to_plain(const void* src, Tensor& dst) const = 0;
   virtual std::string describe() const = 0;
+  // True when a tensor in this layout that is the concatenation of `parts` (in order) along dim 1 holds exactly
+  // the parts' bytes one after another, so producers can write straight into it (the runtime's in-place concat).
+  virtual bool is_append_of_channel_parts(const std::vector<const BlockedFormat*>& /*parts*/) const { return false; }
 };
 using BlockedFormatPtr = std::shared_ptr<const BlockedFormat>;
 

@@ -61,6 +61,58 @@ Shape resolve_input_shape(const ir::Value& v, const std::map<std::string, Shape>
   return s;
 }
 
+// In-place concat: when a Concat's inputs are used only by it and their bytes, laid one after another, are exactly
+// the concatenated tensor (batch 1, channel axis, compatible layouts), the producers write straight into the
+// Concat's output buffer and the Concat step disappears. Saves a copy of every concatenated activation.
+void alias_concat_inputs(Plan& plan) {
+  std::vector<int> reads(plan.slots.size(), 0);
+  for (const Step& step : plan.steps) {
+    for (int id : step.inputs) {
+      if (id >= 0) ++reads[id];
+    }
+  }
+  std::vector<bool> is_parent(plan.slots.size(), false);
+  for (size_t si = 0; si < plan.steps.size();) {
+    Step& step = plan.steps[si];
+    const bool concat = step.node != nullptr && step.node->op_type() == "Concat" && is_default_domain(step.node->domain());
+    bool ok = concat && step.outputs.size() == 1 && step.outputs[0] >= 0;
+    const int out = ok ? step.outputs[0] : -1;
+    ok = ok && plan.slots[out].storage == SlotStorage::kArena && plan.slots[out].alias_of < 0;
+    if (ok) {
+      const ValueSlot& o = plan.slots[out];
+      const int64_t axis = step.node->attrs.get_int("axis", 1);
+      const int64_t rank = static_cast<int64_t>(o.shape.size());
+      ok = rank >= 2 && (axis == 1 || axis == 1 - rank) && o.shape[0] == 1;
+      std::vector<const kernels::BlockedFormat*> parts;
+      std::set<int> seen;
+      for (int id : step.inputs) {
+        ok = ok && id >= 0 && seen.insert(id).second && reads[id] == 1 && !is_parent[id];
+        if (!ok) break;
+        const ValueSlot& in = plan.slots[id];
+        ok = in.storage == SlotStorage::kArena && in.alias_of < 0 && in.dtype == o.dtype &&
+             static_cast<bool>(in.format) == static_cast<bool>(o.format);
+        parts.push_back(in.format.get());
+      }
+      if (ok && o.format) ok = o.format->is_append_of_channel_parts(parts);
+    }
+    if (!ok) {
+      ++si;
+      continue;
+    }
+    size_t offset = 0;
+    for (int id : step.inputs) {
+      plan.slots[id].alias_of = out;
+      plan.slots[id].alias_offset = offset;
+      offset += plan.slots[id].bytes();
+    }
+    is_parent[out] = true;
+    for (PlannedNode& p : plan.planned_nodes) {
+      if (p.node_name == step.node_name) p.impl = "in-place";
+    }
+    plan.steps.erase(plan.steps.begin() + static_cast<std::ptrdiff_t>(si));
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> find_unsupported_nodes(const ir::Model& model) {
@@ -292,6 +344,7 @@ void Engine::compile(const std::map<std::string, Shape>& input_shapes) {
     step.inputs = step_inputs;
     step.outputs = out_ids;
     step.node_name = n->name();
+    step.node = n;
     plan->steps.push_back(std::move(step));
   }
   if (!unsupported.empty()) {
@@ -318,6 +371,8 @@ void Engine::compile(const std::map<std::string, Shape>& input_shapes) {
     plan->tap_slots[t] = it->second;
   }
 
+  alias_concat_inputs(*plan);
+
   // Lifetimes of arena slots: first write .. last read, in step indices.
   std::vector<int> first(plan->slots.size(), -1), last(plan->slots.size(), -1);
   for (size_t s = 0; s < plan->steps.size(); ++s) {
@@ -328,6 +383,13 @@ void Engine::compile(const std::map<std::string, Shape>& input_shapes) {
     for (int id : plan->steps[s].inputs) {
       if (id >= 0) last[id] = std::max(last[id], static_cast<int>(s));
     }
+  }
+  // An aliased slot lives inside its parent's buffer: the parent's lifetime covers the child's.
+  for (size_t id = 0; id < plan->slots.size(); ++id) {
+    const int parent = plan->slots[id].alias_of;
+    if (parent < 0 || first[id] < 0) continue;
+    first[parent] = first[parent] < 0 ? first[id] : std::min(first[parent], first[id]);
+    last[parent] = std::max(last[parent], last[id]);
   }
   std::vector<BufferRequest> requests;
   std::vector<int> request_slots;
@@ -340,13 +402,16 @@ void Engine::compile(const std::map<std::string, Shape>& input_shapes) {
       } else {
         s.owned = Tensor(s.dtype, s.shape);
       }
-    } else if (s.storage == SlotStorage::kArena && first[id] >= 0) {
+    } else if (s.storage == SlotStorage::kArena && first[id] >= 0 && s.alias_of < 0) {
       requests.push_back({s.bytes(), first[id], last[id]});
       request_slots.push_back(static_cast<int>(id));
     }
   }
   MemoryPlan mp = plan_memory(requests, kTensorAlignment);
   for (size_t r = 0; r < requests.size(); ++r) plan->slots[request_slots[r]].arena_offset = mp.offsets[r];
+  for (ValueSlot& s : plan->slots) {
+    if (s.alias_of >= 0) s.arena_offset = plan->slots[s.alias_of].arena_offset + s.alias_offset;
+  }
   plan->arena_bytes = mp.arena_bytes;
   plan->arena = allocate_aligned(mp.arena_bytes);
   plan_ = std::move(plan);

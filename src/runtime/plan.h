@@ -34,6 +34,8 @@ struct ValueSlot {
   size_t arena_offset = 0;           // kArena
   Tensor owned;                      // kOwned (allocated at compile time, reused across runs)
   int plain_copy_slot = -1;          // slot holding a plain copy of a blocked value, when one is needed
+  int alias_of = -1;                 // kArena slot living inside another slot's buffer (in-place concat)
+  size_t alias_offset = 0;           // byte offset inside that buffer
   size_t bytes() const;
 };
 
@@ -43,6 +45,7 @@ struct Step {
   std::vector<int> inputs;   // slot ids, -1 = omitted optional input
   std::vector<int> outputs;  // slot ids, -1 = omitted optional output
   std::string node_name;
+  const ir::Node* node = nullptr;  // nullptr for layout conversions
 };
 
 class Plan {

@@ -134,6 +134,41 @@ TEST(Engine, TapOnATensorRemovedByFusionStillWorks) {
   }
 }
 
+// Two Conv + Relu branches concatenated on channels. In plain layout at batch 1 the producers write straight into
+// the Concat's buffer ("in-place"); at batch 2 they cannot. oneDNN picks its own layouts (in-place only when they
+// append, e.g. nChw16c; SqueezeNet's end-to-end tests cover that case). Every variant must match.
+TEST(Engine, InPlaceConcatMatchesReference) {
+  ir::Model m = make_model(13);
+  ir::Graph& g = *m.graph;
+  ir::Value* x = add_input(g, "x", {-1, 16, 6, 6});
+  std::mt19937 rng(21);
+  ir::Value* w1 = g.add_constant("w1", testing::random_tensor({32, 16, 3, 3}, rng));
+  ir::Value* w2 = g.add_constant("w2", testing::random_tensor({16, 16, 3, 3}, rng));
+  ir::Value *a = g.add_value("a"), *ra = g.add_value("ra"), *b = g.add_value("b"), *rb = g.add_value("rb");
+  ir::Value *cat = g.add_value("cat"), *y = g.add_value("y");
+  g.add_node("Conv", {x, w1}, {a}, "conv1")->attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  g.add_node("Relu", {a}, {ra}, "relu1");
+  g.add_node("Conv", {x, w2}, {b}, "conv2")->attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  g.add_node("Relu", {b}, {rb}, "relu2");
+  g.add_node("Concat", {ra, rb}, {cat}, "concat")->attrs.set("axis", int64_t{1});
+  g.add_node("Relu", {cat}, {y}, "relu3");
+  g.add_output(y);
+  for (int64_t batch : {1, 2}) {
+    Tensor in = testing::random_tensor({batch, 16, 6, 6}, rng);
+    EngineOptions ref_options;
+    ref_options.use_dnnl = false;
+    Engine reference(m, ref_options, {{"x", {batch, 16, 6, 6}}});
+    Engine fast(m, EngineOptions{}, {{"x", {batch, 16, 6, 6}}});
+    // The reference engine (in-place at batch 1) must agree with the oneDNN engine, whose channels-last layouts
+    // here need a real Concat primitive.
+    const Tensor expected = reference.run({{"x", in}})[0];
+    EXPECT_EQ(testing::compare_tensors(fast.run({{"x", in}})[0], expected, 1e-4, 1e-5), "") << "batch " << batch;
+    bool in_place = false;
+    for (const auto& p : reference.planned_nodes()) in_place |= (p.node_name == "concat" && p.impl == "in-place");
+    EXPECT_EQ(in_place, batch == 1) << "batch " << batch;
+  }
+}
+
 TEST(Engine, RepeatedRunsGiveIdenticalResults) {
   ir::Model m = make_small_model();
   Engine e(m, EngineOptions{}, {{"x", {8, 3}}});

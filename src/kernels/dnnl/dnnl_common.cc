@@ -79,6 +79,39 @@ std::string DnnlFormat::describe() const {
   return os.str();
 }
 
+bool DnnlFormat::is_append_of_channel_parts(const std::vector<const BlockedFormat*>& parts) const {
+  // With batch 1 and a channel blocking whose block size divides every part's channel count, the channel blocks
+  // of the parts are consecutive in memory: [C/b][spatial][b] of part 0, then of part 1, ...
+  const auto& d = md_.data;
+  if (d.ndims < 2 || d.dims[0] != 1 || d.format_kind != dnnl_blocked) return false;
+  size_t total = 0;
+  for (const BlockedFormat* p : parts) {
+    const auto* f = dynamic_cast<const DnnlFormat*>(p);
+    if (f == nullptr) return false;
+    const auto& pd = f->md_.data;
+    if (pd.ndims != d.ndims || pd.data_type != d.data_type || pd.format_kind != dnnl_blocked) return false;
+    for (int i = 0; i < d.ndims; ++i) {
+      if (pd.padded_dims[i] != pd.dims[i]) return false;  // padded channels would leave gaps
+      if (i != 1 && pd.dims[i] != d.dims[i]) return false;
+    }
+    const auto& a = pd.format_desc.blocking;
+    const auto& b = d.format_desc.blocking;
+    if (a.inner_nblks != b.inner_nblks) return false;
+    for (int k = 0; k < a.inner_nblks; ++k) {
+      if (a.inner_blks[k] != b.inner_blks[k] || a.inner_idxs[k] != b.inner_idxs[k]) return false;
+    }
+    // Same outer order: the channel-block stride must be the largest (spatial dims inside it).
+    for (int i = 2; i < d.ndims; ++i) {
+      if (a.strides[1] < a.strides[i] || b.strides[1] < b.strides[i]) return false;
+    }
+    total += f->nbytes();
+  }
+  for (int i = 0; i < d.ndims; ++i) {
+    if (d.padded_dims[i] != d.dims[i]) return false;
+  }
+  return total == nbytes();
+}
+
 BlockedFormatPtr format_of(const dnnl::memory::desc& md) {
   if (is_plain(md)) return nullptr;
   return std::make_shared<DnnlFormat>(md);

@@ -35,6 +35,7 @@ class DnnlFormat final : public BlockedFormat {
   size_t nbytes() const override { return md_.get_size(); }
   void to_plain(const void* src, Tensor& dst) const override;
   std::string describe() const override;
+  bool is_append_of_channel_parts(const std::vector<const BlockedFormat*>& parts) const override;
   const dnnl::memory::desc& desc() const { return md_; }
 
  private:
