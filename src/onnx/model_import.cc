@@ -19,6 +19,7 @@
 #include "onnx/model_io.h"
 #include "qwac/error.h"
 
+#include <onnx/shape_inference/implementation.h>
 #include <onnx/version_converter/convert.h>
 
 namespace qwac::onnxio {
@@ -270,7 +271,10 @@ int64_t default_opset(const onnx::ModelProto& proto) {
 // the engine only ever sees opsets 7..21.
 onnx::ModelProto upgrade_to_min_opset(const onnx::ModelProto& proto) {
   try {
-    return onnx::version_conversion::ConvertVersion(proto, static_cast<int>(kMinOpset));
+    // The converter's adapters need the shapes of broadcast operands (e.g. Add's legacy broadcast attribute).
+    onnx::ModelProto with_shapes = proto;
+    onnx::shape_inference::InferShapes(with_shapes);
+    return onnx::version_conversion::ConvertVersion(with_shapes, static_cast<int>(kMinOpset));
   } catch (const std::exception& e) {
     throw InvalidModel("model imports default-domain opset " + std::to_string(default_opset(proto)) +
                        ", older than the supported " + std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset) +

@@ -12,8 +12,6 @@
 // constants holding the data set's values when the engine declines them as runtime inputs.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
-#include <onnx/shape_inference/implementation.h>
-#include <onnx/version_converter/convert.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -107,8 +105,8 @@ std::vector<EngineMode> engine_modes() {
           {"default", runtime::EngineOptions{}, Binding::kAllButFirstInput}};
 }
 
-// qwac imports default-domain opsets 7..21 (src/onnx/model_io.h). Older models (opset 1..6: many node and all
-// pytorch-* cases) are upgraded with ONNX's own version converter first, so their kernels are still exercised.
+// qwac imports default-domain opsets 7..21 (src/onnx/model_io.h); older models (opset 1..6: many node and all
+// pytorch-* cases) are upgraded by the importer with ONNX's own version converter, so their kernels are exercised.
 constexpr int64_t kMinOpset = 7;
 constexpr int64_t kMaxOpset = 21;
 
@@ -291,22 +289,12 @@ TEST_P(Onnx, Case) {
                                       std::to_string(kMaxOpset));
   }
   std::string label = c.key();
-  if (opset < kMinOpset) {
-    try {
-      // The converter's adapters need the shapes of broadcast operands (e.g. Add's legacy broadcast attribute).
-      onnx::shape_inference::InferShapes(proto);
-      proto = onnx::version_conversion::ConvertVersion(proto, kMinOpset);
-    } catch (const std::exception& e) {
-      RecordProperty(kSkipKindProperty, kSkipUnsupported);
-      GTEST_SKIP() << "unsupported opset: default-domain opset " << opset << " < " << kMinOpset
-                   << " and the ONNX version converter failed: " << e.what();
-    }
-    label += " (opset " + std::to_string(opset) + " upgraded to " + std::to_string(kMinOpset) + ")";
-  }
+  // The importer upgrades opset 1..6 models with ONNX's version converter (src/onnx/model_io.h).
+  if (opset < kMinOpset) label += " (opset " + std::to_string(opset) + " upgraded to " + std::to_string(kMinOpset) + ")";
 
   std::optional<ir::Model> model;
   try {
-    model.emplace(opset < kMinOpset ? onnxio::model_from_proto(proto, c.dir) : onnxio::load_model(model_path));
+    model.emplace(onnxio::load_model(model_path));
   } catch (const UnsupportedOp& e) {
     RecordProperty(kSkipKindProperty, kSkipUnsupported);
     GTEST_SKIP() << "unsupported at import: " << e.what();
