@@ -25,8 +25,13 @@ while read -r model batch; do
   qmin=$(sed -n 's/.*min \([0-9.]*\) ms.*/\1/p' <<<"$q")
   omed=""
   if [ -d "$ORT_DIR/node_modules/onnxruntime-node" ]; then
-    omed=$(NODE_PATH=$ORT_DIR/node_modules node ../shared/tools/ort-eval/bench.js "$path" --batch "$batch" \
-             --threads 2 --iters "$ITERS" --warmup 20 --json | sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p') || omed="error"
+    ojson=$(NODE_PATH=$ORT_DIR/node_modules node ../shared/tools/ort-eval/bench.js "$path" --batch "$batch" \
+             --threads 2 --iters "$ITERS" --warmup 20 --json) || ojson=""
+    omed=$(sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p' <<<"$ojson")
+    obatch=$(sed -n 's/.*"batch":\([0-9]*\).*/\1/p' <<<"$ojson")
+    # ORT cannot run a fixed-batch model at another batch: say which batch it actually ran.
+    [ -n "$obatch" ] && [ "$obatch" != "$batch" ] && omed="$omed (batch $obatch: ORT cannot re-batch this model)"
+    [ -n "$omed" ] || omed="error"
   fi
   printf '| %s | %s | %s | %s | %s |\n' "$model" "$batch" "$qmed" "$qmin" "$omed"
 done <<'LIST'

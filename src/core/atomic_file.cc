@@ -17,7 +17,10 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   // A hidden name in the target's folder: rename() is atomic only within one file system.
   const std::filesystem::path target(path);
   const std::filesystem::path folder = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
-  std::string tmpl = (folder / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
+  std::string temp_name = ".";
+  temp_name += target.filename().string();
+  temp_name += ".tmp.XXXXXX";
+  std::string tmpl = (folder / temp_name).string();
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) {
     throw IoError("cannot create a temp file beside '" + path + "': " + std::strerror(errno) +

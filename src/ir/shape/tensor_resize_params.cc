@@ -60,7 +60,10 @@ bool has_nonempty_input(const InferContext& ctx, size_t i) {
 
 std::string floats_to_string(const std::vector<float>& v) {
   std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ",";
+    s += std::to_string(v[i]);
+  }
   return s + "]";
 }
 
