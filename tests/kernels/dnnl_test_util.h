@@ -137,7 +137,10 @@ inline std::string describe_attrs(const ir::Attributes& attrs) {
             s += v;
           } else if constexpr (std::is_same_v<V, std::vector<int64_t>> || std::is_same_v<V, std::vector<float>>) {
             s += "[";
-            for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+            for (size_t i = 0; i < v.size(); ++i) {
+              if (i) s += ",";
+              s += std::to_string(v[i]);
+            }
             s += "]";
           } else {
             s += "?";
