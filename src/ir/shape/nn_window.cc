@@ -115,7 +115,10 @@ AutoPad parse_auto_pad(const Node& node) {
   fail(node, "attribute 'auto_pad' = '" + s + "', expected NOTSET, SAME_UPPER, SAME_LOWER or VALID");
 }
 
-WindowGeometry conv_geometry(const Node& node, const Shape& x, const Shape& w) {
+namespace {
+
+// The part Conv and ConvTranspose share: ranks, kernel from W (checked against kernel_shape), strides, dilations.
+WindowGeometry weighted_window(const Node& node, const Shape& x, const Shape& w) {
   check_data_rank(node, x, "input X");
   if (w.size() != x.size()) {
     fail(node, "weight W " + shape_to_string(w) + " must have the rank of input X " + shape_to_string(x));
@@ -134,6 +137,13 @@ WindowGeometry conv_geometry(const Node& node, const Shape& x, const Shape& w) {
   }
   g.strides = spatial_attr(node, "strides", k, 1, 1);
   g.dilations = spatial_attr(node, "dilations", k, 1, 1);
+  return g;
+}
+
+}  // namespace
+
+WindowGeometry conv_geometry(const Node& node, const Shape& x, const Shape& w) {
+  WindowGeometry g = weighted_window(node, x, w);
   resolve_forward_window(node, g, /*ceil_mode=*/false);
   return g;
 }
@@ -161,24 +171,8 @@ WindowGeometry pool_geometry(const Node& node, const Shape& x) {
 // A negative total (the requested output is larger than the natural one) is treated as zero padding with the
 // extra outputs at the high end, receiving only the bias, as ONNX Runtime does.
 WindowGeometry conv_transpose_geometry(const Node& node, const Shape& x, const Shape& w) {
-  check_data_rank(node, x, "input X");
-  if (w.size() != x.size()) {
-    fail(node, "weight W " + shape_to_string(w) + " must have the rank of input X " + shape_to_string(x));
-  }
+  WindowGeometry g = weighted_window(node, x, w);
   const size_t k = x.size() - 2;
-  WindowGeometry g;
-  g.in.assign(x.begin() + 2, x.end());
-  g.kernel.assign(w.begin() + 2, w.end());
-  const Shape ks = spatial_attr(node, "kernel_shape", k, 1, 1);
-  if (node.attrs.has("kernel_shape") && ks != g.kernel) {
-    fail(node, "attribute 'kernel_shape' = " + shape_to_string(ks) + " does not match weight W " +
-                   shape_to_string(w));
-  }
-  for (int64_t e : g.kernel) {
-    if (e < 1) fail(node, "weight W " + shape_to_string(w) + " has an empty kernel");
-  }
-  g.strides = spatial_attr(node, "strides", k, 1, 1);
-  g.dilations = spatial_attr(node, "dilations", k, 1, 1);
   const Shape output_padding = spatial_attr(node, "output_padding", k, 0, 0);
   const AutoPad auto_pad = parse_auto_pad(node);
 
