@@ -26,6 +26,35 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# ONNX Runtime (npm package onnxruntime-node, CPU) for the interop tests: they run our QDQ exports through it and
+# skip with a message when it is missing, so a failure here only warns. Debian 12 ships Node.js 18 (nodejs/npm);
+# onnxruntime-node's N-API binding loads on it, and the load check below says so if it does not.
+ORT_DIR=tools/ort
+ort_warn() { echo "[setup] WARNING: $1; the ONNX Runtime interop tests will be skipped" >&2; }
+ort_complete() {
+  [ -f "$ORT_DIR/node_modules/onnxruntime-node/package.json" ] &&
+    [ -f "$ORT_DIR/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node" ] &&
+    [ -f "$ORT_DIR/node_modules/jpeg-js/package.json" ] && [ -f "$ORT_DIR/node_modules/pngjs/package.json" ]
+}
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "[setup] installing Debian's nodejs npm (for the ONNX Runtime interop tests)"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; } ||
+    ort_warn "could not install nodejs/npm with apt-get"
+fi
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  if ort_complete; then
+    echo "[setup] $ORT_DIR/node_modules is complete"
+  elif ! (cd "$ORT_DIR" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund); then
+    ort_warn "'npm install' in $ORT_DIR failed"
+  fi
+  if ort_complete && ! (cd "$ORT_DIR" && node -e "require('onnxruntime-node')") >/dev/null 2>&1; then
+    ort_warn "onnxruntime-node does not load with node $(node --version)"
+  fi
+else
+  ort_warn "node/npm are not available"
+fi
+
 BUILD_DIR=${QWAC_BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build "$BUILD_DIR" -j "$(nproc)"

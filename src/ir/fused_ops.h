@@ -4,6 +4,9 @@
 //     activation: string, one of kFusedActivations (absent = none)
 //     activation_params: floats, as many as the activation takes (defaults of the ONNX op otherwise)
 //   Y = activation(Conv(X, W, B) + Z)   (Z, the residual, broadcasts unidirectionally to the Conv output)
+//   FakeQuantize(X, scale, [zero_point]) with attribute axis (as QuantizeLinear's, default 1, used when scale is
+//     1-D): Y = DequantizeLinear(QuantizeLinear(X, scale, zero_point), scale, zero_point) computed in float, with
+//     the integer range of zero_point's type (uint8 when absent). What a Q -> DQ pair computes, in one pass.
 #pragma once
 
 #include <array>
@@ -13,6 +16,7 @@ namespace qwac::ir {
 
 inline constexpr std::string_view kQwacDomain = "com.qwac";
 inline constexpr std::string_view kFusedConvOp = "FusedConv";
+inline constexpr std::string_view kFakeQuantizeOp = "FakeQuantize";
 
 struct FusedActivationFacts {
   std::string_view name;  // the ONNX op it stands for

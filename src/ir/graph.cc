@@ -107,6 +107,10 @@ Node* Graph::add_node(const std::string& op_type, const std::vector<Value*>& inp
   return n;
 }
 
+void Graph::extend_inputs(Node* n, size_t count) {
+  if (n->inputs_.size() < count) n->inputs_.resize(count, nullptr);
+}
+
 void Graph::set_input(Node* n, size_t i, Value* v) {
   if (i >= n->inputs_.size()) n->inputs_.resize(i + 1, nullptr);
   Value* old = n->inputs_[i];

@@ -5,6 +5,7 @@
 // The Graph owns everything (unique_ptr); pointers stay valid until the node/value is removed.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -121,6 +122,7 @@ class Graph {
   void add_input(Value* v) { inputs_.push_back(v); }
   void add_output(Value* v) { outputs_.push_back(v); }
   void set_output(size_t i, Value* v) { outputs_.at(i) = v; }
+  void resize_outputs(size_t n) { outputs_.resize(std::min(n, outputs_.size())); }  // drops trailing outputs
   bool is_graph_output(const Value* v) const;
   bool is_graph_input(const Value* v) const;
   // Initializer names that ONNX also listed as graph inputs (IR < 4 style); kept so export is lossless.
@@ -131,6 +133,8 @@ class Graph {
                  const std::string& name = "", const std::string& domain = "");
   void remove_node(Node* n);  // unlinks; its outputs must be unused (or are left without producer)
   void set_input(Node* n, size_t i, Value* v);  // v may be nullptr (omitted optional input)
+  // Grows the input list with omitted (nullptr) inputs up to `count`, so an optional input can then be set.
+  void extend_inputs(Node* n, size_t count);
   void replace_all_uses(Value* from, Value* to);  // graph outputs included
   size_t num_nodes() const { return nodes_.size(); }
   std::vector<Node*> nodes() const;  // insertion order

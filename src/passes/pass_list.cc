@@ -3,6 +3,7 @@
 #include "passes/eliminate_dropout.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_conv_activation.h"
+#include "passes/fuse_quantize_dequantize.h"
 
 namespace qwac::passes {
 
@@ -11,6 +12,7 @@ std::vector<std::unique_ptr<Pass>> engine_fusion_passes() {
   list.push_back(std::make_unique<EliminateDropout>());    // Identity / inference Dropout -> nothing
   list.push_back(std::make_unique<FoldBatchNorm>());       // Conv -> BatchNormalization -> Conv
   list.push_back(std::make_unique<FuseConvActivation>());  // Conv [+ residual Add] [+ activation] -> FusedConv
+  list.push_back(std::make_unique<FuseQuantizeDequantize>());  // QuantizeLinear -> DequantizeLinear -> FakeQuantize
   return list;
 }
 

@@ -92,14 +92,22 @@ Engine::Engine(const ir::Model& model, EngineOptions options, const std::map<std
     throw UnsupportedOp(os.str());
   }
   if (options_.fuse && options_.use_dnnl) {
+    // Fusion removes intermediate tensors (a Conv output before its fused Relu, ...). Passes never fuse across a
+    // graph output, so tapped tensors are made outputs while the passes run: they stay observable and everything
+    // around them is still fused.
+    ir::Graph& g = *model_->graph;
+    const size_t num_outputs = g.outputs().size();
+    for (const std::string& t : options_.taps) {
+      ir::Value* v = g.find_value(t);
+      if (v != nullptr && !v->is_constant() && !g.is_graph_output(v)) g.add_output(v);
+    }
     for (const auto& pass : passes::engine_fusion_passes()) {
       if (pass->run(*model_)) options_.logger->debug("engine pass " + pass->name() + " changed the graph");
     }
-    // Fusion removes intermediate tensors (a Conv output before its fused Relu, ...). A tapped tensor must stay
-    // observable, so when a pass removed one, the engine runs the graph as imported instead.
+    g.resize_outputs(num_outputs);
     for (const std::string& t : options_.taps) {
-      if (model_->graph->find_value(t) == nullptr && model.graph->find_value(t) != nullptr) {
-        options_.logger->debug("tap '" + t + "' is removed by fusion; compiling without the fusion passes");
+      if (g.find_value(t) == nullptr && model.graph->find_value(t) != nullptr) {
+        options_.logger->debug("tap '" + t + "' is removed by the engine passes; compiling without them");
         model_ = std::make_unique<ir::Model>(model.clone());
         break;
       }
@@ -369,6 +377,7 @@ void Engine::compile(const std::map<std::string, Shape>& input_shapes) {
 }
 
 std::vector<Tensor> Engine::run(const std::map<std::string, Tensor>& inputs) {
+  last_inputs_ = inputs;
   Plan& plan = *plan_;
   std::map<int, const Tensor*> bound;
   for (size_t i = 0; i < plan.input_slots.size(); ++i) {
@@ -421,7 +430,7 @@ const Tensor& Engine::tap(const std::string& name) const {
   ValueSlot& s = plan_->slots[it->second];
   if (s.storage == SlotStorage::kConstant) return s.constant;
   if (s.storage == SlotStorage::kGraphInput) {
-    throw InvalidArgument("tensor '" + name + "' is a graph input: the caller already holds it");
+    return last_inputs_.at(name);  // tapping a graph input (calibration of a first-layer quantizer)
   }
   if (!s.format) return s.owned;
   auto cached = plan_->tap_plain_cache.find(name);

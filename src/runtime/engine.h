@@ -73,6 +73,7 @@ class Engine {
   std::unique_ptr<ir::Model> model_;  // private copy after engine passes
   EngineOptions options_;
   std::unique_ptr<Plan> plan_;
+  std::map<std::string, Tensor> last_inputs_;  // the last run's inputs (shared storage), readable as taps
 };
 
 // Lists every node of `model` (opset-aware) that no kernel supports, as "Op 'name'" strings; empty when all are.

@@ -126,6 +126,152 @@ TEST(FoldBatchNorm, KeepsUnsafeCases) {
   }
 }
 
+// The pass's result: BN gone, one node of `op_type` named `name` producing the BN's output value, with new weight
+// and bias constants; and the same numbers as the unfolded model.
+void expect_folded(const ir::Model& original, const ir::Model& folded, const std::string& op_type,
+                   const std::string& what) {
+  const ir::Graph& g = *folded.graph;
+  g.verify();
+  ASSERT_EQ(g.num_nodes(), 1u) << what;
+  const ir::Node* n = g.nodes()[0];
+  EXPECT_EQ(n->op_type(), op_type) << what;
+  EXPECT_EQ(n->name(), op_type) << what;
+  EXPECT_EQ(n->output(0)->name(), "bn_out") << what << ": the BN output name is kept";
+  EXPECT_EQ(g.outputs()[0], n->output(0)) << what;
+  ASSERT_EQ(n->num_inputs(), 3u) << what;
+  for (size_t i = 1; i < 3; ++i) {
+    ASSERT_TRUE(n->input(i)->is_constant()) << what;
+    EXPECT_EQ(original.graph->find_value(n->input(i)->name()), nullptr) << what << ": input " << i << " is new";
+  }
+  for (const char* p : {"bn_s", "bn_b", "bn_m", "bn_v", "w", "c"}) EXPECT_EQ(g.find_value(p), nullptr) << p;
+  EXPECT_EQ(testing::compare_tensors(run_ref(folded)[0], run_ref(original)[0], 1e-5, 1e-5), "") << what;
+}
+
+// BN with k = 3 / sqrt(3 + 1) = 1.5, mean 1, shift 0.5 (exact in float).
+ir::Value* hand_bn(Builder& b, ir::Value* x) {
+  ir::Value* y = b.g->add_value("bn_out");
+  auto c = [&](const std::string& name, float v) {
+    return b.g->add_constant(name, Tensor::from_values<float>({1}, &v));
+  };
+  ir::Node* n = b.g->add_node("BatchNormalization",
+                              {x, c("bn_s", 3.f), c("bn_b", 0.5f), c("bn_m", 1.f), c("bn_v", 3.f)}, {y}, "bn");
+  n->attrs.set("epsilon", 1.f);
+  return y;
+}
+
+std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }
+
+TEST(FoldBatchNorm, HandComputedOneChannelConv) {
+  Builder b;
+  ir::Value* x = b.input("x", {1, 1, 1, 2});
+  const float w = 2.f, bias = 1.f;
+  ir::Value* c = b.g->add_value("c_out");
+  b.g->add_node("Conv", {x, b.g->add_constant("w", Tensor::from_values<float>({1, 1, 1, 1}, &w)),
+                         b.g->add_constant("c", Tensor::from_values<float>({1}, &bias))},
+                {c}, "Conv");
+  b.g->add_output(hand_bn(b, c));
+  const ir::Model original = b.model.clone();
+  ASSERT_TRUE(FoldBatchNorm().run(b.model));
+  expect_folded(original, b.model, "Conv", "1-channel conv");
+  const ir::Node* n = b.g->nodes()[0];
+  EXPECT_EQ(values(*n->input(1)->constant), std::vector<float>{3.f});    // 2 * 1.5
+  EXPECT_EQ(values(*n->input(2)->constant), std::vector<float>{0.5f});   // (1 - 1) * 1.5 + 0.5
+  runtime::EngineOptions options;
+  options.use_dnnl = false;
+  const float in[2] = {1.f, -2.f};
+  const auto out = runtime::Engine(b.model, options).run({{"x", Tensor::from_values<float>({1, 1, 1, 2}, in)}});
+  EXPECT_EQ(values(out[0]), (std::vector<float>{3.5f, -5.5f}));  // BN((2x + 1)) = (2x + 1 - 1) * 1.5 + 0.5
+}
+
+TEST(FoldBatchNorm, HandComputedOneColumnGemm) {
+  Builder b;
+  ir::Value* a = b.input("a", {1, 2});
+  const float w[2] = {0.5f, -1.f}, c = 2.f;
+  ir::Value* y = b.g->add_value("g_out");
+  ir::Node* gemm = b.g->add_node("Gemm", {a, b.g->add_constant("w", Tensor::from_values<float>({2, 1}, w)),
+                                          b.g->add_constant("c", Tensor::from_values<float>({1}, &c))},
+                                 {y}, "Gemm");
+  gemm->attrs.set("beta", 0.5f);
+  b.g->add_output(hand_bn(b, y));
+  const ir::Model original = b.model.clone();
+  ASSERT_TRUE(FoldBatchNorm().run(b.model));
+  expect_folded(original, b.model, "Gemm", "1-column gemm");
+  const ir::Node* n = b.g->nodes()[0];
+  EXPECT_EQ(values(*n->input(1)->constant), (std::vector<float>{0.75f, -1.5f}));
+  EXPECT_EQ(values(*n->input(2)->constant), std::vector<float>{0.5f});  // (0.5 * 2 - 1) * 1.5 + 0.5
+  EXPECT_EQ(n->attrs.get_float("beta"), 1.f);
+  runtime::EngineOptions options;
+  options.use_dnnl = false;
+  const float in[2] = {1.f, 2.f};
+  const auto out = runtime::Engine(b.model, options).run({{"a", Tensor::from_values<float>({1, 2}, in)}});
+  EXPECT_EQ(values(out[0]), std::vector<float>{-1.75f});  // gemm: 0.5 - 2 + 0.5 * 2 = -0.5; BN: -1.5 * 1.5 + 0.5
+}
+
+TEST(FoldBatchNorm, FoldsIntoGemm) {
+  for (int64_t trans_b : {0, 1}) {
+    for (int c_kind : {0, 1, 2, 3}) {  // no C, C [N], C [1, N], scalar C
+      Builder b;
+      const int64_t k = 5, n = 4;
+      ir::Value* a = b.input("a", {3, k});
+      std::vector<ir::Value*> in = {a, b.constant("w", trans_b ? Shape{n, k} : Shape{k, n})};
+      if (c_kind == 1) in.push_back(b.constant("c", {n}));
+      if (c_kind == 2) in.push_back(b.constant("c", {1, n}));
+      if (c_kind == 3) in.push_back(b.constant("c", {1}));
+      ir::Value* y = b.g->add_value("g_out");
+      ir::Node* gemm = b.g->add_node("Gemm", in, {y}, "Gemm");
+      gemm->attrs.set("transB", trans_b);
+      gemm->attrs.set("alpha", 0.7f);
+      gemm->attrs.set("beta", 1.3f);
+      b.g->add_output(b.bn("bn", y, n));
+      const ir::Model original = b.model.clone();
+      const std::string what = "transB " + std::to_string(trans_b) + " C kind " + std::to_string(c_kind);
+      ASSERT_TRUE(FoldBatchNorm().run(b.model)) << what;
+      expect_folded(original, b.model, "Gemm", what);
+      EXPECT_EQ(b.g->nodes()[0]->attrs.get_int("transB"), trans_b) << what;
+      EXPECT_EQ(b.g->nodes()[0]->attrs.get_float("alpha"), 0.7f) << what;
+    }
+  }
+}
+
+TEST(FoldBatchNorm, KeepsGemmWhoseBiasVariesAlongRows) {
+  Builder b;
+  ir::Value* y = b.g->add_value("g_out");
+  b.g->add_node("Gemm", {b.input("a", {3, 5}), b.constant("w", {5, 4}), b.constant("c", {3, 4})}, {y}, "Gemm");
+  b.g->add_output(b.bn("bn", y, 4));
+  EXPECT_FALSE(FoldBatchNorm().run(b.model));
+}
+
+TEST(FoldBatchNorm, FoldsIntoConvTranspose) {
+  for (bool bias : {false, true}) {
+    for (int64_t group : {1, 2}) {
+      Builder b;
+      const int64_t c_in = 4, oc_per_group = 3, oc = group * oc_per_group;
+      std::vector<ir::Value*> in = {b.input("x", {2, c_in, 4, 5}), b.constant("w", {c_in, oc_per_group, 3, 2})};
+      if (bias) in.push_back(b.constant("c", {oc}));
+      ir::Value* y = b.g->add_value("ct_out");
+      ir::Node* ct = b.g->add_node("ConvTranspose", in, {y}, "ConvTranspose");
+      ct->attrs.set("group", group);
+      ct->attrs.set("strides", std::vector<int64_t>{2, 1});
+      b.g->add_output(b.bn("bn", y, oc));
+      const ir::Model original = b.model.clone();
+      const std::string what = std::string(bias ? "bias" : "no bias") + " group " + std::to_string(group);
+      ASSERT_TRUE(FoldBatchNorm().run(b.model)) << what;
+      expect_folded(original, b.model, "ConvTranspose", what);
+      EXPECT_EQ(b.g->nodes()[0]->attrs.get_int("group"), group) << what;
+    }
+  }
+}
+
+TEST(FoldBatchNorm, FoldsIntoConvStructureAndNumbers) {
+  Builder b;
+  ir::Value* y = b.g->add_value("conv_out");
+  b.g->add_node("Conv", {b.input("x", {2, 3, 6, 6}), b.constant("w", {5, 3, 3, 3}), b.constant("c", {5})}, {y}, "Conv");
+  b.g->add_output(b.bn("bn", y, 5));
+  const ir::Model original = b.model.clone();
+  ASSERT_TRUE(FoldBatchNorm().run(b.model));
+  expect_folded(original, b.model, "Conv", "conv 3->5");
+}
+
 TEST(EliminateDropout, RemovesInferenceNoOpsButKeepsOutputs) {
   Builder b;
   ir::Value* x = b.input("x", {1, 4});

@@ -110,7 +110,7 @@ TEST(Engine, ReshapeToAnotherBatchAndRejectsWrongInputs) {
   EXPECT_THROW(Engine(m, EngineOptions{}), InvalidArgument);  // symbolic batch without a shape
 }
 
-// Fusion folds Relu into the Conv; tapping the Conv output keeps it observable (the engine then skips fusion).
+// Fusion folds Relu into the Conv; tapping the Conv output keeps it observable (fusion stops at tapped tensors).
 TEST(Engine, TapOnATensorRemovedByFusionStillWorks) {
   ir::Model m = make_model(13);
   ir::Graph& g = *m.graph;

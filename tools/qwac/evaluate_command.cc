@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "accuracy/evaluation.h"
+#include "runtime/evaluation.h"
 #include "command.h"
 #include "config/config.h"
 #include "core/atomic_file.h"
@@ -81,7 +81,7 @@ int run_evaluate(const EvaluateOptions& o) {
     for (const auto& s : built.skipped_files) logger->warning("  " + s);
   }
 
-  accuracy::EvaluationOptions eo;
+  runtime::EvaluationOptions eo;
   eo.batch_size = cfg.engine.batch_size;
   eo.limit = o.limit;
   eo.engine_threads = o.threads >= 0 ? o.threads : cfg.engine.threads;
@@ -100,7 +100,7 @@ int run_evaluate(const EvaluateOptions& o) {
                   << s.annotation.label << ',' << cls << ',' << score << '\n';
     };
   }
-  const accuracy::EvaluationResult r = accuracy::evaluate(model, *built.dataset, metrics, eo);
+  const runtime::EvaluationResult r = runtime::evaluate(model, *built.dataset, metrics, eo);
   if (!o.predictions_path.empty()) write_file_atomically(o.predictions_path, predictions.str());
 
   if (o.json) {

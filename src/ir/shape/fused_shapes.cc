@@ -4,6 +4,7 @@
 
 #include "ir/fused_ops.h"
 #include "ir/op_schema.h"
+#include "ir/shape/tensor_quantize_params.h"
 #include "qwac/error.h"
 
 namespace qwac::ir {
@@ -58,10 +59,31 @@ std::vector<OutputInfo> infer_fused_conv(const InferContext& ctx) {
   return outputs;
 }
 
+// FakeQuantize takes QuantizeLinear's inputs and layout rules (per-axis as in opset 13) and gives the float output
+// DequantizeLinear would.
+constexpr int64_t kQuantizeOpset = 13;
+
+std::vector<OutputInfo> infer_fake_quantize(const InferContext& ctx) {
+  const TensorInfo& x = ctx.input(0);
+  if (x.dtype != DType::kFloat32) {
+    ctx.fail("input X is " + std::string(dtype_name(x.dtype)) + ", expected float");
+  }
+  std::vector<TensorInfo> inputs;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) inputs.push_back(ctx.has_input(i) ? ctx.input(i) : TensorInfo{});
+  const InferContext q(ctx.node(), kQuantizeOpset, std::move(inputs));
+  quant_layout(q);
+  if (ctx.has_input(2) && !is_quantized_dtype(ctx.input(2).dtype)) {
+    ctx.fail("zero point is " + std::string(dtype_name(ctx.input(2).dtype)) +
+             ", expected int8, uint8, int16 or uint16");
+  }
+  return {{DType::kFloat32, x.shape}};
+}
+
 }  // namespace
 
 void register_fused_shapes(OpRegistry& registry) {
   registry.add(OpSchema{std::string(kFusedConvOp), std::string(kQwacDomain), 1, &infer_fused_conv});
+  registry.add(OpSchema{std::string(kFakeQuantizeOp), std::string(kQwacDomain), 1, &infer_fake_quantize});
 }
 
 }  // namespace qwac::ir

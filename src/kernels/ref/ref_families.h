@@ -8,5 +8,6 @@ void register_elementwise_kernels(KernelRegistry& registry);  // elementwise.cc 
 void register_nn_kernels(KernelRegistry& registry);           // conv, pooling, gemm, normalization, ...
 void register_tensor_kernels(KernelRegistry& registry);       // shape manipulation, indexing, Q/DQ
 void register_fused_kernels(KernelRegistry& registry);        // qwac-domain fused ops (FusedConv, ...)
+void register_fake_quantize_kernels(KernelRegistry& registry);  // com.qwac FakeQuantize (fused Q -> DQ)
 
 }  // namespace qwac::kernels::ref

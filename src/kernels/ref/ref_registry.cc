@@ -9,6 +9,7 @@ void register_reference_kernels(KernelRegistry& registry) {
   ref::register_nn_kernels(registry);
   ref::register_tensor_kernels(registry);
   ref::register_fused_kernels(registry);
+  ref::register_fake_quantize_kernels(registry);
 }
 
 }  // namespace qwac::kernels

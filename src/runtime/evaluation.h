@@ -23,7 +23,7 @@
 #include "qwac/metric.h"
 #include "runtime/engine.h"
 
-namespace qwac::accuracy {
+namespace qwac::runtime {
 
 struct EvaluationOptions {
   int64_t batch_size = 16;      // falls back to 1 (with a log line) when the model cannot run batched
@@ -34,8 +34,13 @@ struct EvaluationOptions {
   bool use_dnnl = true;
   std::shared_ptr<Logger> logger;
   std::shared_ptr<Progress> progress;
+  std::string phase = "evaluate";  // progress phase name
   // Called for every sample in order with its outputs (batch dim 1): predictions files, caches.
   std::function<void(int64_t index, const Sample& sample, const ModelOutputs& outputs)> on_sample;
+  // Intermediate tensors to read (engine taps), delivered per batch in order on the calling thread: samples along
+  // dim 0, exactly the batch's real samples (calibration statistics are collected this way).
+  std::vector<std::string> taps;
+  std::function<void(int64_t first_index, const std::map<std::string, Tensor>& taps)> on_batch;
 };
 
 struct EvaluationResult {
@@ -48,8 +53,12 @@ struct EvaluationResult {
   double samples_per_second() const { return seconds > 0 ? static_cast<double>(samples) / seconds : 0; }
 };
 
+// DataError when a sample does not fit the model's declared inputs (missing input, dtype, non-batch dims): the
+// check every run over a dataset starts with, so preprocessing mistakes are named before anything is computed.
+void check_sample_against_model(const Sample& sample, const ir::Graph& graph);
+
 // Evaluates `model` on `dataset`; metrics are reset first and hold the per-sample values afterwards.
 EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const std::vector<MetricPtr>& metrics,
                           const EvaluationOptions& options);
 
-}  // namespace qwac::accuracy
+}  // namespace qwac::runtime

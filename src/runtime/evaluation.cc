@@ -1,4 +1,4 @@
-#include "accuracy/evaluation.h"
+#include "runtime/evaluation.h"
 
 #include <omp.h>
 
@@ -14,7 +14,7 @@
 
 #include "qwac/error.h"
 
-namespace qwac::accuracy {
+namespace qwac::runtime {
 
 namespace {
 
@@ -92,6 +92,14 @@ std::map<std::string, Shape> batch_shapes(const Sample& first, int64_t batch) {
   return shapes;
 }
 
+// The first `count` samples of a batched tensor, as a tensor owning its memory.
+Tensor first_samples(const Tensor& t, int64_t count, int64_t batch) {
+  Shape s = t.shape();
+  if (s.empty() || s[0] != batch) return t.clone();
+  s[0] = count;
+  return Tensor::view(t.dtype(), s, const_cast<void*>(t.raw())).clone();
+}
+
 // Sample k of a batched output tensor, as its own tensor with batch dim 1.
 Tensor slice_sample(const Tensor& t, int64_t k, int64_t batch) {
   Shape s = t.shape();
@@ -158,12 +166,25 @@ void check_against_declared_inputs(const Sample& s, const ir::Graph& graph) {
 
 }  // namespace
 
+void check_sample_against_model(const Sample& s, const ir::Graph& graph) {
+  for (const ir::Value* in : graph.inputs()) {
+    if (s.inputs.count(in->name()) == 0) {
+      std::string have;
+      for (const auto& [name, t] : s.inputs) have += (have.empty() ? "" : ", ") + name;
+      throw DataError("sample 0 has no input '" + in->name() + "' that the model needs (the dataset provides: " +
+                      have + ")");
+    }
+  }
+  check_against_declared_inputs(s, graph);
+}
+
 namespace {
 
 // What one stream produced for one batch: the samples (for annotations and on_sample) and the batched outputs.
 struct BatchResult {
   std::vector<Sample> samples;
   std::vector<Tensor> outputs;
+  std::map<std::string, Tensor> taps;  // copied out of the engine (its taps are overwritten by the next run)
   std::exception_ptr error;
 };
 
@@ -192,6 +213,7 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
   runtime::EngineOptions eo;
   eo.use_dnnl = options.use_dnnl;
   eo.logger = logger;
+  eo.taps = options.taps;
   auto make_engine = [&](const std::map<std::string, Shape>& shapes, int threads) {
     runtime::EngineOptions o = eo;
     o.num_threads = threads;
@@ -219,7 +241,7 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
   EvaluationResult result;
   result.batch_size = batch;
   result.streams = streams;
-  progress->begin("evaluate", n);
+  progress->begin(options.phase, n);
 
   const int64_t num_batches = (n + batch - 1) / batch;
   std::mutex mutex;
@@ -269,6 +291,7 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
         const auto t0 = std::chrono::steady_clock::now();
         r.outputs = engine->run(stack_inputs(padded));
         const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        for (const std::string& name : options.taps) r.taps[name] = first_samples(engine->tap(name), count, batch);
         std::lock_guard<std::mutex> lock(mutex);
         inference_seconds += dt;
       } catch (...) {
@@ -326,6 +349,7 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
       }
     }
     for (const auto& m : metrics) m->update(used, annotations);
+    if (options.on_batch) options.on_batch(begin, r.taps);
     if (options.on_sample) {
       for (int64_t k = 0; k < count; ++k) {
         ModelOutputs one;
@@ -344,4 +368,4 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
   return result;
 }
 
-}  // namespace qwac::accuracy
+}  // namespace qwac::runtime

@@ -1,0 +1,35 @@
+// The `compression` section of a config, POT style:
+//   "compression": {"target_device": "ANY",
+//                   "algorithms": [{"name": "DefaultQuantization", "params": {"preset": "performance", ...}}]}
+// Parsed strictly into the public QuantizationParams (qwac/quantize.h); documented in docs/config.md.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "qwac/quantize.h"
+
+namespace qwac::config {
+
+struct AlgorithmSection {
+  std::string name;       // "DefaultQuantization" (| "AccuracyAwareQuantization", issue 5)
+  nlohmann::json params;  // validated by the parser of that algorithm
+  std::string where;      // JSON path of params, for messages
+};
+
+struct CompressionSection {
+  std::string target_device = "ANY";
+  std::vector<AlgorithmSection> algorithms;
+};
+
+// InvalidConfig when the section is missing/empty or malformed.
+CompressionSection parse_compression(const nlohmann::json& compression);
+
+// DefaultQuantization parameters (POT names, and NNCF's where they differ: ignored/ignored_scope,
+// use_fast_bias/fast_bias_correction). `target_device` comes from the section unless params override it.
+QuantizationParams parse_default_quantization_params(const AlgorithmSection& algorithm,
+                                                     const std::string& target_device);
+
+}  // namespace qwac::config

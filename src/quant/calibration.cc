@@ -1,0 +1,82 @@
+#include "quant/calibration.h"
+
+#include <set>
+
+#include "qwac/error.h"
+#include "runtime/evaluation.h"
+
+namespace qwac::quant {
+namespace {
+
+// Running element-wise sum of a tensor over samples (dim 0), in double so long runs stay exact enough.
+struct MeanAccumulator {
+  std::vector<double> sum;
+  Shape sample_shape;
+  int64_t count = 0;
+
+  void add(const std::string& name, const Tensor& batch) {
+    if (batch.dtype() != DType::kFloat32 || batch.rank() < 1) {
+      throw InternalError("bias correction input '" + name + "' is not a batched float tensor: " + batch.describe());
+    }
+    const int64_t b = batch.dim(0), per = batch.numel() / std::max<int64_t>(1, b);
+    if (sum.empty()) {
+      sum.assign(static_cast<size_t>(per), 0.0);
+      sample_shape = batch.shape();
+      sample_shape[0] = 1;
+    }
+    const float* p = batch.data<float>();
+#pragma omp parallel for if (per > 4096)
+    for (int64_t i = 0; i < per; ++i) {
+      double s = 0;
+      for (int64_t k = 0; k < b; ++k) s += p[k * per + i];
+      sum[static_cast<size_t>(i)] += s;
+    }
+    count += b;
+  }
+
+  Tensor mean() const {
+    Tensor t(DType::kFloat32, sample_shape);
+    float* d = t.data<float>();
+    for (size_t i = 0; i < sum.size(); ++i) d[i] = static_cast<float>(sum[i] / static_cast<double>(count));
+    return t;
+  }
+};
+
+}  // namespace
+
+CalibrationStatistics collect_statistics(const ir::Model& canonical, const Dataset& calibration,
+                                         const std::vector<ActivationStatsRequest>& requests,
+                                         const std::vector<std::string>& mean_tensors, const RunOptions& options) {
+  CalibrationStatistics out;
+  std::set<std::string> taps(mean_tensors.begin(), mean_tensors.end());
+  for (const ActivationStatsRequest& r : requests) {
+    taps.insert(r.sources.begin(), r.sources.end());
+    out.activations.emplace(r.quantizer, TensorStatistics(r.sources.front(), r.needs));
+  }
+  std::map<std::string, MeanAccumulator> means;
+  for (const std::string& t : mean_tensors) means[t];
+
+  runtime::EvaluationOptions eo;
+  eo.batch_size = options.batch_size;
+  eo.engine_threads = options.threads;
+  eo.use_dnnl = options.use_dnnl;
+  eo.logger = options.logger;
+  eo.progress = options.progress;
+  eo.taps.assign(taps.begin(), taps.end());
+  eo.on_batch = [&](int64_t, const std::map<std::string, Tensor>& tapped) {
+    for (const ActivationStatsRequest& r : requests) {
+      std::vector<const Tensor*> sources;
+      for (const std::string& s : r.sources) sources.push_back(&tapped.at(s));
+      out.activations.at(r.quantizer).update(sources);
+    }
+    for (auto& [name, acc] : means) acc.add(name, tapped.at(name));
+  };
+  const runtime::EvaluationResult r = runtime::evaluate(canonical, calibration, {}, eo);
+  for (const auto& [name, acc] : means) out.means[name] = acc.mean();
+  out.samples = r.samples;
+  out.batch_size = r.batch_size;
+  out.seconds = r.seconds;
+  return out;
+}
+
+}  // namespace qwac::quant

@@ -1,0 +1,32 @@
+// qwac::quantize (include/qwac/quantize.h): DefaultQuantization end to end, returning the QDQ model and report.
+#include "qwac/quantize.h"
+
+#include <chrono>
+
+#include "ir/graph.h"
+#include "quant/default_quantization.h"
+
+namespace qwac {
+
+QuantizeResult quantize(const ir::Model& model, const Dataset& calibration, const QuantizationParams& params,
+                        const RunOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  quant::QuantizationState state = quant::run_default_quantization(model, calibration, params, options);
+  auto logger = options.logger ? options.logger : make_null_logger();
+  const auto t1 = std::chrono::steady_clock::now();
+  QuantizeResult r;
+  r.model = std::make_shared<ir::Model>(quant::build_quantized_model(state, logger.get()));
+  // Intermediate value_info (much of it added by the opset upgrade's shape inference) is redundant for every
+  // runtime and, on small models, weighs as much as the int8 weights: only graph inputs/outputs keep their types.
+  ir::Graph& g = *r.model->graph;
+  for (ir::Value* v : g.values()) {
+    if (!v->is_constant() && !g.is_graph_input(v) && !g.is_graph_output(v)) v->type = ir::TypeInfo{};
+  }
+  r.report = std::move(state.report);
+  const auto t2 = std::chrono::steady_clock::now();
+  r.report["timings_seconds"]["materialize"] = std::chrono::duration<double>(t2 - t1).count();
+  r.report["timings_seconds"]["quantize_total"] = std::chrono::duration<double>(t2 - t0).count();
+  return r;
+}
+
+}  // namespace qwac

@@ -1,0 +1,492 @@
+#include "quant/placement.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "onnx/model_io.h"
+#include "passes/eliminate_dropout.h"
+#include "passes/fold_batchnorm.h"
+#include "qwac/error.h"
+#include "runtime/constant_folding.h"
+#include "test_util.h"
+
+namespace qwac::quant {
+namespace {
+
+// Builds small typed graphs: every value float32 unless said otherwise.
+class GraphBuilder {
+ public:
+  GraphBuilder() {
+    model.ir_version = 8;
+    model.opset_imports = {{"", 13}};
+    model.graph = std::make_unique<ir::Graph>();
+  }
+  ir::Graph& g() { return *model.graph; }
+
+  ir::Value* input(const std::string& name, DType dtype = DType::kFloat32) {
+    ir::Value* v = g().add_value(name);
+    v->type.dtype = dtype;
+    g().add_input(v);
+    return v;
+  }
+  ir::Value* constant(const std::string& name, Shape shape, DType dtype = DType::kFloat32) {
+    ir::Value* v = g().add_constant(name, Tensor(dtype, std::move(shape)));
+    v->type.dtype = dtype;
+    return v;
+  }
+  // Adds node `name` with one output "<name>_out".
+  ir::Value* node(const std::string& type, std::vector<ir::Value*> inputs, const std::string& name,
+                  DType dtype = DType::kFloat32) {
+    ir::Value* out = g().add_value(name + "_out");
+    out->type.dtype = dtype;
+    last = g().add_node(type, inputs, {out}, name);
+    return out;
+  }
+  ir::Value* conv(ir::Value* x, const std::string& name, int64_t channels = 4) {
+    return node("Conv", {x, constant(name + "_w", {channels, 4, 3, 3}), constant(name + "_b", {channels})}, name);
+  }
+  void output(ir::Value* v) { g().add_output(v); }
+
+  ir::Model model;
+  ir::Node* last = nullptr;
+};
+
+PlacementOptions performance() { return PlacementOptions{}; }
+
+const QuantizedEdge edge(const std::string& node, int input) { return QuantizedEdge{node, input}; }
+
+std::string dump(const QuantizerSet& set) {
+  std::ostringstream out;
+  for (const Quantizer& q : set.quantizers) {
+    out << "  q" << q.id << " [group " << q.group << "] " << q.name << " sources:";
+    for (const auto& s : q.sources) out << " " << s;
+    out << " edges:";
+    for (const auto& e : q.edges) out << " " << e.node << ":" << e.input_index;
+    out << "\n";
+  }
+  for (const QuantizerGroup& g : set.groups) {
+    out << "  group " << g.id << " '" << g.name << "' quantizers:";
+    for (int q : g.quantizers) out << " " << q;
+    out << "\n";
+  }
+  for (const FloatOp& f : set.float_ops) out << "  float " << f.op_type << " '" << f.node << "': " << f.reason << "\n";
+  return out.str();
+}
+
+const FloatOp* find_float(const QuantizerSet& set, const std::string& node) {
+  for (const FloatOp& f : set.float_ops) {
+    if (f.node == node) return &f;
+  }
+  return nullptr;
+}
+
+TEST(Placement, ConvReluConv) {
+  GraphBuilder b;
+  ir::Value* x = b.input("x");
+  ir::Value* r1 = b.node("Relu", {b.conv(x, "conv1")}, "relu1");
+  b.output(b.conv(r1, "conv2"));
+  const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), performance());
+  SCOPED_TRACE(dump(set));
+  ASSERT_EQ(set.quantizers.size(), 4u);
+  const Quantizer& qx = set.at(0);
+  EXPECT_EQ(qx.kind, QuantizerKind::kActivation);
+  EXPECT_EQ(qx.sources, std::vector<std::string>{"x"});
+  EXPECT_EQ(qx.edges, std::vector<QuantizedEdge>{edge("conv1", 0)});
+  EXPECT_EQ(qx.name, "activation 'x' -> Conv 'conv1'");
+  EXPECT_EQ(qx.spec.granularity, Granularity::kPerTensor);
+  EXPECT_TRUE(qx.spec.signedness_from_range);
+
+  const Quantizer& w1 = set.at(1);
+  EXPECT_EQ(w1.kind, QuantizerKind::kWeight);
+  EXPECT_EQ(w1.sources, std::vector<std::string>{"conv1_w"});
+  EXPECT_EQ(w1.edges, std::vector<QuantizedEdge>{edge("conv1", 1)});
+  EXPECT_EQ(w1.name, "Conv 'conv1' weight");
+  EXPECT_EQ(w1.spec.granularity, Granularity::kPerChannel);
+  EXPECT_EQ(w1.spec.axis, 0);
+  EXPECT_TRUE(w1.spec.narrow_range);
+
+  EXPECT_EQ(set.at(2).sources, std::vector<std::string>{"relu1_out"});  // after Relu, not after conv1
+  EXPECT_EQ(set.at(2).edges, std::vector<QuantizedEdge>{edge("conv2", 0)});
+  EXPECT_EQ(set.at(3).sources, std::vector<std::string>{"conv2_w"});
+  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"conv1", "conv2"}));
+  ASSERT_EQ(set.groups.size(), 2u);
+  EXPECT_EQ(set.groups[0].quantizers, (std::vector<int>{0, 1}));
+  EXPECT_EQ(set.groups[0].ops, std::vector<std::string>{"conv1"});
+  EXPECT_EQ(set.groups[1].quantizers, (std::vector<int>{2, 3}));
+  EXPECT_TRUE(set.float_ops.empty());
+}
+
+TEST(Placement, SourceIsAboveAgnosticOps) {
+  GraphBuilder b;
+  ir::Value* r = b.node("Relu", {b.input("x")}, "relu");
+  ir::Value* p = b.node("MaxPool", {r}, "pool");
+  ir::Value* shaped = b.node("Reshape", {p, b.constant("shape", {4}, DType::kInt64)}, "reshape");
+  b.output(b.conv(shaped, "conv"));
+  const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), performance());
+  SCOPED_TRACE(dump(set));
+  ASSERT_EQ(set.quantizers.size(), 2u);
+  EXPECT_EQ(set.at(0).sources, std::vector<std::string>{"relu_out"});
+  EXPECT_EQ(set.at(0).edges, std::vector<QuantizedEdge>{edge("conv", 0)});
+  EXPECT_EQ(set.at(0).name, "activation 'relu_out' -> Conv 'conv'");
+  EXPECT_EQ(set.at(1).kind, QuantizerKind::kWeight);
+}
+
+TEST(Placement, ConcatBranchesShareOneQuantizerAndGroup) {
+  GraphBuilder b;
+  ir::Value* x = b.input("x");
+  ir::Value* ra = b.node("Relu", {b.conv(x, "conv_a")}, "relu_a");
+  ir::Value* rb = b.node("Relu", {b.conv(x, "conv_b")}, "relu_b");
+  ir::Value* cat = b.node("Concat", {ra, rb}, "concat");
+  b.last->attrs.set("axis", int64_t{1});
+  b.output(b.conv(cat, "conv_c", 8));
+  const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), performance());
+  SCOPED_TRACE(dump(set));
+  // x (shared by both branches), conv_a_w, conv_b_w, {relu_a, relu_b}, conv_c_w.
+  ASSERT_EQ(set.quantizers.size(), 5u);
+  EXPECT_EQ(set.at(0).sources, std::vector<std::string>{"x"});
+  EXPECT_EQ(set.at(0).edges, (std::vector<QuantizedEdge>{edge("conv_a", 0), edge("conv_b", 0)}));
+  EXPECT_EQ(set.at(0).name, "activation 'x' -> Conv 'conv_a' (+1)");
+  const Quantizer* unified = set.find_by_source("relu_b_out");
+  ASSERT_NE(unified, nullptr);
+  EXPECT_EQ(unified->sources, (std::vector<std::string>{"relu_a_out", "relu_b_out"}));
+  EXPECT_EQ(unified->edges, std::vector<QuantizedEdge>{edge("conv_c", 0)});
+  EXPECT_EQ(unified->name, "activation 'relu_a_out' (+1 source) -> Conv 'conv_c'");
+  const int wc = set.quantizer_for_edge(edge("conv_c", 1));
+  ASSERT_GE(wc, 0);
+  EXPECT_EQ(set.at(wc).group, unified->group);
+  ASSERT_EQ(set.groups.size(), 2u);
+  EXPECT_EQ(set.groups[0].ops, (std::vector<std::string>{"conv_a", "conv_b"}));
+  EXPECT_EQ(set.groups[0].name, "conv_a (+1 op)");
+  EXPECT_EQ(set.groups[1].ops, std::vector<std::string>{"conv_c"});
+  EXPECT_EQ(set.groups[1].quantizers, (std::vector<int>{unified->id, wc}));
+}
+
+TEST(Placement, ResidualAddMergesGroups) {
+  GraphBuilder b;
+  ir::Value* r1 = b.node("Relu", {b.conv(b.input("x"), "conv1")}, "relu1");
+  ir::Value* c2 = b.conv(r1, "conv2");
+  ir::Value* sum = b.node("Add", {c2, r1}, "add");
+  b.output(b.node("Relu", {sum}, "relu2"));
+  const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), performance());
+  SCOPED_TRACE(dump(set));
+  ASSERT_EQ(set.quantizers.size(), 5u);  // x, conv1_w, relu1_out, conv2_w, conv2_out
+  const Quantizer* shortcut = set.find_by_source("relu1_out");
+  ASSERT_NE(shortcut, nullptr);
+  EXPECT_EQ(shortcut->edges, (std::vector<QuantizedEdge>{edge("conv2", 0), edge("add", 1)}));
+  const Quantizer* branch = set.find_by_source("conv2_out");
+  ASSERT_NE(branch, nullptr);
+  EXPECT_EQ(branch->edges, std::vector<QuantizedEdge>{edge("add", 0)});
+  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"conv1", "conv2", "add"}));
+  // conv2 and add share relu1_out's quantizer: reverting one reverts both (NNCF's closure).
+  ASSERT_EQ(set.groups.size(), 2u);
+  EXPECT_EQ(set.groups[1].ops, (std::vector<std::string>{"conv2", "add"}));
+  EXPECT_EQ(set.groups[1].quantizers.size(), 3u);
+  EXPECT_EQ(branch->group, shortcut->group);
+}
+
+TEST(Placement, AddWithConstantOperandStaysFloat) {
+  GraphBuilder b;
+  ir::Value* c = b.conv(b.input("x"), "conv");
+  b.output(b.node("Add", {c, b.constant("bias", {1, 4, 1, 1})}, "add_bias"));
+  const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), performance());
+  SCOPED_TRACE(dump(set));
+  EXPECT_EQ(set.quantized_ops, std::vector<std::string>{"conv"});
+  const FloatOp* f = find_float(set, "add_bias");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->op_type, "Add");
+  EXPECT_NE(f->reason.find("only 1 computed input(s) (constant: 'bias')"), std::string::npos) << f->reason;
+  EXPECT_EQ(set.find_by_source("conv_out"), nullptr);
+}
+
+TEST(Placement, IgnoredScopeKeepsOpsFloat) {
+  GraphBuilder b;
+  ir::Value* r1 = b.node("Relu", {b.conv(b.input("x"), "conv1")}, "relu1");
+  ir::Value* c2 = b.conv(r1, "conv2");
+  b.output(b.node("Add", {c2, r1}, "add"));
+  PlacementOptions opt;
+  opt.ignored_scope.names = {"conv2"};
+  opt.ignored_scope.types = {"Add"};
+  const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), opt);
+  SCOPED_TRACE(dump(set));
+  EXPECT_EQ(set.quantized_ops, std::vector<std::string>{"conv1"});
+  EXPECT_EQ(set.quantizers.size(), 2u);
+  ASSERT_EQ(set.float_ops.size(), 2u);
+  EXPECT_EQ(set.float_ops[0].node, "conv2");
+  EXPECT_EQ(set.float_ops[0].reason, "ignored scope: name 'conv2'");
+  EXPECT_EQ(set.float_ops[1].reason, "ignored scope: type 'Add'");
+
+  PlacementOptions by_pattern;
+  by_pattern.ignored_scope.patterns = {"conv[0-9]+"};
+  const QuantizerSet none = place_quantizers(b.model, hw_config_for("CPU"), by_pattern);
+  EXPECT_EQ(none.quantized_ops, std::vector<std::string>{"add"});
+  EXPECT_EQ(none.float_ops.size(), 2u);
+
+  PlacementOptions typo;
+  typo.ignored_scope.names = {"conv_2"};
+  try {
+    place_quantizers(b.model, hw_config_for("CPU"), typo);
+    ADD_FAILURE() << "expected InvalidConfig";
+  } catch (const InvalidConfig& e) {
+    EXPECT_NE(std::string(e.what()).find("no node named 'conv_2' in the model; nearest node names: 'conv2'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Placement, MixedPresetAndOverrides) {
+  GraphBuilder b;
+  b.output(b.conv(b.input("x"), "conv"));
+  PlacementOptions mixed;
+  mixed.preset = Preset::kMixed;
+  QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), mixed);
+  ASSERT_EQ(set.quantizers.size(), 2u);
+  EXPECT_EQ(set.at(0).spec.mode, QuantMode::kAsymmetric);
+  EXPECT_FALSE(set.at(0).spec.is_signed);
+  EXPECT_FALSE(set.at(0).spec.signedness_from_range);
+  EXPECT_EQ(set.at(1).spec.mode, QuantMode::kSymmetric);
+  EXPECT_TRUE(set.at(1).spec.narrow_range);
+
+  PlacementOptions custom;
+  custom.preset = Preset::kMixed;
+  custom.activation_mode = QuantMode::kSymmetric;
+  custom.weight_bits = 16;
+  custom.weight_granularity = Granularity::kPerTensor;
+  set = place_quantizers(b.model, hw_config_for("CPU"), custom);
+  EXPECT_EQ(set.at(0).spec.mode, QuantMode::kSymmetric);
+  EXPECT_TRUE(set.at(0).spec.signedness_from_range);
+  EXPECT_EQ(set.at(1).spec.bits, 16);
+  EXPECT_EQ(set.at(1).spec.granularity, Granularity::kPerTensor);
+  EXPECT_EQ(set.at(1).spec.axis, -1);
+
+  PlacementOptions bad_bits;
+  bad_bits.activation_bits = 4;
+  EXPECT_THROW(place_quantizers(b.model, hw_config_for("CPU"), bad_bits), InvalidConfig);
+  PlacementOptions accuracy;
+  accuracy.preset = Preset::kAccuracy;
+  try {
+    place_quantizers(b.model, hw_config_for("CPU"), accuracy);
+    ADD_FAILURE() << "expected InvalidConfig";
+  } catch (const InvalidConfig& e) {
+    EXPECT_NE(std::string(e.what()).find("does not support preset \"accuracy\"; supported: performance, mixed"),
+              std::string::npos)
+        << e.what();
+  }
+  // GNA: 16-bit activations, and accuracy = 16-bit weights.
+  set = place_quantizers(b.model, hw_config_for("GNA"), performance());
+  EXPECT_EQ(set.at(0).spec.bits, 16);
+  EXPECT_EQ(set.at(1).spec.bits, 8);
+  set = place_quantizers(b.model, hw_config_for("GNA"), accuracy);
+  EXPECT_EQ(set.at(1).spec.bits, 16);
+}
+
+TEST(Placement, NonFloatInputsAreNotQuantized) {
+  GraphBuilder b;
+  ir::Value* i = b.input("ids", DType::kInt32);
+  ir::Value* f = b.input("f");
+  ir::Value* untyped = b.input("untyped", DType::kUndefined);
+  b.output(b.node("Add", {i, i}, "int_add", DType::kInt32));
+  b.output(b.node("Mul", {f, untyped}, "half_mul"));
+  // An agnostic op whose data input is not float: the walk stops, the input is not quantized.
+  ir::Value* cast_like = b.node("Flatten", {i}, "flat", DType::kInt32);
+  b.output(b.node("MatMul", {cast_like, f}, "mm"));
+  const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), performance());
+  SCOPED_TRACE(dump(set));
+  const FloatOp* int_add = find_float(set, "int_add");
+  ASSERT_NE(int_add, nullptr);
+  EXPECT_EQ(int_add->reason, "no float32 input to quantize (input 0: 'ids' is int32, not float32; input 1: 'ids' is "
+                             "int32, not float32)");
+  EXPECT_EQ(find_float(set, "half_mul"), nullptr);  // one float input is enough to quantize the op
+  EXPECT_EQ(set.quantizer_for_edge(edge("half_mul", 1)), -1);
+  EXPECT_GE(set.quantizer_for_edge(edge("half_mul", 0)), 0);
+  EXPECT_EQ(set.quantizer_for_edge(edge("mm", 0)), -1);
+  // f feeds half_mul:0 and mm:1: one quantizer for both, so both ops are one group.
+  EXPECT_EQ(set.quantizer_for_edge(edge("mm", 1)), set.quantizer_for_edge(edge("half_mul", 0)));
+  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"half_mul", "mm"}));
+  ASSERT_EQ(set.groups.size(), 1u);
+}
+
+TEST(Placement, WeightAxes) {
+  GraphBuilder b;
+  ir::Value* x = b.input("x");
+  ir::Value* g0 = b.node("Gemm", {x, b.constant("b_kn", {8, 16})}, "gemm_kn");
+  ir::Value* g1 = b.node("Gemm", {g0, b.constant("b_nk", {16, 16})}, "gemm_nk");
+  b.last->attrs.set("transB", int64_t{1});
+  ir::Value* m = b.node("MatMul", {g1, b.constant("mm_w", {16, 10})}, "matmul");
+  b.output(b.node("MatMul", {m, b.constant("vec", {10})}, "matvec"));
+  const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), performance());
+  SCOPED_TRACE(dump(set));
+  auto spec_of = [&](const std::string& node, int input) { return set.at(set.quantizer_for_edge(edge(node, input))).spec; };
+  EXPECT_EQ(spec_of("gemm_kn", 1).axis, 1);
+  EXPECT_EQ(spec_of("gemm_nk", 1).axis, 0);
+  EXPECT_EQ(spec_of("matmul", 1).axis, 1);  // last axis
+  EXPECT_EQ(spec_of("matvec", 1).granularity, Granularity::kPerTensor);
+  EXPECT_EQ(set.at(set.quantizer_for_edge(edge("matvec", 1))).kind, QuantizerKind::kWeight);
+}
+
+TEST(Placement, SharedWeights) {
+  GraphBuilder b;
+  ir::Value* x = b.input("x");
+  ir::Value* w = b.constant("w", {4, 4, 3, 3});
+  ir::Value* c1 = b.node("Conv", {x, w}, "conv1");
+  ir::Value* c2 = b.node("Conv", {c1, w}, "conv2");
+  b.output(b.node("ConvTranspose", {c2, b.constant("wt", {4, 4, 3, 3})}, "deconv"));
+  QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), performance());
+  {
+    SCOPED_TRACE(dump(set));
+    const Quantizer* q = set.find_by_source("w");
+    ASSERT_NE(q, nullptr);
+    EXPECT_EQ(q->edges, (std::vector<QuantizedEdge>{edge("conv1", 1), edge("conv2", 1)}));
+    EXPECT_EQ(q->name, "Conv 'conv1' weight (+1)");
+    EXPECT_EQ(q->spec.axis, 0);
+    EXPECT_EQ(set.find_by_source("wt")->spec.axis, 1);  // ConvTranspose: output channels on axis 1
+    ASSERT_EQ(set.groups.size(), 2u);
+    EXPECT_EQ(set.groups[0].ops, (std::vector<std::string>{"conv1", "conv2"}));  // tied by the shared weight
+  }
+
+  // The same constant read on different channel axes: one per-tensor quantizer.
+  GraphBuilder b2;
+  ir::Value* x2 = b2.input("x");
+  ir::Value* w2 = b2.constant("w", {4, 4, 3, 3});
+  ir::Value* y = b2.node("Conv", {x2, w2}, "conv");
+  b2.output(b2.node("ConvTranspose", {y, w2}, "deconv"));
+  set = place_quantizers(b2.model, hw_config_for("CPU"), performance());
+  SCOPED_TRACE(dump(set));
+  const Quantizer* q = set.find_by_source("w");
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->edges.size(), 2u);
+  EXPECT_EQ(q->spec.granularity, Granularity::kPerTensor);
+  EXPECT_EQ(q->spec.axis, -1);
+}
+
+TEST(Placement, DeterministicIds) {
+  GraphBuilder b;
+  ir::Value* x = b.input("x");
+  ir::Value* ra = b.node("Relu", {b.conv(x, "conv_a")}, "relu_a");
+  ir::Value* rb = b.node("Relu", {b.conv(ra, "conv_b")}, "relu_b");
+  b.output(b.node("Add", {ra, rb}, "add"));
+  const QuantizerSet s1 = place_quantizers(b.model, hw_config_for("CPU"), performance());
+  const QuantizerSet s2 = place_quantizers(b.model, hw_config_for("CPU"), performance());
+  ASSERT_EQ(s1.quantizers.size(), s2.quantizers.size());
+  for (size_t i = 0; i < s1.quantizers.size(); ++i) {
+    EXPECT_EQ(s1.quantizers[i].name, s2.quantizers[i].name);
+    EXPECT_EQ(s1.quantizers[i].sources, s2.quantizers[i].sources);
+  }
+  std::vector<std::string> names;
+  for (const Quantizer& q : s1.quantizers) names.push_back(q.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"activation 'x' -> Conv 'conv_a'", "Conv 'conv_a' weight",
+                                             "activation 'relu_a_out' -> Conv 'conv_b' (+1)", "Conv 'conv_b' weight",
+                                             "activation 'relu_b_out' -> Add 'add'"}))
+      << dump(s1);
+}
+
+// ---- real models
+
+struct ModelCase {
+  std::string path;
+  QuantizerSet set;
+  ir::Model model;
+};
+
+ModelCase place_real(const std::string& name) {
+  ModelCase c;
+  c.path = ::qwac::testing::shared_path("assets/models/" + name + "/model.onnx");
+  c.model = onnxio::load_model(c.path);
+  // The parts of canonicalization that change placement: BN folded into Conv, Dropout removed, shape chains
+  // (Shape -> Gather -> Concat -> Reshape) folded, every value typed. Symbolic dims are fixed to 1.
+  std::map<std::string, Shape> input_shapes;
+  for (const ir::Value* v : c.model.graph->inputs()) {
+    Shape s;
+    for (const ir::Dim& d : v->type.shape.value_or(ir::SymbolicShape{})) s.push_back(d.size >= 0 ? d.size : 1);
+    input_shapes[v->name()] = s;
+  }
+  passes::FoldBatchNorm().run(c.model);
+  passes::EliminateDropout().run(c.model);
+  runtime::fold_constants(c.model, input_shapes);
+  runtime::infer_value_types(c.model, input_shapes);
+  c.set = place_quantizers(c.model, hw_config_for("CPU"), PlacementOptions{});
+  std::cout << name << ": " << c.set.quantizers.size() << " quantizers, " << c.set.groups.size() << " groups, "
+            << c.set.quantized_ops.size() << " quantized ops\n";
+  for (const QuantizerGroup& g : c.set.groups) {
+    std::cout << "  group " << g.id << " " << g.name << ": " << g.quantizers.size() << " quantizers\n";
+  }
+  for (const FloatOp& f : c.set.float_ops) std::cout << "  float " << f.op_type << " " << f.node << ": " << f.reason << "\n";
+  return c;
+}
+
+size_t count_type(const ir::Graph& g, const std::string& type) {
+  const auto nodes = g.nodes();
+  return static_cast<size_t>(std::count_if(nodes.begin(), nodes.end(), [&](const ir::Node* n) { return n->op_type() == type; }));
+}
+
+// Every Conv gets its input and weight quantized; no quantizer is left without an edge or a group.
+void check_convs(const ModelCase& c) {
+  for (const ir::Node* n : c.model.graph->nodes()) {
+    if (n->op_type() != "Conv") continue;
+    const int act = c.set.quantizer_for_edge({n->name(), 0});
+    const int w = c.set.quantizer_for_edge({n->name(), 1});
+    ASSERT_GE(act, 0) << n->name();
+    ASSERT_GE(w, 0) << n->name();
+    EXPECT_EQ(c.set.at(w).kind, QuantizerKind::kWeight) << n->name();
+    EXPECT_EQ(c.set.at(w).spec.axis, 0) << n->name();
+    EXPECT_EQ(c.set.at(act).group, c.set.at(w).group) << n->name();
+  }
+  for (const Quantizer& q : c.set.quantizers) {
+    EXPECT_FALSE(q.edges.empty()) << q.name;
+    EXPECT_GE(q.group, 0) << q.name;
+  }
+}
+
+TEST(PlacementRealModels, SqueezeNet) {
+  QWAC_REQUIRE_SHARED();
+  const ModelCase c = place_real("squeezenet1.1-imagenet");
+  const size_t convs = count_type(*c.model.graph, "Conv");
+  check_convs(c);
+  EXPECT_EQ(c.set.quantized_ops.size(), convs + count_type(*c.model.graph, "GlobalAveragePool") +
+                                            count_type(*c.model.graph, "AveragePool"));
+  // Each Fire module's expand branches are Concat'd into the next squeeze Conv (through MaxPool sometimes):
+  // one quantizer with both Relu outputs as sources.
+  size_t unified = 0;
+  for (const Quantizer& q : c.set.quantizers) {
+    if (q.sources.size() == 2) ++unified;
+    EXPECT_LE(q.sources.size(), 2u) << q.name;
+  }
+  EXPECT_EQ(unified, count_type(*c.model.graph, "Concat"));
+  // A Fire module's squeeze output feeds both expand convs: they share its quantizer, so they form one group.
+  EXPECT_LT(c.set.groups.size(), convs);
+}
+
+TEST(PlacementRealModels, ResNet20) {
+  QWAC_REQUIRE_SHARED();
+  const ModelCase c = place_real("resnet20-cifar10");
+  check_convs(c);
+  // Residual adds (both operands computed) are quantized, each sharing a group with the convs that read the same
+  // block input; adds with a constant operand stay float.
+  size_t residual_adds = 0;
+  for (const ir::Node* n : c.model.graph->nodes()) {
+    if (n->op_type() != "Add") continue;
+    const bool residual = !n->input(0)->is_constant() && !n->input(1)->is_constant();
+    residual_adds += residual ? 1 : 0;
+    const bool quantized = std::find(c.set.quantized_ops.begin(), c.set.quantized_ops.end(), n->name()) !=
+                           c.set.quantized_ops.end();
+    EXPECT_EQ(quantized, residual) << n->name();
+    if (residual) {
+      EXPECT_EQ(c.set.quantizer_for_edge({n->name(), 0}) >= 0 && c.set.quantizer_for_edge({n->name(), 1}) >= 0, true)
+          << n->name();
+    }
+  }
+  EXPECT_GE(residual_adds, 9u);  // 3 stages x 3 basic blocks
+}
+
+TEST(PlacementRealModels, MnistCntk) {
+  QWAC_REQUIRE_SHARED();
+  const ModelCase c = place_real("mnist-cntk");
+  check_convs(c);
+  EXPECT_GE(c.set.quantized_ops.size(), count_type(*c.model.graph, "Conv"));
+}
+
+}  // namespace
+}  // namespace qwac::quant

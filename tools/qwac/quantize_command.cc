@@ -1,0 +1,146 @@
+// `qwac quantize --config CFG --output OUT.onnx [--report R.json] [--evaluate]`: default 8-bit quantization of the
+// config's model on its dataset, written as a QDQ ONNX model with a JSON report of every decision.
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "config/compression_config.h"
+#include "config/config.h"
+#include "core/atomic_file.h"
+#include "ir/graph.h"
+#include "onnx/model_io.h"
+#include "qwac/error.h"
+#include "qwac/quantize.h"
+#include "runtime/evaluation.h"
+#include "terminal_progress.h"
+
+namespace qwac::cli {
+
+namespace {
+
+struct QuantizeOptions {
+  std::string config_path;
+  std::string output_path;
+  std::string report_path;
+  std::string model_override;
+  int threads = -1;
+  bool evaluate = false;
+  bool quiet = false;
+};
+
+uint64_t file_size_or_zero(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(size);
+}
+
+// Metrics of `model` on the config's dataset (full set).
+std::map<std::string, double> measure(const ir::Model& model, const config::Config& cfg, const Dataset& dataset,
+                                      int threads, const std::shared_ptr<Logger>& logger, bool quiet,
+                                      const std::string& phase) {
+  std::vector<MetricPtr> metrics = config::build_metrics(cfg);
+  runtime::EvaluationOptions eo;
+  eo.batch_size = cfg.engine.batch_size;
+  eo.engine_threads = threads;
+  eo.streams = cfg.engine.streams;
+  eo.loader_threads = cfg.engine.loader_threads;
+  eo.use_dnnl = !cfg.engine.reference_kernels;
+  eo.logger = logger;
+  eo.progress = make_terminal_progress(quiet);
+  eo.phase = phase;
+  return runtime::evaluate(model, dataset, metrics, eo).metrics;
+}
+
+int run_quantize(const QuantizeOptions& o) {
+  if (o.threads < -1) throw InvalidArgument("--threads must be >= 0 (0 = all cores)");
+  const config::Config cfg = config::load_config(o.config_path);
+  const config::CompressionSection compression = config::parse_compression(cfg.compression);
+  if (compression.algorithms.size() != 1) {
+    throw InvalidConfig("compression.algorithms: expected exactly one algorithm, got " +
+                        std::to_string(compression.algorithms.size()));
+  }
+  const config::AlgorithmSection& algo = compression.algorithms.front();
+  if (algo.name != "DefaultQuantization") {
+    throw InvalidConfig("compression.algorithms[0].name: '" + algo.name +
+                        "' is not available in this version (supported: \"DefaultQuantization\")");
+  }
+  const QuantizationParams params = config::parse_default_quantization_params(algo, compression.target_device);
+  // Fail on an unwritable destination now, not after minutes of calibration.
+  const std::filesystem::path out_dir = std::filesystem::absolute(o.output_path).parent_path();
+  if (!std::filesystem::is_directory(out_dir)) {
+    throw IoError("--output: folder '" + out_dir.string() + "' does not exist; create it first");
+  }
+
+  const std::string model_path = o.model_override.empty() ? cfg.model.model : o.model_override;
+  const ir::Model model = onnxio::load_model(model_path);
+  const config::BuiltDataset built = config::build_dataset(cfg, model);
+  auto logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
+  if (built.skipped > 0) logger->warning("skipped " + std::to_string(built.skipped) + " unreadable sample(s)");
+
+  RunOptions ro;
+  ro.batch_size = cfg.engine.batch_size;
+  ro.threads = o.threads >= 0 ? o.threads : cfg.engine.threads;
+  ro.use_dnnl = !cfg.engine.reference_kernels;
+  ro.logger = logger;
+  ro.progress = make_terminal_progress(o.quiet);
+  QuantizeResult result = quantize(model, *built.dataset, params, ro);
+
+  onnxio::save_model(*result.model, o.output_path);
+  nlohmann::json& rep = result.report;
+  rep["model"] = {{"name", cfg.model.model_name}, {"fp32_path", model_path}, {"output_path", o.output_path}};
+  const uint64_t fp32_bytes = file_size_or_zero(model_path), int8_bytes = file_size_or_zero(o.output_path);
+  rep["sizes"] = {{"fp32_bytes", fp32_bytes},
+                  {"quantized_bytes", int8_bytes},
+                  {"ratio", fp32_bytes > 0 ? static_cast<double>(int8_bytes) / static_cast<double>(fp32_bytes) : 0.0}};
+
+  if (o.evaluate) {
+    const auto fp32 = measure(model, cfg, *built.dataset, ro.threads, logger, o.quiet, "evaluate fp32");
+    const auto q = measure(*result.model, cfg, *built.dataset, ro.threads, logger, o.quiet, "evaluate int8");
+    for (const auto& [name, v] : fp32) {
+      const double qv = q.at(name);
+      rep["metrics"][name] = {{"fp32", v}, {"quantized", qv}, {"drop_absolute", v - qv},
+                              {"drop_relative", v != 0 ? (v - qv) / v : 0.0}};
+    }
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  rep["resources"] = {{"peak_rss_mb", static_cast<double>(usage.ru_maxrss) / 1024.0}};  // ru_maxrss is in KiB
+  if (!o.report_path.empty()) write_file_atomically(o.report_path, rep.dump(2) + "\n");
+
+  const size_t nq = rep["quantized_ops"].size(), nf = rep["float_ops"].size();
+  std::printf("quantized %zu op(s) with %zu quantizers in %zu groups; %zu quantizable op(s) left in float\n", nq,
+              rep["quantizers"].size(), rep["groups"].size(), nf);
+  std::printf("model: %s (%.2f MB) -> %s (%.2f MB, %.1f %%)\n", model_path.c_str(), fp32_bytes / 1e6,
+              o.output_path.c_str(), int8_bytes / 1e6, 100.0 * rep["sizes"]["ratio"].get<double>());
+  if (rep.contains("metrics")) {
+    for (const auto& [name, m] : rep["metrics"].items()) {
+      std::printf("%-20s fp32 %.4f  int8 %.4f  drop %+.4f\n", name.c_str(), m["fp32"].get<double>(),
+                  m["quantized"].get<double>(), m["drop_absolute"].get<double>());
+    }
+  }
+  std::printf("time: %.2f s\n", rep["timings_seconds"]["quantize_total"].get<double>());
+  return 0;
+}
+
+}  // namespace
+
+Action add_quantize_command(CLI::App& app) {
+  auto opts = std::make_shared<QuantizeOptions>();
+  CLI::App* sub = app.add_subcommand("quantize", "Quantize the config's model to 8 bits (QDQ ONNX + JSON report)");
+  sub->add_option("--config", opts->config_path, "JSON config with a `compression` section (docs/config.md)")
+      ->required();
+  sub->add_option("--output", opts->output_path, "Where to write the quantized ONNX model")->required();
+  sub->add_option("--report", opts->report_path, "Write the JSON report of every decision here");
+  sub->add_option("--model", opts->model_override, "Quantize this ONNX file instead of the config's model");
+  sub->add_option("--threads", opts->threads, "Inference threads, overriding engine.threads (0 = all cores)");
+  sub->add_flag("--evaluate", opts->evaluate, "Also measure the FP32 and quantized metrics on the dataset");
+  sub->add_flag("--quiet", opts->quiet, "No progress output");
+  return [opts] { return run_quantize(*opts); };
+}
+
+}  // namespace qwac::cli
