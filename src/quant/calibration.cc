@@ -62,6 +62,7 @@ CalibrationStatistics collect_statistics(const ir::Model& canonical, const Datas
   eo.use_dnnl = options.use_dnnl;
   eo.logger = options.logger;
   eo.progress = options.progress;
+  eo.phase = "statistics";
   eo.taps.assign(taps.begin(), taps.end());
   eo.on_batch = [&](int64_t, const std::map<std::string, Tensor>& tapped) {
     for (const ActivationStatsRequest& r : requests) {

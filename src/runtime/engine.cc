@@ -422,6 +422,21 @@ std::vector<Tensor> Engine::run(const std::map<std::string, Tensor>& inputs) {
   return results;
 }
 
+Tensor Engine::tap_copy(const std::string& name) const {
+  auto it = plan_->tap_slots.find(name);
+  if (it != plan_->tap_slots.end()) {
+    const ValueSlot& s = plan_->slots[it->second];
+    if (s.storage != SlotStorage::kConstant && s.storage != SlotStorage::kGraphInput && s.format &&
+        plan_->tap_plain_cache.count(name) == 0) {
+      // Blocked layout: converting into a fresh tensor is the one copy needed.
+      Tensor plain(s.dtype, s.shape);
+      s.format->to_plain(s.owned.raw(), plain);
+      return plain;
+    }
+  }
+  return tap(name).clone();
+}
+
 const Tensor& Engine::tap(const std::string& name) const {
   auto it = plan_->tap_slots.find(name);
   if (it == plan_->tap_slots.end()) {

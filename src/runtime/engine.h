@@ -61,6 +61,9 @@ class Engine {
   // A tapped tensor from the last run (plain layout; valid until the next run). Throws InvalidArgument if the
   // name was not tapped.
   const Tensor& tap(const std::string& name) const;
+  // The same as an owning tensor that the next run() does not overwrite (one copy, from the blocked layout when
+  // the kernel produced one).
+  Tensor tap_copy(const std::string& name) const;
 
   const std::vector<IoSpec>& inputs() const;
   const std::vector<IoSpec>& outputs() const;

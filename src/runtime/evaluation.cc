@@ -92,10 +92,10 @@ std::map<std::string, Shape> batch_shapes(const Sample& first, int64_t batch) {
   return shapes;
 }
 
-// The first `count` samples of a batched tensor, as a tensor owning its memory.
+// The first `count` samples of a batched tensor `t` that the caller owns.
 Tensor first_samples(const Tensor& t, int64_t count, int64_t batch) {
   Shape s = t.shape();
-  if (s.empty() || s[0] != batch) return t.clone();
+  if (s.empty() || s[0] != batch || count == batch) return t;
   s[0] = count;
   return Tensor::view(t.dtype(), s, const_cast<void*>(t.raw())).clone();
 }
@@ -291,7 +291,7 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
         const auto t0 = std::chrono::steady_clock::now();
         r.outputs = engine->run(stack_inputs(padded));
         const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        for (const std::string& name : options.taps) r.taps[name] = first_samples(engine->tap(name), count, batch);
+        for (const std::string& name : options.taps) r.taps[name] = first_samples(engine->tap_copy(name), count, batch);
         std::lock_guard<std::mutex> lock(mutex);
         inference_seconds += dt;
       } catch (...) {
