@@ -15,6 +15,7 @@
 #include "ir/graph.h"
 #include "onnx/model_io.h"
 #include "qwac/error.h"
+#include "qwac/accuracy_control.h"
 #include "qwac/quantize.h"
 #include "runtime/evaluation.h"
 #include "terminal_progress.h"
@@ -56,6 +57,89 @@ std::map<std::string, double> measure(const ir::Model& model, const config::Conf
   return runtime::evaluate(model, dataset, metrics, eo).metrics;
 }
 
+// Adds what only the CLI knows (paths, file sizes, memory) to the report and writes it.
+void finish_report(nlohmann::json& rep, const QuantizeOptions& o, const config::Config& cfg,
+                   const std::string& model_path) {
+  rep["model"] = {{"name", cfg.model.model_name}, {"fp32_path", model_path}, {"output_path", o.output_path}};
+  const uint64_t fp32_bytes = file_size_or_zero(model_path), int8_bytes = file_size_or_zero(o.output_path);
+  rep["sizes"] = {{"fp32_bytes", fp32_bytes},
+                  {"quantized_bytes", int8_bytes},
+                  {"ratio", fp32_bytes > 0 ? static_cast<double>(int8_bytes) / static_cast<double>(fp32_bytes) : 0.0}};
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  rep["resources"] = {{"peak_rss_mb", static_cast<double>(usage.ru_maxrss) / 1024.0}};  // ru_maxrss is in KiB
+  if (!o.report_path.empty()) write_file_atomically(o.report_path, rep.dump(2) + "\n");
+}
+
+void print_sizes(const nlohmann::json& rep, const std::string& model_path, const std::string& output_path) {
+  std::printf("model: %s (%.2f MB) -> %s (%.2f MB, %.1f %%)\n", model_path.c_str(),
+              rep["sizes"]["fp32_bytes"].get<double>() / 1e6, output_path.c_str(),
+              rep["sizes"]["quantized_bytes"].get<double>() / 1e6, 100.0 * rep["sizes"]["ratio"].get<double>());
+}
+
+int run_default(const QuantizeOptions& o, const config::Config& cfg, const config::AlgorithmSection& algo,
+                const std::string& target_device, const ir::Model& model, const std::string& model_path,
+                const config::BuiltDataset& built, const RunOptions& ro) {
+  const QuantizationParams params = config::parse_default_quantization_params(algo, target_device);
+  QuantizeResult result = quantize(model, *built.dataset, params, ro);
+  onnxio::save_model(*result.model, o.output_path);
+  nlohmann::json& rep = result.report;
+  if (o.evaluate) {
+    const auto fp32 = measure(model, cfg, *built.dataset, ro.threads, ro.logger, o.quiet, "evaluate fp32");
+    const auto q = measure(*result.model, cfg, *built.dataset, ro.threads, ro.logger, o.quiet, "evaluate int8");
+    for (const auto& [name, v] : fp32) {
+      const double qv = q.at(name);
+      rep["metrics"][name] = {{"fp32", v}, {"quantized", qv}, {"drop_absolute", v - qv},
+                              {"drop_relative", v != 0 ? (v - qv) / v : 0.0}};
+    }
+  }
+  finish_report(rep, o, cfg, model_path);
+  const size_t nq = rep["quantized_ops"].size(), nf = rep["float_ops"].size();
+  std::printf("quantized %zu op(s) with %zu quantizers in %zu groups; %zu quantizable op(s) left in float\n", nq,
+              rep["quantizers"].size(), rep["groups"].size(), nf);
+  print_sizes(rep, model_path, o.output_path);
+  if (rep.contains("metrics")) {
+    for (const auto& [name, m] : rep["metrics"].items()) {
+      std::printf("%-20s fp32 %.4f  int8 %.4f  drop %+.4f\n", name.c_str(), m["fp32"].get<double>(),
+                  m["quantized"].get<double>(), m["drop_absolute"].get<double>());
+    }
+  }
+  std::printf("time: %.2f s\n", rep["timings_seconds"]["quantize_total"].get<double>());
+  return 0;
+}
+
+int run_accuracy_aware(const QuantizeOptions& o, const config::Config& cfg, const config::AlgorithmSection& algo,
+                       const std::string& target_device, const ir::Model& model, const std::string& model_path,
+                       const config::BuiltDataset& built, const RunOptions& ro) {
+  const AccuracyControlParams params = config::parse_accuracy_aware_params(algo, target_device);
+  const std::vector<MetricPtr> metrics = config::build_metrics(cfg);
+  // One dataset for calibration (its first stat_subset_size samples) and validation, as POT's engine does.
+  AccuracyControlResult result =
+      quantize_with_accuracy_control(model, *built.dataset, *built.dataset, metrics, params, ro);
+  onnxio::save_model(*result.model, o.output_path);  // the best model, also when the bound is not reached
+  nlohmann::json& rep = result.report;
+  finish_report(rep, o, cfg, model_path);
+  for (const auto& [name, m] : rep["metrics"].items()) {
+    std::printf("%-20s fp32 %.4f  default int8 %.4f  final %.4f  drop %+.4f (bound %.4f)\n", name.c_str(),
+                m["fp32"].get<double>(), m["default_quantization"].get<double>(), m["final"].get<double>(),
+                m["drop"].get<double>(), m["bound"].get<double>());
+  }
+  std::printf("%s\n", rep["summary"].get<std::string>().c_str());
+  std::printf("int8 ops: %.1f %%; full validations: %lld; time: %.2f s\n",
+              100.0 * rep["int8_op_fraction"].get<double>(),
+              static_cast<long long>(rep["full_validations"].get<int64_t>()),
+              rep["timings_seconds"]["total"].get<double>());
+  print_sizes(rep, model_path, o.output_path);
+  if (!result.reached) {
+    std::fprintf(stderr,
+                 "qwac: AccuracyNotReached: the drop bound %g (%s) is not reached; the best model found and the "
+                 "report were written (raise maximal_drop, max_iter_num or the budgets)\n",
+                 params.max_drop, params.drop_type.c_str());
+    return static_cast<int>(ErrorKind::kAccuracyNotReached);
+  }
+  return 0;
+}
+
 int run_quantize(const QuantizeOptions& o) {
   if (o.threads < -1) throw InvalidArgument("--threads must be >= 0 (0 = all cores)");
   const config::Config cfg = config::load_config(o.config_path);
@@ -65,17 +149,15 @@ int run_quantize(const QuantizeOptions& o) {
                         std::to_string(compression.algorithms.size()));
   }
   const config::AlgorithmSection& algo = compression.algorithms.front();
-  if (algo.name != "DefaultQuantization") {
-    throw InvalidConfig("compression.algorithms[0].name: '" + algo.name +
-                        "' is not available in this version (supported: \"DefaultQuantization\")");
+  if (algo.name != "DefaultQuantization" && algo.name != "AccuracyAwareQuantization") {
+    throw InvalidConfig("compression.algorithms[0].name: unknown algorithm '" + algo.name +
+                        "' (expected \"DefaultQuantization\" or \"AccuracyAwareQuantization\")");
   }
-  const QuantizationParams params = config::parse_default_quantization_params(algo, compression.target_device);
   // Fail on an unwritable destination now, not after minutes of calibration.
   const std::filesystem::path out_dir = std::filesystem::absolute(o.output_path).parent_path();
   if (!std::filesystem::is_directory(out_dir)) {
     throw IoError("--output: folder '" + out_dir.string() + "' does not exist; create it first");
   }
-
   const std::string model_path = o.model_override.empty() ? cfg.model.model : o.model_override;
   const ir::Model model = onnxio::load_model(model_path);
   const config::BuiltDataset built = config::build_dataset(cfg, model);
@@ -88,50 +170,17 @@ int run_quantize(const QuantizeOptions& o) {
   ro.use_dnnl = !cfg.engine.reference_kernels;
   ro.logger = logger;
   ro.progress = make_terminal_progress(o.quiet);
-  QuantizeResult result = quantize(model, *built.dataset, params, ro);
-
-  onnxio::save_model(*result.model, o.output_path);
-  nlohmann::json& rep = result.report;
-  rep["model"] = {{"name", cfg.model.model_name}, {"fp32_path", model_path}, {"output_path", o.output_path}};
-  const uint64_t fp32_bytes = file_size_or_zero(model_path), int8_bytes = file_size_or_zero(o.output_path);
-  rep["sizes"] = {{"fp32_bytes", fp32_bytes},
-                  {"quantized_bytes", int8_bytes},
-                  {"ratio", fp32_bytes > 0 ? static_cast<double>(int8_bytes) / static_cast<double>(fp32_bytes) : 0.0}};
-
-  if (o.evaluate) {
-    const auto fp32 = measure(model, cfg, *built.dataset, ro.threads, logger, o.quiet, "evaluate fp32");
-    const auto q = measure(*result.model, cfg, *built.dataset, ro.threads, logger, o.quiet, "evaluate int8");
-    for (const auto& [name, v] : fp32) {
-      const double qv = q.at(name);
-      rep["metrics"][name] = {{"fp32", v}, {"quantized", qv}, {"drop_absolute", v - qv},
-                              {"drop_relative", v != 0 ? (v - qv) / v : 0.0}};
-    }
+  if (algo.name == "AccuracyAwareQuantization") {
+    return run_accuracy_aware(o, cfg, algo, compression.target_device, model, model_path, built, ro);
   }
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  rep["resources"] = {{"peak_rss_mb", static_cast<double>(usage.ru_maxrss) / 1024.0}};  // ru_maxrss is in KiB
-  if (!o.report_path.empty()) write_file_atomically(o.report_path, rep.dump(2) + "\n");
-
-  const size_t nq = rep["quantized_ops"].size(), nf = rep["float_ops"].size();
-  std::printf("quantized %zu op(s) with %zu quantizers in %zu groups; %zu quantizable op(s) left in float\n", nq,
-              rep["quantizers"].size(), rep["groups"].size(), nf);
-  std::printf("model: %s (%.2f MB) -> %s (%.2f MB, %.1f %%)\n", model_path.c_str(), fp32_bytes / 1e6,
-              o.output_path.c_str(), int8_bytes / 1e6, 100.0 * rep["sizes"]["ratio"].get<double>());
-  if (rep.contains("metrics")) {
-    for (const auto& [name, m] : rep["metrics"].items()) {
-      std::printf("%-20s fp32 %.4f  int8 %.4f  drop %+.4f\n", name.c_str(), m["fp32"].get<double>(),
-                  m["quantized"].get<double>(), m["drop_absolute"].get<double>());
-    }
-  }
-  std::printf("time: %.2f s\n", rep["timings_seconds"]["quantize_total"].get<double>());
-  return 0;
+  return run_default(o, cfg, algo, compression.target_device, model, model_path, built, ro);
 }
 
 }  // namespace
 
 Action add_quantize_command(CLI::App& app) {
   auto opts = std::make_shared<QuantizeOptions>();
-  CLI::App* sub = app.add_subcommand("quantize", "Quantize the config's model to 8 bits (QDQ ONNX + JSON report)");
+  CLI::App* sub = app.add_subcommand("quantize", "Quantize the config's model to 8 bits, with accuracy control when configured (QDQ ONNX + JSON report)");
   sub->add_option("--config", opts->config_path, "JSON config with a `compression` section (docs/config.md)")
       ->required();
   sub->add_option("--output", opts->output_path, "Where to write the quantized ONNX model")->required();

@@ -1,0 +1,61 @@
+// qwac public API: quantization with accuracy control (the seeds' AccuracyAwareQuantization / NNCF's
+// quantize_with_accuracy_control).
+//
+// Default quantization first; when the metric drop exceeds `max_drop`, groups of quantizers are ranked by how much
+// reverting each alone recovers on a ranking subset (the validation samples where INT8 is worst), and the fewest
+// top-ranked groups are reverted to float until the bound holds on the whole validation set. The best model seen
+// is always returned; `reached` says whether the bound holds (the CLI exits with AccuracyNotReached otherwise).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "qwac/dataset.h"
+#include "qwac/metric.h"
+#include "qwac/quantize.h"
+
+namespace qwac {
+
+struct MetricBound {
+  std::string name;                     // a metric's name (e.g. "accuracy@top1")
+  std::optional<double> baseline_value; // the FP32 value, when known (skips the FP32 validation of that metric)
+};
+
+struct AccuracyControlParams {
+  QuantizationParams base;              // DefaultQuantization parameters (base_algorithm)
+  double max_drop = 0.01;               // maximal_drop
+  std::string drop_type = "absolute";   // absolute | relative
+  int64_t ranking_subset_size = 300;    // clamped to the validation set
+  int64_t max_iter_num = std::numeric_limits<int64_t>::max();  // greedy: max groups reverted
+  bool use_prev_if_drop_increase = true;
+  bool convert_to_mixed_preset = false;
+  std::vector<MetricBound> metrics;     // empty = every metric given; all must satisfy the bound
+  double metric_subset_ratio = 0.5;     // POT: FP32 per-sample values on this share when baselines are given
+  bool tune_hyperparams = false;
+  bool annotation_free = false;         // FP32 predictions replace the labels
+  std::string search = "bisection";     // bisection (qwac) | greedy (POT/NNCF one group per full validation)
+  std::string restore_mode = "weights_and_activations";  // | "activations": reverted ops keep int8 weights
+  double max_time_seconds = 0;          // 0 = unlimited; the search stops with the best model so far
+  int64_t max_evaluations = 0;          // full validations allowed (0 = unlimited)
+};
+
+struct AccuracyControlResult {
+  std::shared_ptr<ir::Model> model;     // best model found (QDQ)
+  nlohmann::json report;                // FP32/final metrics, drops, every step, reverted ops, timings
+  bool reached = false;                 // the bound holds for every metric
+};
+
+// `metrics` are evaluated on `validation` (POT style, per-sample values where the metric has them).
+AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, const Dataset& calibration,
+                                                     const Dataset& validation, const std::vector<MetricPtr>& metrics,
+                                                     const AccuracyControlParams& params,
+                                                     const RunOptions& options = {});
+
+}  // namespace qwac

@@ -1,0 +1,167 @@
+// `qwac quantize` with AccuracyAwareQuantization end to end on the shared models: the SqueezeNet case
+// (maximal_drop 0.002, bisection vs greedy), an unreachable bound (exit code 8, best model and report written),
+// relative drop on two metrics, annotation-free mode, activations-only restore, determinism across thread counts.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "e2e/e2e_util.h"
+#include "test_util.h"
+
+namespace qwac {
+namespace {
+
+namespace fs = std::filesystem;
+using e2e::CliRun;
+using e2e::example;
+using e2e::run_qwac;
+using e2e::Scratch;
+using nlohmann::json;
+
+// An example config with its AccuracyAwareQuantization params replaced by `params` (merged over the example's) and
+// its relative paths made absolute, written into the scratch folder.
+std::string aaq_config(const Scratch& scratch, const std::string& example_name, const json& params,
+                       const std::string& file = "config.json") {
+  json c = json::parse(testing::read_file_bytes(example(example_name)));
+  const std::string base = std::string(QWAC_SOURCE_DIR) + "/examples/";
+  c["model"]["model"] = base + c["model"]["model"].get<std::string>();
+  for (const char* key : {"images", "labels"}) {
+    c["engine"]["dataset"][key] = base + c["engine"]["dataset"][key].get<std::string>();
+  }
+  json& algo = c["compression"]["algorithms"][0];
+  algo["name"] = "AccuracyAwareQuantization";
+  for (const auto& [k, v] : params.items()) algo["params"][k] = v;
+  return scratch.write(file, c.dump(2));
+}
+
+struct AaqRun {
+  CliRun cli;
+  json report;
+};
+
+AaqRun quantize(const Scratch& scratch, const std::string& config, const std::string& tag,
+                const std::string& extra = "") {
+  AaqRun r;
+  r.cli = run_qwac("quantize --config " + config + " --output " + scratch.path(tag + ".onnx") + " --report " +
+                   scratch.path(tag + ".json") + " --quiet " + extra);
+  if (fs::exists(scratch.path(tag + ".json"))) r.report = json::parse(testing::read_file_bytes(scratch.path(tag + ".json")));
+  return r;
+}
+
+// top-1 of an exported model measured by `qwac evaluate` on the config's full data set.
+double measured(const std::string& config, const std::string& model, const std::string& metric = "accuracy@top1") {
+  const CliRun e = run_qwac("evaluate --config " + config + " --model " + model + " --json --quiet");
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  return json::parse(e.out)["metrics"][metric]["value"].get<double>();
+}
+
+TEST(AccuracyAware, SqueezeNetMaximalDrop0002BisectionVersusGreedy) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  const std::string cfg = example("squeezenet1.1-imagenet-val-1300-aaq-0.002");
+  const AaqRun b = quantize(scratch, cfg, "bisection");
+  ASSERT_EQ(b.cli.exit_code, 0) << b.cli.out << b.cli.err;
+  const std::string greedy_cfg = aaq_config(scratch, "squeezenet1.1-imagenet-val-1300-aaq-0.002", {{"search", "greedy"}});
+  const AaqRun g = quantize(scratch, greedy_cfg, "greedy");
+  ASSERT_EQ(g.cli.exit_code, 0) << g.cli.out << g.cli.err;
+
+  const double fp32 = b.report["metrics"]["accuracy@top1"]["fp32"].get<double>();
+  EXPECT_NEAR(fp32, 944.0 / 1300.0, 1e-9);
+  const double final_top1 = measured(cfg, scratch.path("bisection.onnx"));
+  EXPECT_LE(fp32 - final_top1, 0.002 + 1e-9) << "drop measured on the exported file";
+  EXPECT_NEAR(final_top1, b.report["metrics"]["accuracy@top1"]["final"].get<double>(), 1e-9);
+  const size_t reverted_b = b.report["reverted_ops"].size(), reverted_g = g.report["reverted_ops"].size();
+  const int64_t full_b = b.report["full_validations"], full_g = g.report["full_validations"];
+  std::printf("[ aaq      ] squeezenet 0.002: bisection %zu ops reverted, %lld full validations, %.1f s; greedy %zu ops, "
+              "%lld full validations, %.1f s\n",
+              reverted_b, static_cast<long long>(full_b), b.report["timings_seconds"]["total"].get<double>(), reverted_g,
+              static_cast<long long>(full_g), g.report["timings_seconds"]["total"].get<double>());
+  EXPECT_LE(reverted_b, reverted_g);
+  EXPECT_LE(full_b, full_g);
+  EXPECT_NE(b.cli.out.find("of 27 quantized ops reverted"), std::string::npos) << b.cli.out;
+}
+
+TEST(AccuracyAware, UnreachableBoundExitsWithCode8AndWritesTheBestModel) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  // Two full validations allowed: the FP32 baseline and the default quantization; nothing is left for the search.
+  const std::string cfg = aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq",
+                                     {{"maximal_drop", 0.0}, {"max_evaluations", 2}});
+  const AaqRun r = quantize(scratch, cfg, "out");
+  EXPECT_EQ(r.cli.exit_code, 8) << r.cli.out << r.cli.err;
+  EXPECT_NE(r.cli.err.find("AccuracyNotReached"), std::string::npos) << r.cli.err;
+  EXPECT_TRUE(fs::exists(scratch.path("out.onnx")));
+  ASSERT_FALSE(r.report.is_null());
+  EXPECT_FALSE(r.report["reached"].get<bool>());
+  EXPECT_EQ(r.report["full_validations"].get<int64_t>(), 2);
+}
+
+TEST(AccuracyAware, GreedyWithOneIterationCannotReachAZeroDrop) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  const std::string cfg = aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq",
+                                     {{"maximal_drop", 0.0}, {"max_iter_num", 1}, {"search", "greedy"}});
+  const AaqRun r = quantize(scratch, cfg, "out");
+  EXPECT_EQ(r.cli.exit_code, 8) << r.cli.out << r.cli.err;
+  ASSERT_FALSE(r.report.is_null());
+  EXPECT_LE(r.report["full_validations"].get<int64_t>(), 3);
+  // The best model seen is written: its measured top-1 is the reported final one.
+  EXPECT_NEAR(measured(cfg, scratch.path("out.onnx")), r.report["metrics"]["accuracy@top1"]["final"].get<double>(),
+              1e-9);
+}
+
+TEST(AccuracyAware, RelativeDropOnTopOneAndTopFive) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  const std::string cfg = aaq_config(
+      scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq",
+      {{"maximal_drop", 0.002}, {"drop_type", "relative"},
+       {"metrics", json::array({{{"name", "accuracy@top1"}}, {{"name", "accuracy@top5"}}})}});
+  const AaqRun r = quantize(scratch, cfg, "out");
+  ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
+  for (const char* m : {"accuracy@top1", "accuracy@top5"}) {
+    const json& e = r.report["metrics"][m];
+    EXPECT_NEAR(e["bound"].get<double>(), 0.002 * e["fp32"].get<double>(), 1e-12) << m;
+    const double value = measured(cfg, scratch.path("out.onnx"), m);
+    EXPECT_LE(e["fp32"].get<double>() - value, e["bound"].get<double>() + 1e-9) << m;
+  }
+}
+
+TEST(AccuracyAware, AnnotationFreeAndActivationsOnlyRestore) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  // FP32 predictions are the labels: the FP32 model scores 1 and any disagreement of the int8 model is a drop.
+  const std::string cfg = aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq",
+                                     {{"maximal_drop", 0.005}, {"annotation_free", true},
+                                      {"restore_mode", "activations"}});
+  const AaqRun r = quantize(scratch, cfg, "out");
+  ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
+  EXPECT_DOUBLE_EQ(r.report["metrics"]["accuracy@top1"]["fp32"].get<double>(), 1.0);
+  EXPECT_LE(r.report["metrics"]["accuracy@top1"]["drop"].get<double>(), 0.005 + 1e-12);
+  ASSERT_FALSE(r.report["reverted_ops"].empty()) << "resnet20 agrees with FP32 on fewer than 99.5 % of the samples";
+  for (const auto& op : r.report["reverted_ops"]) {
+    if (op["type"] == "Conv" || op["type"] == "Gemm") EXPECT_EQ(op["precision"], "float (int8 weights)") << op.dump();
+  }
+  for (const auto& q : r.report["quantizers"]) {
+    if (q["kind"] == "weight") EXPECT_TRUE(q["enabled"].get<bool>()) << q.dump();
+  }
+}
+
+TEST(AccuracyAware, SameResultWhateverTheThreadCount) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  const std::string cfg = aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq", {{"maximal_drop", 0.002}});
+  const AaqRun one = quantize(scratch, cfg, "t1", "--threads 1");
+  const AaqRun two = quantize(scratch, cfg, "t2", "--threads 2");
+  ASSERT_EQ(one.cli.exit_code, 0) << one.cli.err;
+  ASSERT_EQ(two.cli.exit_code, 0) << two.cli.err;
+  EXPECT_EQ(testing::read_file_bytes(scratch.path("t1.onnx")), testing::read_file_bytes(scratch.path("t2.onnx")));
+  EXPECT_EQ(one.report["reverted_ops"], two.report["reverted_ops"]);
+  EXPECT_EQ(one.report["metrics"], two.report["metrics"]);
+}
+
+}  // namespace
+}  // namespace qwac
