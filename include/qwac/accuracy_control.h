@@ -58,4 +58,10 @@ AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, con
                                                      const AccuracyControlParams& params,
                                                      const RunOptions& options = {});
 
+// "Which layers hurt?": default quantization, then every group reverted alone and scored on the ranking subset,
+// with the estimated full-set metric; no search. JSON with the groups sorted from most to least harmful.
+nlohmann::json quantization_sensitivity(const ir::Model& model, const Dataset& calibration, const Dataset& validation,
+                                        const std::vector<MetricPtr>& metrics, const AccuracyControlParams& params,
+                                        const RunOptions& options = {});
+
 }  // namespace qwac

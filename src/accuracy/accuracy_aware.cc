@@ -4,7 +4,7 @@
 #include <chrono>
 #include <map>
 
-#include "accuracy/search_context.h"
+#include "accuracy/session.h"
 #include "ir/graph.h"
 #include "qwac/accuracy_control.h"
 #include "qwac/error.h"
@@ -15,25 +15,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-void validate_params(const AccuracyControlParams& p) {
-  if (!(p.max_drop >= 0)) throw InvalidConfig("maximal_drop must be >= 0, got " + std::to_string(p.max_drop));
-  if (p.ranking_subset_size < 1) throw InvalidConfig("ranking_subset_size must be >= 1");
-  if (p.max_iter_num < 1) throw InvalidConfig("max_iter_num must be >= 1");
-  if (p.search != "bisection" && p.search != "greedy") {
-    throw InvalidConfig("search: unknown value '" + p.search + "' (expected \"bisection\" or \"greedy\")");
-  }
-  if (p.restore_mode != "weights_and_activations" && p.restore_mode != "activations") {
-    throw InvalidConfig("restore_mode: unknown value '" + p.restore_mode +
-                        "' (expected \"weights_and_activations\" or \"activations\")");
-  }
-  if (!(p.metric_subset_ratio > 0 && p.metric_subset_ratio <= 1)) {
-    throw InvalidConfig("metric_subset_ratio must be in (0, 1], got " + std::to_string(p.metric_subset_ratio));
-  }
-  if (p.tune_hyperparams) {
-    throw InvalidConfig("tune_hyperparams is not implemented yet in qwac; remove it (the restore search runs alone)");
-  }
-}
-
 }  // namespace
 
 AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, const Dataset& calibration,
@@ -41,127 +22,16 @@ AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, con
                                                      const AccuracyControlParams& params,
                                                      const RunOptions& options) {
   const auto t_start = Clock::now();
-  validate_params(params);
-  auto logger = options.logger ? options.logger : make_null_logger();
-  DatasetPtr val(&validation, [](const Dataset*) {});
-  accuracy::Validator validator(val, metrics, options);
-
-  // --- which metrics are controlled, with their baselines
-  std::vector<std::string> names;
-  std::vector<bool> higher_better;
-  std::vector<std::optional<double>> given(metrics.size());
-  std::vector<bool> controlled(metrics.size(), params.metrics.empty());
-  for (const MetricPtr& m : metrics) {
-    names.push_back(m->name());
-    higher_better.push_back(m->higher_better());
-  }
-  for (const MetricBound& b : params.metrics) {
-    const auto it = std::find(names.begin(), names.end(), b.name);
-    if (it == names.end()) {
-      std::string have;
-      for (const auto& n : names) have += (have.empty() ? "" : ", ") + n;
-      throw InvalidConfig("metrics: '" + b.name + "' is not one of the configured metrics (" + have + ")");
-    }
-    const size_t i = static_cast<size_t>(it - names.begin());
-    controlled[i] = true;
-    given[i] = b.baseline_value;
-  }
-  const bool all_given = std::all_of(given.begin(), given.end(), [&](const auto& g) { return g.has_value(); }) &&
-                         !params.metrics.empty() && !params.annotation_free;
-
-  nlohmann::json report;
-  report["algorithm"] = "AccuracyAwareQuantization";
-  nlohmann::json timings;
-
-  // --- FP32 baseline (per-sample values and, when needed, outputs are computed once here)
-  accuracy::SearchContext ctx;
+  std::unique_ptr<accuracy::Session> session =
+      accuracy::start_session(model, calibration, validation, metrics, params, options);
+  accuracy::SearchContext& ctx = session->ctx;
+  accuracy::Validator& validator = *session->validator;
+  quant::QuantizationState& state = session->state;
+  const accuracy::Candidate& current = session->initial;
+  nlohmann::json& report = session->report;
+  nlohmann::json& timings = session->timings;
+  auto logger = ctx.logger;
   auto t0 = Clock::now();
-  std::vector<double> fp32_values(metrics.size());
-  {
-    std::vector<int64_t> indices;
-    if (all_given) {
-      // POT: with every baseline given, FP32 per-sample values only on a seeded metric_subset_ratio share.
-      const auto n = static_cast<int64_t>(static_cast<double>(validation.size()) * params.metric_subset_ratio);
-      indices = sample_indices(validation.size(), std::max<int64_t>(1, n), params.base.seed);
-      const accuracy::ValidationResult r = validator.subset(model, indices, true);
-      ctx.fp32_per_sample = r.per_sample;
-      ctx.fp32_outputs = r.outputs;
-      for (size_t i = 0; i < metrics.size(); ++i) fp32_values[i] = *given[i];
-    } else {
-      const accuracy::ValidationResult r = validator.full(model, true);
-      for (int64_t i = 0; i < r.samples; ++i) indices.push_back(i);
-      if (params.annotation_free) {
-        // FP32 predictions become the labels; the FP32 model then scores 1 by definition and is re-measured.
-        validator.set_dataset(accuracy::relabel(val, r.top1));
-        const accuracy::ValidationResult again = validator.full(model, true);
-        ctx.fp32_per_sample = again.per_sample;
-        ctx.fp32_outputs = again.outputs;
-        fp32_values = again.values;
-      } else {
-        ctx.fp32_per_sample = r.per_sample;
-        ctx.fp32_outputs = r.outputs;
-        fp32_values = r.values;
-      }
-      for (size_t i = 0; i < metrics.size(); ++i) {
-        if (given[i]) fp32_values[i] = *given[i];
-      }
-    }
-    ctx.fp32_indices = indices;
-  }
-  // Outputs are kept for every validation only when a metric has no per-sample values (NMSE ranking).
-  bool need_outputs = false;
-  for (const auto& ps : ctx.fp32_per_sample) need_outputs = need_outputs || ps.empty();
-  if (!need_outputs) ctx.fp32_outputs.clear();
-  timings["fp32_validation"] = seconds_since(t0);
-  std::vector<std::string> c_names;
-  std::vector<bool> c_hb;
-  std::vector<double> c_base;
-  for (size_t i = 0; i < metrics.size(); ++i) {
-    c_names.push_back(names[i]);
-    c_hb.push_back(higher_better[i]);
-    c_base.push_back(fp32_values[i]);
-  }
-  std::vector<accuracy::ControlledMetric> all =
-      accuracy::controlled_metrics(c_names, c_hb, c_base, params.max_drop, params.drop_type);
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (controlled[i]) ctx.metrics.push_back(all[i]);
-  }
-  for (size_t i = 0; i < metrics.size(); ++i) report["fp32"][names[i]] = fp32_values[i];
-
-  // --- default quantization + its full validation
-  t0 = Clock::now();
-  quant::QuantizationState state = quant::run_default_quantization(model, calibration, params.base, options);
-  timings["default_quantization"] = seconds_since(t0);
-  ctx.state = &state;
-  ctx.validator = &validator;
-  ctx.restore_mode = params.restore_mode;
-  ctx.ranking_subset_size = std::min<int64_t>(params.ranking_subset_size, validation.size());
-  ctx.max_iter_num = params.max_iter_num;
-  ctx.use_prev_if_drop_increase = params.use_prev_if_drop_increase;
-  ctx.need_outputs = need_outputs;
-  ctx.logger = logger;
-  ctx.start = t_start;
-  ctx.max_time_seconds = params.max_time_seconds;
-  ctx.max_evaluations = params.max_evaluations;
-
-  t0 = Clock::now();
-  accuracy::Candidate current = ctx.validate(state.set, "default quantization");
-  report["default_quantization"] = state.report;
-  if (!current.drop.satisfied && params.convert_to_mixed_preset && params.base.preset == "performance") {
-    QuantizationParams mixed = params.base;
-    mixed.preset = "mixed";
-    quant::QuantizationState mixed_state = quant::run_default_quantization(model, calibration, mixed, options);
-    ctx.state = &mixed_state;
-    accuracy::Candidate m = ctx.validate(mixed_state.set, "convert to the mixed preset");
-    if (accuracy::better(m.drop, current.drop)) {
-      state = std::move(mixed_state);
-      current = std::move(m);
-      report["default_quantization"] = state.report;
-      ctx.best = current;  // the best is now relative to the mixed state's quantizers
-    }
-    ctx.state = &state;
-  }
-  timings["initial_validation"] = seconds_since(t0);
 
   // --- restore search
   t0 = Clock::now();
@@ -177,6 +47,7 @@ AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, con
 
   // --- result
   state.set = final_candidate.set;
+  (void)validator;
   AccuracyControlResult result;
   result.model = std::make_shared<ir::Model>(quant::build_quantized_model(state, logger.get()));
   result.reached = final_candidate.drop.satisfied;

@@ -31,6 +31,7 @@ DropReport compute_drop(const std::vector<ControlledMetric>& metrics, const std:
   DropReport r;
   r.satisfied = true;
   r.worst_excess = -INFINITY;
+  double largest = -INFINITY;
   for (size_t k = 0; k < metrics.size(); ++k) {
     const ControlledMetric& m = metrics[k];
     const double v = values.at(m.index);
@@ -39,6 +40,11 @@ DropReport compute_drop(const std::vector<ControlledMetric>& metrics, const std:
     // A tiny tolerance: metrics are averages of per-sample values and the bound is inclusive.
     if (!(drop <= m.bound + 1e-12)) r.satisfied = false;
     const double excess = (drop - m.bound) / std::max(std::fabs(m.baseline), 1e-12);
+    const double relative = drop / std::max(std::fabs(m.baseline), 1e-12);
+    if (relative > largest) {
+      largest = relative;
+      r.largest = static_cast<int>(k);
+    }
     if (excess > r.worst_excess) {
       r.worst_excess = excess;
       r.worst = static_cast<int>(k);

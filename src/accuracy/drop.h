@@ -21,6 +21,7 @@ struct DropReport {
   bool satisfied = false;
   int worst = 0;              // controlled metric furthest beyond (or closest to) its bound, normalized
   double worst_excess = 0;    // (drop - bound) / max(|baseline|, 1e-12) of that metric
+  int largest = 0;            // controlled metric with the largest drop / |baseline| (ranks when all are within)
 };
 
 std::vector<ControlledMetric> controlled_metrics(const std::vector<std::string>& names,

@@ -126,7 +126,14 @@ ir::Model build_quantized_model(const QuantizationState& state, Logger* logger) 
     if (wq >= 0 && state.set.at(wq).enabled) biases[node] = bias;
   }
   const ir::Model with_bias = biases.empty() ? state.canonical->clone() : with_biases(*state.canonical, biases);
-  return materialize_qdq(with_bias, state.set, state.materialize, logger);
+  ir::Model q = materialize_qdq(with_bias, state.set, state.materialize, logger);
+  // Intermediate value_info (much of it added by the opset upgrade's shape inference) is redundant for every
+  // runtime and, on small models, weighs as much as the int8 weights: only graph inputs/outputs keep their types.
+  ir::Graph& g = *q.graph;
+  for (ir::Value* v : g.values()) {
+    if (!v->is_constant() && !g.is_graph_input(v) && !g.is_graph_output(v)) v->type = ir::TypeInfo{};
+  }
+  return q;
 }
 
 QuantizationState run_default_quantization(const ir::Model& model, const Dataset& calibration,

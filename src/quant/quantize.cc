@@ -16,12 +16,6 @@ QuantizeResult quantize(const ir::Model& model, const Dataset& calibration, cons
   const auto t1 = std::chrono::steady_clock::now();
   QuantizeResult r;
   r.model = std::make_shared<ir::Model>(quant::build_quantized_model(state, logger.get()));
-  // Intermediate value_info (much of it added by the opset upgrade's shape inference) is redundant for every
-  // runtime and, on small models, weighs as much as the int8 weights: only graph inputs/outputs keep their types.
-  ir::Graph& g = *r.model->graph;
-  for (ir::Value* v : g.values()) {
-    if (!v->is_constant() && !g.is_graph_input(v) && !g.is_graph_output(v)) v->type = ir::TypeInfo{};
-  }
   r.report = std::move(state.report);
   const auto t2 = std::chrono::steady_clock::now();
   r.report["timings_seconds"]["materialize"] = std::chrono::duration<double>(t2 - t1).count();

@@ -163,5 +163,24 @@ TEST(AccuracyAware, SameResultWhateverTheThreadCount) {
   EXPECT_EQ(one.report["metrics"], two.report["metrics"]);
 }
 
+TEST(AccuracyAware, SensitivityRanksEveryGroup) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  const std::string out = scratch.path("sensitivity.json");
+  const CliRun r = run_qwac("sensitivity --config " + example("fashion-mnist-cnn-fashion-mnist-test-aaq") +
+                            " --output " + out + " --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(testing::read_file_bytes(out));
+  ASSERT_EQ(j["groups"].size(), 5u);  // Conv x3, Gemm x2
+  double previous = 1e300;
+  for (const auto& g : j["groups"]) {
+    EXPECT_LE(g["score"].get<double>(), previous) << "groups must be sorted by score";
+    previous = g["score"].get<double>();
+    EXPECT_TRUE(g.contains("estimated")) << g.dump();
+  }
+  EXPECT_EQ(j["full_validations"].get<int64_t>(), 2);  // FP32 and the default quantization only
+  EXPECT_NE(r.out.find("rank group"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace qwac
