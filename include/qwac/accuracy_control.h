@@ -44,6 +44,12 @@ struct AccuracyControlParams {
   std::string restore_mode = "weights_and_activations";  // | "activations": reverted ops keep int8 weights
   double max_time_seconds = 0;          // 0 = unlimited; the search stops with the best model so far
   int64_t max_evaluations = 0;          // full validations allowed (0 = unlimited)
+  // Checkpoint after every validation (empty = none). With `resume`, an existing checkpoint of the same run
+  // (`checkpoint_identity` fingerprints the inputs) answers the validations it recorded, so an interrupted run
+  // continues to the same result.
+  std::string checkpoint_path;
+  std::string checkpoint_identity;
+  bool resume = false;
 };
 
 struct AccuracyControlResult {

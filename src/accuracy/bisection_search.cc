@@ -37,7 +37,8 @@ struct PrefixSearch {
   // nullopt when no estimate is possible (a metric without per-sample values).
   std::optional<bool> estimate(size_t k) {
     if (auto it = estimate_ok.find(k); it != estimate_ok.end()) return it->second;
-    const ValidationResult r = ctx.validator->subset(ctx.build(prefix_set(k)), subset);
+    const quant::QuantizerSet set = prefix_set(k);
+    const ValidationResult r = ctx.validator->subset(ctx.build(set), subset, false, ctx.key(set));
     const std::vector<double> est = estimate_full_values(start, subset, r);
     if (est.empty()) return std::nullopt;
     const bool ok = compute_drop(ctx.metrics, est).satisfied;
@@ -129,7 +130,7 @@ Candidate bisection_search(SearchContext& ctx, Candidate initial) {
     const int g = s.order[i];
     quant::QuantizerSet trial = result.set;
     ctx.restore(trial, g);
-    const ValidationResult r = ctx.validator->subset(ctx.build(trial), s.subset);
+    const ValidationResult r = ctx.validator->subset(ctx.build(trial), s.subset, false, ctx.key(trial));
     const std::vector<double> est = estimate_full_values(result, s.subset, r);
     if (!est.empty() && !compute_drop(ctx.metrics, est).satisfied) continue;
     Candidate c = ctx.validate(trial, "re-enable " + ctx.describe_group(g), {{"search", "bisection"}, {"group", g}});

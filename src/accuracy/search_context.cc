@@ -48,6 +48,12 @@ ir::Model SearchContext::build(const quant::QuantizerSet& set) const {
   return quant::build_quantized_model(s, nullptr);
 }
 
+std::string SearchContext::key(const quant::QuantizerSet& set) const {
+  std::string bits;
+  for (const quant::Quantizer& q : set.quantizers) bits += q.enabled ? '1' : '0';
+  return state_tag + ":" + bits;
+}
+
 std::vector<int> SearchContext::enabled_groups(const quant::QuantizerSet& set) const {
   std::vector<int> out;
   for (const quant::QuantizerGroup& g : set.groups) {
@@ -73,7 +79,7 @@ Candidate SearchContext::validate(const quant::QuantizerSet& set, const std::str
   const auto t0 = std::chrono::steady_clock::now();
   Candidate c;
   c.set = set;
-  c.result = validator->full(build(set), need_outputs);
+  c.result = validator->full(build(set), need_outputs, key(set));
   c.drop = compute_drop(metrics, c.result.values);
   nlohmann::json step = extra;
   step["what"] = what;
@@ -149,7 +155,7 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
   for (int g : groups) {
     quant::QuantizerSet set = current.set;
     ctx.revert(set, g);
-    auto result = std::make_shared<const ValidationResult>(ctx.validator->subset(ctx.build(set), subset, !per_sample));
+    auto result = std::make_shared<const ValidationResult>(ctx.validator->subset(ctx.build(set), subset, !per_sample, ctx.key(set)));
     const ValidationResult& r = *result;
     double score;
     if (per_sample) {

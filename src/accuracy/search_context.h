@@ -50,6 +50,9 @@ struct SearchContext {
   void revert(quant::QuantizerSet& set, int group) const;
   void restore(quant::QuantizerSet& set, int group) const;
   ir::Model build(const quant::QuantizerSet& set) const;
+  // What a validation of `set` is, for the checkpoint: the quantization state (preset) and the enabled flags.
+  std::string key(const quant::QuantizerSet& set) const;
+  std::string state_tag = "default";
   // Full validation of `set`, recorded in `steps` (with `what`) and in `best`.
   Candidate validate(const quant::QuantizerSet& set, const std::string& what, const nlohmann::json& extra = {});
   // Groups whose quantizers are all enabled (candidates to revert), in id order.

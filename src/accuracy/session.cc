@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "accuracy/checkpoint.h"
 #include "qwac/error.h"
 
 namespace qwac::accuracy {
@@ -41,6 +42,14 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
   auto logger = options.logger ? options.logger : make_null_logger();
   DatasetPtr val(&validation, [](const Dataset*) {});
   session->validator = std::make_unique<Validator>(val, metrics, options);
+  if (!params.checkpoint_path.empty()) {
+    auto checkpoint = std::make_shared<Checkpoint>(params.checkpoint_path, params.checkpoint_identity, params.resume);
+    if (checkpoint->resumed_entries() > 0) {
+      logger->info("resuming from " + params.checkpoint_path + " (" + std::to_string(checkpoint->resumed_entries()) +
+                   " recorded validations)");
+    }
+    session->validator->set_checkpoint(checkpoint);
+  }
   Validator& validator = *session->validator;
   SearchContext& ctx = session->ctx;
   nlohmann::json& report = session->report;
@@ -152,13 +161,16 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
     mixed.preset = "mixed";
     quant::QuantizationState mixed_state = quant::run_default_quantization(model, calibration, mixed, options);
     ctx.state = &mixed_state;
+    ctx.state_tag = "mixed";
     Candidate m = ctx.validate(mixed_state.set, "convert to the mixed preset");
-    if (better(m.drop, current.drop)) {
+    const bool switched = better(m.drop, current.drop);
+    if (switched) {
       state = std::move(mixed_state);
       current = std::move(m);
       report["default_quantization"] = state.report;
       ctx.best = current;  // the best is now relative to the mixed state's quantizers
     }
+    ctx.state_tag = switched ? "mixed" : "default";
     ctx.state = &state;
   }
   timings["initial_validation"] = seconds_since(t0);

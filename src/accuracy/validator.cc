@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "accuracy/checkpoint.h"
 #include "qwac/error.h"
 #include "runtime/evaluation.h"
 
@@ -92,18 +93,35 @@ ValidationResult Validator::run(const ir::Model& model, const Dataset& data, boo
   return r;
 }
 
-ValidationResult Validator::full(const ir::Model& model, bool keep_outputs) {
-  ++full_validations_;
-  return run(model, *validation_, keep_outputs);
+ValidationResult Validator::recorded(const std::string& key, bool keep_outputs,
+                                     const std::function<ValidationResult()>& run_it) {
+  if (!checkpoint_ || key.empty() || keep_outputs) return run_it();
+  if (std::optional<ValidationResult> r = checkpoint_->find(key)) return *r;
+  ValidationResult r = run_it();
+  checkpoint_->store(key, r);
+  return r;
 }
 
-ValidationResult Validator::subset(const ir::Model& model, const std::vector<int64_t>& indices, bool keep_outputs) {
+ValidationResult Validator::full(const ir::Model& model, bool keep_outputs, const std::string& key) {
+  ++full_validations_;
+  return recorded(key, keep_outputs, [&] { return run(model, *validation_, keep_outputs); });
+}
+
+ValidationResult Validator::subset(const ir::Model& model, const std::vector<int64_t>& indices, bool keep_outputs,
+                                   const std::string& key) {
   ++subset_validations_;
+  std::string subset_key;
+  if (!key.empty()) {
+    // The subset is part of what is validated: its samples' indices, hashed (FNV-1a) to keep keys short.
+    uint64_t h = 1469598103934665603ull;
+    for (int64_t i : indices) h = (h ^ static_cast<uint64_t>(i)) * 1099511628211ull;
+    subset_key = key + "@" + std::to_string(indices.size()) + ":" + std::to_string(h);
+  }
   if (!cached_subset_ || cached_indices_ != indices) {
     cached_indices_ = indices;
     cached_subset_ = std::make_shared<CachedDataset>(make_subset(validation_, indices));
   }
-  return run(model, *cached_subset_, keep_outputs);
+  return recorded(subset_key, keep_outputs, [&] { return run(model, *cached_subset_, keep_outputs); });
 }
 
 }  // namespace qwac::accuracy

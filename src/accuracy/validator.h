@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,10 +32,13 @@ class Validator {
  public:
   Validator(DatasetPtr validation, std::vector<MetricPtr> metrics, RunOptions options, int streams = 0);
 
-  // The whole validation set (counted as a full validation).
-  ValidationResult full(const ir::Model& model, bool keep_outputs = false);
+  // The whole validation set (counted as a full validation). A non-empty `key` names what is validated: with a
+  // checkpoint, a recorded result for the key is returned instead of running (outputs are never recorded).
+  ValidationResult full(const ir::Model& model, bool keep_outputs = false, const std::string& key = "");
   // The samples at `indices` (dataset order), not counted as a full validation.
-  ValidationResult subset(const ir::Model& model, const std::vector<int64_t>& indices, bool keep_outputs = false);
+  ValidationResult subset(const ir::Model& model, const std::vector<int64_t>& indices, bool keep_outputs = false,
+                          const std::string& key = "");
+  void set_checkpoint(std::shared_ptr<class Checkpoint> c) { checkpoint_ = std::move(c); }
 
   int64_t full_validations() const { return full_validations_; }
   int64_t subset_validations() const { return subset_validations_; }
@@ -49,7 +53,9 @@ class Validator {
 
  private:
   ValidationResult run(const ir::Model& model, const Dataset& data, bool keep_outputs);
+  ValidationResult recorded(const std::string& key, bool keep_outputs, const std::function<ValidationResult()>& run);
 
+  std::shared_ptr<class Checkpoint> checkpoint_;
   DatasetPtr validation_;
   // The last subset's samples, decoded once: the search evaluates the same ranking subset dozens of times, and
   // decoding JPEGs costs about as much as SqueezeNet's inference.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -161,6 +162,29 @@ TEST(AccuracyAware, SameResultWhateverTheThreadCount) {
   EXPECT_EQ(testing::read_file_bytes(scratch.path("t1.onnx")), testing::read_file_bytes(scratch.path("t2.onnx")));
   EXPECT_EQ(one.report["reverted_ops"], two.report["reverted_ops"]);
   EXPECT_EQ(one.report["metrics"], two.report["metrics"]);
+}
+
+TEST(AccuracyAware, ResumeAfterAnInterruptedRunGivesTheSameModel) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  const std::string cfg = aaq_config(scratch, "fashion-mnist-cnn-fashion-mnist-test-aaq", {{"maximal_drop", 0.0}});
+  const AaqRun whole = quantize(scratch, cfg, "whole");
+  ASSERT_TRUE(whole.cli.exit_code == 0 || whole.cli.exit_code == 8) << whole.cli.err;
+  // Kill a second run part-way (SIGKILL: no clean-up), then resume it.
+  const std::string out = scratch.path("resumed.onnx");
+  const std::string killed = "timeout -s KILL 15 " + std::string(QWAC_CLI) + " quantize --config " + cfg + " --output " +
+                             out + " --quiet > /dev/null 2>&1";
+  const int status = std::system(killed.c_str());
+  (void)status;
+  const CliRun resumed = run_qwac("quantize --config " + cfg + " --output " + out + " --report " +
+                                  scratch.path("resumed.json") + " --resume");
+  EXPECT_EQ(resumed.exit_code, whole.cli.exit_code) << resumed.err;
+  EXPECT_EQ(testing::read_file_bytes(out), testing::read_file_bytes(scratch.path("whole.onnx")))
+      << "the resumed run must end with the same model";
+  EXPECT_FALSE(fs::exists(out + ".checkpoint.json")) << "a completed run removes its checkpoint";
+  std::printf("[ resume   ] %s\n", resumed.err.find("resuming from") != std::string::npos
+                                       ? "resumed from recorded validations"
+                                       : "the interrupted run had recorded nothing yet (fresh run)");
 }
 
 TEST(AccuracyAware, SensitivityRanksEveryGroup) {

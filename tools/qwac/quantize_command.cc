@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -32,7 +35,15 @@ struct QuantizeOptions {
   int threads = -1;
   bool evaluate = false;
   bool quiet = false;
+  bool resume = false;
 };
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 uint64_t file_size_or_zero(const std::string& path) {
   std::error_code ec;
@@ -111,7 +122,13 @@ int run_default(const QuantizeOptions& o, const config::Config& cfg, const confi
 int run_accuracy_aware(const QuantizeOptions& o, const config::Config& cfg, const config::AlgorithmSection& algo,
                        const std::string& target_device, const ir::Model& model, const std::string& model_path,
                        const config::BuiltDataset& built, const RunOptions& ro) {
-  const AccuracyControlParams params = config::parse_accuracy_aware_params(algo, target_device);
+  AccuracyControlParams params = config::parse_accuracy_aware_params(algo, target_device);
+  // The checkpoint lives beside the output; its identity is the config text and the model bytes, so --resume
+  // refuses a checkpoint of another run.
+  params.checkpoint_path = o.output_path + ".checkpoint.json";
+  params.checkpoint_identity = std::to_string(std::hash<std::string>{}(read_bytes(o.config_path))) + "-" +
+                               std::to_string(std::hash<std::string>{}(read_bytes(model_path)));
+  params.resume = o.resume;
   const std::vector<MetricPtr> metrics = config::build_metrics(cfg);
   // One dataset for calibration (its first stat_subset_size samples) and validation, as POT's engine does.
   AccuracyControlResult result =
@@ -119,6 +136,7 @@ int run_accuracy_aware(const QuantizeOptions& o, const config::Config& cfg, cons
   onnxio::save_model(*result.model, o.output_path);  // the best model, also when the bound is not reached
   nlohmann::json& rep = result.report;
   finish_report(rep, o, cfg, model_path);
+  std::filesystem::remove(params.checkpoint_path);  // the run is complete
   for (const auto& [name, m] : rep["metrics"].items()) {
     std::printf("%-20s fp32 %.4f  default int8 %.4f  final %.4f  drop %+.4f (bound %.4f)\n", name.c_str(),
                 m["fp32"].get<double>(), m["default_quantization"].get<double>(), m["final"].get<double>(),
@@ -189,6 +207,8 @@ Action add_quantize_command(CLI::App& app) {
   sub->add_option("--threads", opts->threads, "Inference threads, overriding engine.threads (0 = all cores)");
   sub->add_flag("--evaluate", opts->evaluate, "Also measure the FP32 and quantized metrics on the dataset");
   sub->add_flag("--quiet", opts->quiet, "No progress output");
+  sub->add_flag("--resume", opts->resume,
+                "Accuracy-aware runs: continue an interrupted run from OUT.onnx.checkpoint.json (same result)");
   return [opts] { return run_quantize(*opts); };
 }
 
