@@ -7,6 +7,17 @@
 //   FakeQuantize(X, scale, [zero_point]) with attribute axis (as QuantizeLinear's, default 1, used when scale is
 //     1-D): Y = DequantizeLinear(QuantizeLinear(X, scale, zero_point), scale, zero_point) computed in float, with
 //     the integer range of zero_point's type (uint8 when absent). What a Q -> DQ pair computes, in one pass.
+//   QConv(X, x_scale, x_zero_point, W, w_scale, [B], [y_scale], [y_zero_point]) with every Conv attribute plus
+//     activation / activation_params as FusedConv (only Relu and Clip are created), where
+//     X: uint8 or int8 activations, x_scale: float scalar, x_zero_point: scalar of X's type (absent = uint8 0);
+//       or float activations, quantized first: X := QuantizeLinear(X, x_scale, x_zero_point) (int8 or uint8 as
+//       x_zero_point; uint8 when absent);
+//     W: int8 constant weights (zero point 0), w_scale: float scalar or [M] (per output channel, axis 0);
+//     B: float [M], the dequantized bias (DequantizeLinear of the int32 bias, folded at compile time);
+//     y_scale, y_zero_point: float scalar and uint8/int8 scalar; both present or both absent.
+//   Y = QuantizeLinear(activation(Conv(DequantizeLinear(X), DequantizeLinear(W), B)), y_scale, y_zero_point)
+//     with y_zero_point's type, or the float activation(Conv(...)) when y_scale is absent. Created by
+//     passes/fuse_qdq_conv.h (EngineOptions::int8); the oneDNN kernel computes it with integer arithmetic.
 #pragma once
 
 #include <array>
@@ -17,6 +28,13 @@ namespace qwac::ir {
 inline constexpr std::string_view kQwacDomain = "com.qwac";
 inline constexpr std::string_view kFusedConvOp = "FusedConv";
 inline constexpr std::string_view kFakeQuantizeOp = "FakeQuantize";
+inline constexpr std::string_view kQConvOp = "QConv";
+
+// Input positions of QConv.
+struct QConvInputs {
+  static constexpr size_t kX = 0, kXScale = 1, kXZeroPoint = 2, kW = 3, kWScale = 4, kBias = 5, kYScale = 6,
+                          kYZeroPoint = 7, kCount = 8;
+};
 
 struct FusedActivationFacts {
   std::string_view name;  // the ONNX op it stands for

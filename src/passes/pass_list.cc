@@ -3,6 +3,7 @@
 #include "passes/eliminate_dropout.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_conv_activation.h"
+#include "passes/fuse_qdq_conv.h"
 #include "passes/fuse_quantize_dequantize.h"
 
 namespace qwac::passes {
@@ -13,6 +14,12 @@ std::vector<std::unique_ptr<Pass>> engine_fusion_passes() {
   list.push_back(std::make_unique<FoldBatchNorm>());       // Conv -> BatchNormalization -> Conv
   list.push_back(std::make_unique<FuseConvActivation>());  // Conv [+ residual Add] [+ activation] -> FusedConv
   list.push_back(std::make_unique<FuseQuantizeDequantize>());  // QuantizeLinear -> DequantizeLinear -> FakeQuantize
+  return list;
+}
+
+std::vector<std::unique_ptr<Pass>> engine_int8_passes() {
+  std::vector<std::unique_ptr<Pass>> list;
+  list.push_back(std::make_unique<FuseQdqConv>());  // DQ(X), DQ(W) -> Conv [-> Relu/Clip] [-> Q] -> QConv
   return list;
 }
 

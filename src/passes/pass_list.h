@@ -12,4 +12,8 @@ namespace qwac::passes {
 // ops (domain com.qwac) that the kernels implement in one primitive.
 std::vector<std::unique_ptr<Pass>> engine_fusion_passes();
 
+// Run by the engine before engine_fusion_passes when EngineOptions::int8 is set: rewrites QDQ patterns into qwac's
+// integer ops (QConv, ...), which the int8 kernels execute on 8-bit tensors.
+std::vector<std::unique_ptr<Pass>> engine_int8_passes();
+
 }  // namespace qwac::passes

@@ -91,7 +91,12 @@ Engine::Engine(const ir::Model& model, EngineOptions options, const std::map<std
     os << " (see `qwac inspect` for the supported ops)";
     throw UnsupportedOp(os.str());
   }
+  std::vector<std::unique_ptr<passes::Pass>> engine_passes;
+  if (options_.int8) engine_passes = passes::engine_int8_passes();
   if (options_.fuse && options_.use_dnnl) {
+    for (auto& pass : passes::engine_fusion_passes()) engine_passes.push_back(std::move(pass));
+  }
+  if (!engine_passes.empty()) {
     // Fusion removes intermediate tensors (a Conv output before its fused Relu, ...). Passes never fuse across a
     // graph output, so tapped tensors are made outputs while the passes run: they stay observable and everything
     // around them is still fused.
@@ -101,7 +106,7 @@ Engine::Engine(const ir::Model& model, EngineOptions options, const std::map<std
       ir::Value* v = g.find_value(t);
       if (v != nullptr && !v->is_constant() && !g.is_graph_output(v)) g.add_output(v);
     }
-    for (const auto& pass : passes::engine_fusion_passes()) {
+    for (const auto& pass : engine_passes) {
       if (pass->run(*model_)) options_.logger->debug("engine pass " + pass->name() + " changed the graph");
     }
     g.resize_outputs(num_outputs);

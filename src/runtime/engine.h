@@ -21,6 +21,7 @@ struct EngineOptions {
   int num_threads = 0;        // 0 = all cores
   bool use_dnnl = true;       // false = reference kernels only (the oracle)
   bool fuse = true;           // run the fusion passes (Conv+activation, ...) on the engine's private graph
+  bool int8 = false;          // run QDQ patterns on 8-bit kernels (passes::engine_int8_passes); off until proven
   std::vector<std::string> taps;  // intermediate tensors to keep readable after run()
   std::shared_ptr<Logger> logger;  // nullptr = silent
 };

@@ -117,48 +117,66 @@ TEST(AccuracyAware, GreedyWithOneIterationCannotReachAZeroDrop) {
 TEST(AccuracyAware, RelativeDropOnTopOneAndTopFive) {
   QWAC_REQUIRE_SHARED();
   Scratch scratch;
+  // fashion-mnist-cnn loses 0.05 % top-1 (0.055 % relative) in default quantization: a 0.03 % relative bound
+  // needs reverting.
   const std::string cfg = aaq_config(
-      scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq",
-      {{"maximal_drop", 0.002}, {"drop_type", "relative"},
+      scratch, "fashion-mnist-cnn-fashion-mnist-test-aaq",
+      {{"maximal_drop", 0.0003}, {"drop_type", "relative"},
        {"metrics", json::array({{{"name", "accuracy@top1"}}, {{"name", "accuracy@top5"}}})}});
   const AaqRun r = quantize(scratch, cfg, "out");
   ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
   for (const char* m : {"accuracy@top1", "accuracy@top5"}) {
     const json& e = r.report["metrics"][m];
-    EXPECT_NEAR(e["bound"].get<double>(), 0.002 * e["fp32"].get<double>(), 1e-12) << m;
+    EXPECT_NEAR(e["bound"].get<double>(), 0.0003 * e["fp32"].get<double>(), 1e-12) << m;
     const double value = measured(cfg, scratch.path("out.onnx"), m);
     EXPECT_LE(e["fp32"].get<double>() - value, e["bound"].get<double>() + 1e-9) << m;
   }
 }
 
-TEST(AccuracyAware, AnnotationFreeAndActivationsOnlyRestore) {
+TEST(AccuracyAware, AnnotationFree) {
   QWAC_REQUIRE_SHARED();
   Scratch scratch;
-  // FP32 predictions are the labels: the FP32 model scores 1 and any disagreement of the int8 model is a drop.
-  const std::string cfg = aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq",
-                                     {{"maximal_drop", 0.005}, {"annotation_free", true},
-                                      {"restore_mode", "activations"}});
+  // FP32 predictions are the labels: the FP32 model scores 1 and any disagreement of the int8 model is a drop
+  // (fashion-mnist-cnn's default int8 model disagrees on 0.07 % of the samples).
+  const std::string cfg = aaq_config(scratch, "fashion-mnist-cnn-fashion-mnist-test-aaq",
+                                     {{"maximal_drop", 0.0003}, {"annotation_free", true}});
   const AaqRun r = quantize(scratch, cfg, "out");
   ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
-  EXPECT_DOUBLE_EQ(r.report["metrics"]["accuracy@top1"]["fp32"].get<double>(), 1.0);
-  EXPECT_LE(r.report["metrics"]["accuracy@top1"]["drop"].get<double>(), 0.005 + 1e-12);
-  ASSERT_FALSE(r.report["reverted_ops"].empty()) << "resnet20 agrees with FP32 on fewer than 99.5 % of the samples";
+  const json& m = r.report["metrics"]["accuracy@top1"];
+  EXPECT_DOUBLE_EQ(m["fp32"].get<double>(), 1.0);
+  EXPECT_GT(m["drop"].get<double>() + 1e-12, 0.0);
+  EXPECT_LE(m["drop"].get<double>(), 0.0003 + 1e-12);
+  EXPECT_LT(m["default_quantization"].get<double>(), 1.0 - 0.0003);
+  EXPECT_FALSE(r.report["reverted_ops"].empty());
+}
+
+TEST(AccuracyAware, ActivationsOnlyRestoreKeepsInt8Weights) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  const std::string cfg = aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq",
+                                     {{"maximal_drop", 0.0035}, {"restore_mode", "activations"}});
+  const AaqRun r = quantize(scratch, cfg, "out");
+  ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
+  ASSERT_FALSE(r.report["reverted_ops"].empty()) << "resnet20 loses 0.43 % top-1 in default quantization";
   for (const auto& op : r.report["reverted_ops"]) {
     if (op["type"] == "Conv" || op["type"] == "Gemm") EXPECT_EQ(op["precision"], "float (int8 weights)") << op.dump();
   }
   for (const auto& q : r.report["quantizers"]) {
     if (q["kind"] == "weight") EXPECT_TRUE(q["enabled"].get<bool>()) << q.dump();
   }
+  EXPECT_LE(r.report["metrics"]["accuracy@top1"]["fp32"].get<double>() -
+                measured(cfg, scratch.path("out.onnx")),
+            0.0035 + 1e-9);
 }
 
 TEST(AccuracyAware, SameResultWhateverTheThreadCount) {
   QWAC_REQUIRE_SHARED();
   Scratch scratch;
-  const std::string cfg = aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq", {{"maximal_drop", 0.002}});
+  const std::string cfg = aaq_config(scratch, "fashion-mnist-cnn-fashion-mnist-test-aaq", {{"maximal_drop", 0.0}});
   const AaqRun one = quantize(scratch, cfg, "t1", "--threads 1");
   const AaqRun two = quantize(scratch, cfg, "t2", "--threads 2");
-  ASSERT_EQ(one.cli.exit_code, 0) << one.cli.err;
-  ASSERT_EQ(two.cli.exit_code, 0) << two.cli.err;
+  ASSERT_TRUE(one.cli.exit_code == 0 || one.cli.exit_code == 8) << one.cli.err;
+  ASSERT_EQ(two.cli.exit_code, one.cli.exit_code) << two.cli.err;
   EXPECT_EQ(testing::read_file_bytes(scratch.path("t1.onnx")), testing::read_file_bytes(scratch.path("t2.onnx")));
   EXPECT_EQ(one.report["reverted_ops"], two.report["reverted_ops"]);
   EXPECT_EQ(one.report["metrics"], two.report["metrics"]);
@@ -185,6 +203,17 @@ TEST(AccuracyAware, ResumeAfterAnInterruptedRunGivesTheSameModel) {
   std::printf("[ resume   ] %s\n", resumed.err.find("resuming from") != std::string::npos
                                        ? "resumed from recorded validations"
                                        : "the interrupted run had recorded nothing yet (fresh run)");
+}
+
+TEST(AccuracyAware, BundledDemoRunsWithoutSharedAssets) {
+  Scratch scratch;
+  const CliRun r = run_qwac("quantize --config " + example("demo") + " --output " + scratch.path("demo.onnx") +
+                            " --report " + scratch.path("demo.json") + " --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("quantized ops reverted"), std::string::npos) << r.out;
+  const json rep = json::parse(testing::read_file_bytes(scratch.path("demo.json")));
+  EXPECT_NEAR(rep["metrics"]["accuracy@top1"]["fp32"].get<double>(), 0.987, 1e-9);  // examples/data/README.md
+  EXPECT_TRUE(rep["reached"].get<bool>());
 }
 
 TEST(AccuracyAware, SensitivityRanksEveryGroup) {

@@ -21,6 +21,7 @@ struct BenchOptions {
   int iterations = 100;
   int warmup = 10;
   bool reference = false;
+  bool int8 = false;
   std::vector<std::string> shapes;
 };
 
@@ -44,6 +45,7 @@ int run_bench(const BenchOptions& o) {
   runtime::EngineOptions eo;
   eo.num_threads = o.threads;
   eo.use_dnnl = !o.reference;
+  eo.int8 = o.int8;
   const auto t0 = std::chrono::steady_clock::now();
   runtime::Engine engine(model, eo, shapes);
   const double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -67,8 +69,9 @@ int run_bench(const BenchOptions& o) {
     std::printf("input: %s %s%s\n", spec.name.c_str(), std::string(dtype_name(spec.dtype)).c_str(),
                 shape_to_string(spec.shape).c_str());
   }
-  std::printf("kernels: %s, threads: %d, compile: %.1f ms, arena: %.2f MiB\n", o.reference ? "reference" : "default",
-              o.threads, compile_ms, static_cast<double>(engine.arena_bytes()) / (1024.0 * 1024.0));
+  std::printf("kernels: %s%s, threads: %d, compile: %.1f ms, arena: %.2f MiB\n",
+              o.reference ? "reference" : "default", o.int8 ? " + int8" : "", o.threads, compile_ms,
+              static_cast<double>(engine.arena_bytes()) / (1024.0 * 1024.0));
   std::printf("latency: median %.3f ms, min %.3f ms over %d iterations (batch %lld)\n", median, ms.front(),
               o.iterations, static_cast<long long>(batch));
   std::printf("throughput: %.1f samples/s\n", static_cast<double>(batch) * 1000.0 / median);
@@ -87,6 +90,8 @@ Action add_bench_command(CLI::App& app) {
   sub->add_option("--warmup", opts->warmup, "Untimed runs first (default 10)");
   sub->add_option("--shape", opts->shapes, "Input shape override: name=d0,d1,...");
   sub->add_flag("--reference", opts->reference, "Use the reference kernels only (slow; for checking)");
+  sub->add_flag("--int8", opts->int8,
+                "Run QDQ Conv patterns on int8 kernels (experimental; default: float simulation)");
   return [opts] { return run_bench(*opts); };
 }
 

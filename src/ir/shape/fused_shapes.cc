@@ -79,11 +79,57 @@ std::vector<OutputInfo> infer_fake_quantize(const InferContext& ctx) {
   return {{DType::kFloat32, x.shape}};
 }
 
+// QConv: the Conv of the dequantized tensors (Conv's inference on float views of X and W), then the output type
+// of the trailing QuantizeLinear (y_zero_point's) or float.
+std::vector<OutputInfo> infer_qconv(const InferContext& ctx) {
+  using In = QConvInputs;
+  const OpSchema* conv = builtin_op_registry().find("Conv", "");
+  if (conv == nullptr) throw InternalError("QConv needs the Conv schema, which is not registered");
+  const TensorInfo& x = ctx.input(In::kX);
+  if (x.dtype != DType::kUInt8 && x.dtype != DType::kInt8 && x.dtype != DType::kFloat32) {
+    ctx.fail("input X is " + std::string(dtype_name(x.dtype)) + ", expected uint8, int8 or float");
+  }
+  if (ctx.input(In::kW).dtype != DType::kInt8) {
+    ctx.fail("weights W are " + std::string(dtype_name(ctx.input(In::kW).dtype)) + ", expected int8");
+  }
+  if (ctx.has_input(In::kXZeroPoint)) {
+    const DType zp_type = ctx.input(In::kXZeroPoint).dtype;
+    const bool ok =
+        x.dtype == DType::kFloat32 ? zp_type == DType::kUInt8 || zp_type == DType::kInt8 : zp_type == x.dtype;
+    if (!ok) {
+      ctx.fail("x_zero_point is " + std::string(dtype_name(zp_type)) + ", expected " +
+               (x.dtype == DType::kFloat32 ? std::string("uint8 or int8") : std::string(dtype_name(x.dtype))));
+    }
+  }
+  if (ctx.has_input(In::kYScale) != ctx.has_input(In::kYZeroPoint)) {
+    ctx.fail("y_scale and y_zero_point must be both present or both absent");
+  }
+  TensorInfo x_float = x;
+  x_float.dtype = DType::kFloat32;
+  x_float.value = nullptr;
+  TensorInfo w_float = ctx.input(In::kW);
+  w_float.dtype = DType::kFloat32;
+  w_float.value = nullptr;
+  std::vector<TensorInfo> conv_inputs = {x_float, w_float};
+  if (ctx.has_input(In::kBias)) conv_inputs.push_back(ctx.input(In::kBias));
+  std::vector<OutputInfo> outputs = conv->infer(InferContext(ctx.node(), kConvOpset, std::move(conv_inputs)));
+  check_activation(ctx);
+  if (ctx.has_input(In::kYZeroPoint)) {
+    const DType y_type = ctx.input(In::kYZeroPoint).dtype;
+    if (y_type != DType::kUInt8 && y_type != DType::kInt8) {
+      ctx.fail("y_zero_point is " + std::string(dtype_name(y_type)) + ", expected uint8 or int8");
+    }
+    outputs.at(0).dtype = y_type;
+  }
+  return outputs;
+}
+
 }  // namespace
 
 void register_fused_shapes(OpRegistry& registry) {
   registry.add(OpSchema{std::string(kFusedConvOp), std::string(kQwacDomain), 1, &infer_fused_conv});
   registry.add(OpSchema{std::string(kFakeQuantizeOp), std::string(kQwacDomain), 1, &infer_fake_quantize});
+  registry.add(OpSchema{std::string(kQConvOp), std::string(kQwacDomain), 1, &infer_qconv});
 }
 
 }  // namespace qwac::ir

@@ -55,7 +55,7 @@ bool is_plain(const dnnl::memory::desc& md) {
 }
 
 void DnnlFormat::to_plain(const void* src, Tensor& dst) const {
-  const dnnl::memory::desc dst_md = plain_desc(dst.shape());
+  const dnnl::memory::desc dst_md = plain_desc(dst.shape(), md_.data_type());  // int8 layouts stay int8
   std::lock_guard<std::mutex> lock(mutex_);
   if (!to_plain_) to_plain_ = std::make_unique<dnnl::reorder>(dnnl::reorder::primitive_desc(cpu_engine(), md_,
                                                                                              cpu_engine(), dst_md));

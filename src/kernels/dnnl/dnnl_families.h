@@ -6,6 +6,8 @@
 namespace qwac::kernels::dnnl_impl {
 
 void register_conv_kernels(KernelRegistry& registry);       // Conv, FusedConv (com.qwac)
+void register_qconv_kernels(KernelRegistry& registry);      // QConv (com.qwac): int8 convolution
+void register_dequantize_kernels(KernelRegistry& registry);  // DequantizeLinear (per-tensor, 8-bit)
 void register_deconv_kernels(KernelRegistry& registry);     // ConvTranspose
 void register_matmul_kernels(KernelRegistry& registry);     // Gemm, MatMul
 void register_pool_kernels(KernelRegistry& registry);       // MaxPool, AveragePool, Global*Pool

@@ -9,5 +9,6 @@ void register_nn_kernels(KernelRegistry& registry);           // conv, pooling, 
 void register_tensor_kernels(KernelRegistry& registry);       // shape manipulation, indexing, Q/DQ
 void register_fused_kernels(KernelRegistry& registry);        // qwac-domain fused ops (FusedConv, ...)
 void register_fake_quantize_kernels(KernelRegistry& registry);  // com.qwac FakeQuantize (fused Q -> DQ)
+void register_qconv_kernels(KernelRegistry& registry);          // com.qwac QConv (float simulation)
 
 }  // namespace qwac::kernels::ref

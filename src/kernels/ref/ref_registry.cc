@@ -10,6 +10,7 @@ void register_reference_kernels(KernelRegistry& registry) {
   ref::register_tensor_kernels(registry);
   ref::register_fused_kernels(registry);
   ref::register_fake_quantize_kernels(registry);
+  ref::register_qconv_kernels(registry);
 }
 
 }  // namespace qwac::kernels
