@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "ir/fused_ops.h"
 #include "kernels/kernel_test_util.h"
+#include "model_builder.h"
 #include "onnx/model_io.h"
 #include "qwac/quantize.h"
 #include "runtime/engine.h"
@@ -26,30 +27,8 @@ using In = ir::QConvInputs;
 using testing::make_scalar;
 using testing::make_tensor;
 
-struct QdqBuilder {
-  ir::Model model;
-  ir::Graph* g;
-  std::mt19937 rng{23};
-  QdqBuilder() {
-    model.ir_version = 8;
-    model.opset_imports = {{"", 13}};
-    model.graph = std::make_unique<ir::Graph>();
-    g = model.graph.get();
-  }
-  Value* input(const std::string& name, const Shape& shape) {
-    Value* v = g->add_value(name);
-    v->type.dtype = DType::kFloat32;
-    ir::SymbolicShape s;
-    for (int64_t d : shape) s.push_back({d, ""});
-    v->type.shape = s;
-    g->add_input(v);
-    return v;
-  }
-  Value* node(const std::string& op, const std::vector<Value*>& inputs, const std::string& name) {
-    Value* y = g->add_value(name + "_out");
-    g->add_node(op, inputs, {y}, name);
-    return y;
-  }
+struct QdqBuilder : testing::ModelBuilder {
+  QdqBuilder() : testing::ModelBuilder(23) {}
   // Q -> DQ of a float tensor with a per-tensor scale and zero point of type Z.
   template <typename Z>
   Value* qdq(const std::string& name, Value* x, float scale, Z zp, Value** quantized = nullptr) {

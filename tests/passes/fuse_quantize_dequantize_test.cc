@@ -12,6 +12,7 @@
 
 #include "ir/fused_ops.h"
 #include "kernels/kernel_test_util.h"
+#include "model_builder.h"
 #include "runtime/engine.h"
 
 namespace qwac::passes {
@@ -21,30 +22,8 @@ using ir::Value;
 using testing::make_scalar;
 using testing::make_tensor;
 
-struct ModelBuilder {
-  ir::Model model;
-  ir::Graph* g;
-  std::mt19937 rng{17};
-  ModelBuilder() {
-    model.ir_version = 8;
-    model.opset_imports = {{"", 13}};
-    model.graph = std::make_unique<ir::Graph>();
-    g = model.graph.get();
-  }
-  Value* input(const std::string& name, const Shape& shape) {
-    Value* v = g->add_value(name);
-    v->type.dtype = DType::kFloat32;
-    ir::SymbolicShape s;
-    for (int64_t d : shape) s.push_back({d, ""});
-    v->type.shape = s;
-    g->add_input(v);
-    return v;
-  }
-  Value* node(const std::string& op, const std::vector<Value*>& inputs, const std::string& name) {
-    Value* y = g->add_value(name + "_out");
-    g->add_node(op, inputs, {y}, name);
-    return y;
-  }
+struct QdqGraphBuilder : testing::ModelBuilder {
+  QdqGraphBuilder() : testing::ModelBuilder(17) {}
   Value* conv(const std::string& name, Value* x, int64_t c_in, int64_t c_out) {
     Value* y = g->add_value(name + "_out");
     Value* w = g->add_constant(name + "_w", testing::random_tensor({c_out, c_in, 3, 3}, rng, -.3f, .3f));
@@ -62,7 +41,7 @@ size_t count_ops(const ir::Graph& g, const std::string& op_type) {
 }
 
 TEST(FuseQuantizeDequantize, FusesPairIntoFakeQuantize) {
-  ModelBuilder b;
+  QdqGraphBuilder b;
   Value* x = b.input("x", {1, 4});
   Value* s = b.g->add_constant("s", make_scalar(0.1f));
   Value* z = b.g->add_constant("z", make_scalar<int8_t>(3));
@@ -84,7 +63,7 @@ TEST(FuseQuantizeDequantize, FusesPairIntoFakeQuantize) {
 }
 
 TEST(FuseQuantizeDequantize, SeveralDequantizersWithEqualConstants) {
-  ModelBuilder b;
+  QdqGraphBuilder b;
   Value* x = b.input("x", {2, 3});
   const Tensor scales = make_tensor<float>({3}, {0.1f, 0.2f, 0.3f});
   Value* s = b.g->add_constant("s", scales);
@@ -122,7 +101,7 @@ TEST(FuseQuantizeDequantize, SeveralDequantizersWithEqualConstants) {
 }
 
 TEST(FuseQuantizeDequantize, LeavesOtherPatternsAlone) {
-  auto build = [](ModelBuilder& b, bool same_scale, bool q_is_output, bool other_consumer, bool zp, int64_t dq_axis) {
+  auto build = [](QdqGraphBuilder& b, bool same_scale, bool q_is_output, bool other_consumer, bool zp, int64_t dq_axis) {
     Value* x = b.input("x", {1, 4});
     Value* s = b.g->add_constant("s", make_scalar(0.1f));
     Value* s_other = b.g->add_constant("s_other", make_scalar(0.2f));
@@ -148,7 +127,7 @@ TEST(FuseQuantizeDequantize, LeavesOtherPatternsAlone) {
                         Case{"quantized tensor has another consumer", true, false, true, true, 1},
                         Case{"no zero point", true, false, false, false, 1},
                         Case{"different axis", true, false, false, true, 0}}) {
-    ModelBuilder b;
+    QdqGraphBuilder b;
     build(b, c.same_scale, c.q_is_output, c.other_consumer, c.zp, c.dq_axis);
     EXPECT_FALSE(FuseQuantizeDequantize().run(b.model)) << c.what;
   }
@@ -281,7 +260,7 @@ TEST(FakeQuantizeKernel, PerTensorRunsOnBlockedLayoutsKeepingPaddingZero) {
 // Conv -> Q -> DQ -> Conv -> Relu -> Q -> DQ on 12 channels (oneDNN pads them to a blocked 16): the engine with
 // its fusion passes (FakeQuantize on the blocked layout) equals the engine without them.
 TEST(FuseQuantizeDequantize, EngineResultsWithAndWithoutFusion) {
-  ModelBuilder b;
+  QdqGraphBuilder b;
   Value* c1 = b.conv("conv1", b.input("x", {2, 3, 9, 9}), 3, 12);
   Value* s1 = b.g->add_constant("s1", make_scalar(0.03f));
   Value* z1 = b.g->add_constant("z1", make_scalar<int8_t>(0));
