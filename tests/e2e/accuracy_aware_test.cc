@@ -159,10 +159,14 @@ TEST(AccuracyAware, ActivationsOnlyRestoreKeepsInt8Weights) {
   ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
   ASSERT_FALSE(r.report["reverted_ops"].empty()) << "resnet20 loses 0.43 % top-1 in default quantization";
   for (const auto& op : r.report["reverted_ops"]) {
-    if (op["type"] == "Conv" || op["type"] == "Gemm") EXPECT_EQ(op["precision"], "float (int8 weights)") << op.dump();
+    if (op["type"] == "Conv" || op["type"] == "Gemm") {
+      EXPECT_EQ(op["precision"], "float (int8 weights)") << op.dump();
+    }
   }
   for (const auto& q : r.report["quantizers"]) {
-    if (q["kind"] == "weight") EXPECT_TRUE(q["enabled"].get<bool>()) << q.dump();
+    if (q["kind"] == "weight") {
+      EXPECT_TRUE(q["enabled"].get<bool>()) << q.dump();
+    }
   }
   EXPECT_LE(r.report["metrics"]["accuracy@top1"]["fp32"].get<double>() -
                 measured(cfg, scratch.path("out.onnx")),
