@@ -212,6 +212,7 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
   check_against_declared_inputs(first, *model.graph);
   runtime::EngineOptions eo;
   eo.use_dnnl = options.use_dnnl;
+  eo.int8 = options.int8;
   eo.logger = logger;
   eo.taps = options.taps;
   auto make_engine = [&](const std::map<std::string, Shape>& shapes, int threads) {

@@ -32,6 +32,7 @@ struct EvaluationOptions {
   int engine_threads = 0;       // total inference threads; 0 = all cores
   int streams = 0;              // engine instances running batches concurrently; 0 = one per engine thread
   bool use_dnnl = true;
+  bool int8 = false;  // EngineOptions::int8: QDQ patterns on 8-bit kernels instead of the float simulation
   std::shared_ptr<Logger> logger;
   std::shared_ptr<Progress> progress;
   std::string phase = "evaluate";  // progress phase name

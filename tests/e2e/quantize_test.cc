@@ -114,6 +114,20 @@ TEST_P(QuantizeModels, DropSizeReportAndOnnxRuntimeInterop) {
               rep["groups"].size(), 100 * ratio, quantize_seconds);
   EXPECT_LE(fp32 - int8, c.max_drop) << c;
 
+  if (c.config.rfind("resnet20", 0) == 0 || c.config.rfind("squeezenet", 0) == 0) {
+    // Experimental int8 execution (issue 6): same top-1 as the exact simulation on practically every sample.
+    const std::string sim = scratch.path("sim.csv"), int8 = scratch.path("int8.csv");
+    const std::string common = "evaluate --config " + example(c.config) + " --model " + model + " --limit 500 --quiet";
+    ASSERT_EQ(run_qwac(common + " --predictions " + sim).exit_code, 0);
+    ASSERT_EQ(run_qwac(common + " --int8 --predictions " + int8).exit_code, 0);
+    const auto a = read_predictions(sim), b = read_predictions(int8);
+    ASSERT_EQ(a.size(), b.size());
+    int64_t same = 0;
+    for (size_t i = 0; i < a.size(); ++i) same += a[i].top1 == b[i].top1;
+    std::printf("[ int8     ] %s: int8 kernels vs simulation top-1 %lld/%zu\n", c.config.c_str(),
+                static_cast<long long>(same), a.size());
+    EXPECT_GE(static_cast<double>(same) / static_cast<double>(a.size()), 0.995);
+  }
   if (!c.ort_flags.empty()) check_ort_agreement(c, model, scratch);
 }
 
