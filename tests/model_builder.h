@@ -1,4 +1,4 @@
-// A small builder of test graphs (opset 13 default domain): float inputs of a given shape and single-output nodes
+// A small builder of test graphs (default domain, opset 13 unless given): float inputs of a given shape and single-output nodes
 // named after their op, shared by the pass and kernel tests.
 #pragma once
 
@@ -15,9 +15,9 @@ struct ModelBuilder {
   ir::Model model;
   ir::Graph* g;
   std::mt19937 rng;
-  explicit ModelBuilder(unsigned seed = 17) : rng(seed) {
+  explicit ModelBuilder(unsigned seed = 17, int64_t opset = 13) : rng(seed) {
     model.ir_version = 8;
-    model.opset_imports = {{"", 13}};
+    model.opset_imports = {{"", opset}};
     model.graph = std::make_unique<ir::Graph>();
     g = model.graph.get();
   }

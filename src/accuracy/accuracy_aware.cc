@@ -7,13 +7,13 @@
 #include "accuracy/session.h"
 #include "ir/graph.h"
 #include "qwac/accuracy_control.h"
+#include "core/stopwatch.h"
 #include "qwac/error.h"
 
 namespace qwac {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using Clock = SteadyClock;
 
 }  // namespace
 
@@ -47,7 +47,6 @@ AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, con
 
   // --- result
   state.set = final_candidate.set;
-  (void)validator;
   AccuracyControlResult result;
   result.model = std::make_shared<ir::Model>(quant::build_quantized_model(state, logger.get()));
   result.reached = final_candidate.drop.satisfied;
@@ -57,26 +56,26 @@ AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, con
   nlohmann::json reverted = nlohmann::json::array();
   size_t still_quantized = 0;
   const size_t total = state.set.quantized_ops.size();
-  for (const std::string& op : state.set.quantized_ops) {
-    bool all_on = true;
-    std::string precision = "int8";
-    for (const quant::Quantizer& q : state.set.quantizers) {
-      for (const quant::QuantizedEdge& e : q.edges) {
-        if (e.node != op) continue;
-        if (!q.enabled) all_on = false;
-        if (!q.enabled && q.kind == quant::QuantizerKind::kActivation) precision = "float (int8 weights)";
-      }
+  // Per quantized op: is every quantizer it reads still on, and does a weight quantizer stay on (restore_mode
+  // activations keeps int8 weights on reverted ops)?
+  struct OpState {
+    bool all_on = true, weight_on = false;
+  };
+  std::map<std::string, OpState> ops;
+  for (const quant::Quantizer& q : state.set.quantizers) {
+    for (const quant::QuantizedEdge& e : q.edges) {
+      OpState& o = ops[e.node];
+      o.all_on = o.all_on && q.enabled;
+      o.weight_on = o.weight_on || (q.enabled && q.kind == quant::QuantizerKind::kWeight);
     }
-    if (all_on) {
+  }
+  for (const std::string& op : state.set.quantized_ops) {
+    const OpState& o = ops[op];
+    if (o.all_on) {
       ++still_quantized;
     } else {
-      bool any_weight_on = false;
-      for (const quant::Quantizer& q : state.set.quantizers) {
-        for (const quant::QuantizedEdge& e : q.edges) {
-          any_weight_on = any_weight_on || (e.node == op && q.enabled && q.kind == quant::QuantizerKind::kWeight);
-        }
-      }
-      reverted.push_back({{"op", op}, {"type", op_types[op]}, {"precision", any_weight_on ? "float (int8 weights)" : "float"}});
+      reverted.push_back(
+          {{"op", op}, {"type", op_types[op]}, {"precision", o.weight_on ? "float (int8 weights)" : "float"}});
     }
   }
   for (size_t k = 0; k < ctx.metrics.size(); ++k) {

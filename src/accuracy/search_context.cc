@@ -4,14 +4,12 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/stopwatch.h"
 #include "qwac/error.h"
 
 namespace qwac::accuracy {
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // Mean over outputs of |ref - x|^2 / |ref|^2 (NNCF's normalized MSE), for one sample.
 double nmse(const Tensor& ref, const Tensor& x) {

@@ -4,13 +4,13 @@
 #include <chrono>
 
 #include "accuracy/checkpoint.h"
+#include "core/stopwatch.h"
 #include "qwac/error.h"
 
 namespace qwac::accuracy {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using Clock = SteadyClock;
 
 void validate_params(const AccuracyControlParams& p) {
   if (!(p.max_drop >= 0)) throw InvalidConfig("maximal_drop must be >= 0, got " + std::to_string(p.max_drop));

@@ -11,14 +11,14 @@
 #include "quant/placement.h"
 #include "quant/quant_params.h"
 #include "quant/range_estimator.h"
+#include "core/stopwatch.h"
 #include "qwac/error.h"
 #include "runtime/evaluation.h"
 
 namespace qwac::quant {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using Clock = SteadyClock;
 
 const char* kind_name(QuantizerKind k) { return k == QuantizerKind::kWeight ? "weight" : "activation"; }
 const char* mode_name(QuantMode m) { return m == QuantMode::kSymmetric ? "symmetric" : "asymmetric"; }

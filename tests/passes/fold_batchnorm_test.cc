@@ -7,30 +7,14 @@
 
 #include "passes/eliminate_dropout.h"
 #include "runtime/engine.h"
+#include "model_builder.h"
 #include "test_util.h"
 
 namespace qwac::passes {
 namespace {
 
-struct Builder {
-  ir::Model model;
-  ir::Graph* g;
-  std::mt19937 rng{17};
-  Builder() {
-    model.ir_version = 8;
-    model.opset_imports = {{"", 15}};
-    model.graph = std::make_unique<ir::Graph>();
-    g = model.graph.get();
-  }
-  ir::Value* input(const std::string& name, const Shape& shape) {
-    ir::Value* v = g->add_value(name);
-    v->type.dtype = DType::kFloat32;
-    ir::SymbolicShape s;
-    for (int64_t d : shape) s.push_back({d, ""});
-    v->type.shape = s;
-    g->add_input(v);
-    return v;
-  }
+struct Builder : testing::ModelBuilder {
+  Builder() : testing::ModelBuilder(17, 15) {}
   ir::Value* constant(const std::string& name, const Shape& shape, float lo = -1.f, float hi = 1.f) {
     return g->add_constant(name, testing::random_tensor(shape, rng, lo, hi));
   }
