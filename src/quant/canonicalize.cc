@@ -83,7 +83,8 @@ CanonicalModel canonicalize(const ir::Model& model, const std::map<std::string, 
     }
   }
   const size_t nodes_before = m.graph->num_nodes();
-  if (runtime::fold_constants(m)) {
+  // Shape reads stay: the exported model must accept every batch the original accepted.
+  if (runtime::fold_constants(m, {}, /*fold_shape_reads=*/false)) {
     out.changes.push_back("folded " + std::to_string(nodes_before - m.graph->num_nodes()) + " constant node(s)");
   }
 

@@ -81,7 +81,8 @@ void check_overrides(const ir::Graph& g, const std::map<std::string, Shape>& inp
   }
 }
 
-Propagation propagate(const ir::Model& model, const std::map<std::string, Shape>& input_shapes, Mode mode) {
+Propagation propagate(const ir::Model& model, const std::map<std::string, Shape>& input_shapes, Mode mode,
+                      bool fold_shape_reads = true) {
   const ir::Graph& g = *model.graph;
   check_overrides(g, input_shapes);
   const auto& folder = kernels::reference_kernel_registry();
@@ -130,7 +131,7 @@ Propagation propagate(const ir::Model& model, const std::map<std::string, Shape>
     // Evaluate what is known at compile time with the reference kernels, exactly as Engine::compile folds.
     const bool blocked = nondeterministic_ops().count(n->op_type()) ||
                          (mode == Mode::kFold && never_folded_ops().count(n->op_type()));
-    const bool evaluate = !blocked && (values_known || depends_only_on_shape(*n));
+    const bool evaluate = !blocked && (values_known || (fold_shape_reads && depends_only_on_shape(*n)));
     if (evaluate) {
       auto make_ctx = [&](const kernels::KernelDef&) {
         return kernels::KernelContext{*n, opset, infos, outs,
@@ -177,9 +178,9 @@ ir::SymbolicShape symbolic(const Shape& s) {
 
 }  // namespace
 
-bool fold_constants(ir::Model& model, const std::map<std::string, Shape>& input_shapes) {
+bool fold_constants(ir::Model& model, const std::map<std::string, Shape>& input_shapes, bool fold_shape_reads) {
   ir::Graph& g = *model.graph;
-  Propagation p = propagate(model, input_shapes, Mode::kFold);
+  Propagation p = propagate(model, input_shapes, Mode::kFold, fold_shape_reads);
   bool changed = false;
   for (const ir::Node* cn : p.evaluated) {
     ir::Node* n = const_cast<ir::Node*>(cn);  // the graph is ours; propagate() only reads it

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <set>
 #include <sstream>
@@ -198,6 +199,7 @@ void Engine::compile(const std::map<std::string, Shape>& input_shapes) {
     step.inputs = {id};
     step.outputs = {copy};
     step.node_name = plan->slots[id].name + " to plain";
+    step.impl = "layout";
     plan->steps.push_back(std::move(step));
     return copy;
   };
@@ -307,6 +309,7 @@ void Engine::compile(const std::map<std::string, Shape>& input_shapes) {
     step.outputs = out_ids;
     step.node_name = n->name();
     step.node = n;
+    step.impl = sel.impl;
     plan->steps.push_back(std::move(step));
   }
   if (!unsupported.empty()) {
@@ -411,7 +414,9 @@ std::vector<Tensor> Engine::run(const std::map<std::string, Tensor>& inputs) {
   plan.tap_plain_cache.clear();
   std::byte* arena = plan.arena.get();
   std::vector<Tensor> ins, outs;
+  const bool profile = options_.profile;
   for (Step& step : plan.steps) {
+    const auto start = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     ins.clear();
     outs.clear();
     for (int id : step.inputs) ins.push_back(id < 0 ? Tensor() : slot_view(plan.slots[id], arena, bound, id));
@@ -420,6 +425,10 @@ std::vector<Tensor> Engine::run(const std::map<std::string, Tensor>& inputs) {
       step.kernel->run(ins, outs);
     } else {
       plan.slots[step.inputs[0]].format->to_plain(ins[0].raw(), outs[0]);
+    }
+    if (profile) {
+      step.total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      ++step.runs;
     }
   }
   std::vector<Tensor> results;
@@ -465,6 +474,16 @@ const Tensor& Engine::tap(const std::string& name) const {
 const std::vector<IoSpec>& Engine::inputs() const { return plan_->inputs; }
 const std::vector<IoSpec>& Engine::outputs() const { return plan_->outputs; }
 std::vector<PlannedNode> Engine::planned_nodes() const { return plan_->planned_nodes; }
+
+std::vector<StepProfile> Engine::profile() const {
+  std::vector<StepProfile> result;
+  if (!options_.profile) return result;
+  for (const Step& step : plan_->steps) {
+    const std::string op = step.node != nullptr ? step.node->op_type() : "LayoutToPlain";
+    result.push_back({step.node_name, op, step.impl, step.runs, step.total_ms});
+  }
+  return result;
+}
 size_t Engine::arena_bytes() const { return plan_->arena_bytes; }
 
 }  // namespace qwac::runtime

@@ -22,6 +22,7 @@ struct EngineOptions {
   bool use_dnnl = true;       // false = reference kernels only (the oracle)
   bool fuse = true;           // run the fusion passes (Conv+activation, ...) on the engine's private graph
   bool int8 = false;          // run QDQ patterns on 8-bit kernels (passes::engine_int8_passes); off until proven
+  bool profile = false;       // time every step of run() (Engine::profile); off by default: two clock reads a step
   std::vector<std::string> taps;  // intermediate tensors to keep readable after run()
   std::shared_ptr<Logger> logger;  // nullptr = silent
 };
@@ -38,6 +39,15 @@ struct PlannedNode {
   std::string op_type;
   std::string impl;                   // "dnnl", "ref", "folded" (computed at compile time)
   std::vector<std::string> declines;  // candidates that declined, with their reasons
+};
+
+// Accumulated time of one plan step over the runs since compilation (EngineOptions::profile).
+struct StepProfile {
+  std::string node_name;  // the node, or "<value> to plain" for a layout conversion
+  std::string op_type;    // the node's op after engine passes, or "LayoutToPlain"
+  std::string impl;       // kernel family: "dnnl", "ref", or "layout"
+  int64_t runs = 0;
+  double total_ms = 0;
 };
 
 class Plan;  // runtime/plan.h
@@ -70,6 +80,8 @@ class Engine {
   const std::vector<IoSpec>& outputs() const;
   std::vector<PlannedNode> planned_nodes() const;
   size_t arena_bytes() const;  // bytes of the shared intermediate buffer after liveness-based reuse
+  // Per-step times in plan order; empty unless EngineOptions::profile.
+  std::vector<StepProfile> profile() const;
 
  private:
   void compile(const std::map<std::string, Shape>& input_shapes);

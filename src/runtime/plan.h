@@ -46,6 +46,9 @@ struct Step {
   std::vector<int> outputs;  // slot ids, -1 = omitted optional output
   std::string node_name;
   const ir::Node* node = nullptr;  // nullptr for layout conversions
+  std::string impl;                // "dnnl" / "ref" / "layout", for profiles
+  int64_t runs = 0;                // EngineOptions::profile
+  double total_ms = 0;
 };
 
 class Plan {

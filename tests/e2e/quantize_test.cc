@@ -114,6 +114,17 @@ TEST_P(QuantizeModels, DropSizeReportAndOnnxRuntimeInterop) {
               rep["groups"].size(), 100 * ratio, quantize_seconds);
   EXPECT_LE(fp32 - int8, c.max_drop) << c;
 
+  // The exported model accepts every batch the original accepts (shape reads are not folded into constants).
+  const std::string original =
+      (fs::path(example(c.config)).parent_path() /
+       json::parse(testing::read_file_bytes(example(c.config)))["model"]["model"].get<std::string>())
+          .string();
+  const std::string batch4 = " --batch 4 --iterations 1 --warmup 0 --threads 1";
+  if (run_qwac("bench " + original + batch4).exit_code == 0) {
+    const CliRun b = run_qwac("bench " + model + batch4);
+    EXPECT_EQ(b.exit_code, 0) << "the original runs at batch 4, the quantized model does not: " << b.err;
+  }
+
   if (c.config.rfind("resnet20", 0) == 0 || c.config.rfind("squeezenet", 0) == 0) {
     // Experimental int8 execution (issue 6): same top-1 as the exact simulation on practically every sample.
     const std::string sim = scratch.path("sim.csv"), int8 = scratch.path("int8.csv");

@@ -117,6 +117,12 @@ Builder flatten_graph(const ir::SymbolicShape& x_shape) {
   return b;
 }
 
+TEST(FoldConstants, ShapeReadsStayWhenAskedSoTheBatchStaysFree) {
+  Builder b = flatten_graph(fixed({2, 3, 4}));
+  EXPECT_FALSE(fold_constants(b.model, {}, /*fold_shape_reads=*/false));
+  EXPECT_EQ(b.g->num_nodes(), 5u) << "Shape -> Gather -> Unsqueeze -> Concat -> Reshape is kept";
+}
+
 TEST(FoldConstants, ShapeChainFoldsOnlyWhenShapesAreFixed) {
   {  // Symbolic batch, no override: the chain depends on data shapes and stays.
     Builder b = flatten_graph({{-1, "N"}, {3, ""}, {4, ""}});

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <random>
 
@@ -22,6 +23,7 @@ struct BenchOptions {
   int warmup = 10;
   bool reference = false;
   bool int8 = false;
+  bool profile = false;
   std::vector<std::string> shapes;
 };
 
@@ -36,6 +38,41 @@ Tensor random_input(DType dtype, const Shape& shape, std::mt19937& rng) {
   return t;
 }
 
+// Mean time per run by op type (with its implementation), then the slowest steps: where the time goes.
+void print_profile(const std::vector<runtime::StepProfile>& steps) {
+  struct Total {
+    double ms = 0;
+    int count = 0;
+  };
+  std::map<std::string, Total> by_op;
+  double all_ms = 0;
+  for (const auto& s : steps) {
+    const double per_run = s.runs > 0 ? s.total_ms / static_cast<double>(s.runs) : 0.0;
+    Total& t = by_op[s.op_type + " [" + s.impl + "]"];
+    t.ms += per_run;
+    ++t.count;
+    all_ms += per_run;
+  }
+  std::vector<std::pair<std::string, Total>> ops(by_op.begin(), by_op.end());
+  std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.ms > b.second.ms; });
+  std::printf("profile (mean per run, %.3f ms in steps):\n", all_ms);
+  for (const auto& [op, t] : ops) {
+    std::printf("  %-36s %4d steps %9.3f ms %5.1f %%\n", op.c_str(), t.count, t.ms, 100.0 * t.ms / all_ms);
+  }
+  std::vector<runtime::StepProfile> slowest = steps;
+  std::sort(slowest.begin(), slowest.end(), [](const auto& a, const auto& b) {
+    return a.total_ms / static_cast<double>(std::max<int64_t>(a.runs, 1)) >
+           b.total_ms / static_cast<double>(std::max<int64_t>(b.runs, 1));
+  });
+  constexpr size_t kShown = 12;
+  std::printf("slowest steps:\n");
+  for (size_t i = 0; i < std::min(kShown, slowest.size()); ++i) {
+    const auto& s = slowest[i];
+    std::printf("  %-40s %-16s %9.3f ms\n", s.node_name.c_str(), s.op_type.c_str(),
+                s.total_ms / static_cast<double>(std::max<int64_t>(s.runs, 1)));
+  }
+}
+
 int run_bench(const BenchOptions& o) {
   if (o.iterations < 1) throw InvalidArgument("--iterations must be >= 1, got " + std::to_string(o.iterations));
   if (o.warmup < 0) throw InvalidArgument("--warmup must be >= 0, got " + std::to_string(o.warmup));
@@ -46,6 +83,7 @@ int run_bench(const BenchOptions& o) {
   eo.num_threads = o.threads;
   eo.use_dnnl = !o.reference;
   eo.int8 = o.int8;
+  eo.profile = o.profile;
   const auto t0 = std::chrono::steady_clock::now();
   runtime::Engine engine(model, eo, shapes);
   const double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -75,6 +113,7 @@ int run_bench(const BenchOptions& o) {
   std::printf("latency: median %.3f ms, min %.3f ms over %d iterations (batch %lld)\n", median, ms.front(),
               o.iterations, static_cast<long long>(batch));
   std::printf("throughput: %.1f samples/s\n", static_cast<double>(batch) * 1000.0 / median);
+  if (o.profile) print_profile(engine.profile());
   return 0;
 }
 
@@ -92,6 +131,7 @@ Action add_bench_command(CLI::App& app) {
   sub->add_flag("--reference", opts->reference, "Use the reference kernels only (slow; for checking)");
   sub->add_flag("--int8", opts->int8,
                 "Run QDQ Conv patterns on int8 kernels (experimental; default: float simulation)");
+  sub->add_flag("--profile", opts->profile, "Print the time per op type and the slowest steps");
   return [opts] { return run_bench(*opts); };
 }
 
