@@ -19,6 +19,7 @@
 
 #include "qwac/dataset.h"
 #include "qwac/metric.h"
+#include "qwac/precision.h"
 #include "qwac/quantize.h"
 
 namespace qwac {
@@ -39,6 +40,10 @@ struct AccuracyControlParams {
   std::vector<MetricBound> metrics;     // empty = every metric given; all must satisfy the bound
   double metric_subset_ratio = 0.5;     // POT: FP32 per-sample values on this share when baselines are given
   bool tune_hyperparams = false;
+  // Rungs tried before float, cheapest first (nullopt = the target device's ladder: GNA raises groups to INT16
+  // weights; other devices revert straight to float). The search runs once per rung, each from the last one's
+  // result, until the bound holds.
+  std::optional<std::vector<PrecisionRung>> precision_ladder;
   bool annotation_free = false;         // FP32 predictions replace the labels
   std::string search = "bisection";     // bisection (qwac) | greedy (POT/NNCF one group per full validation)
   std::string restore_mode = "weights_and_activations";  // | "activations": reverted ops keep int8 weights

@@ -35,10 +35,15 @@ AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, con
 
   // --- restore search
   t0 = Clock::now();
+  // One stage per precision rung, cheapest first, float last; each stage starts from the previous one's result.
   accuracy::Candidate final_candidate = current;
-  if (!current.drop.satisfied) {
-    final_candidate = params.search == "greedy" ? accuracy::greedy_search(ctx, current)
-                                                : accuracy::bisection_search(ctx, current);
+  const int float_stage = static_cast<int>(ctx.ladder.size()) + 1;
+  for (int stage = 1; stage <= float_stage && !final_candidate.drop.satisfied && !ctx.budget_exhausted(); ++stage) {
+    ctx.target_rung = stage == float_stage ? 0 : stage;
+    ctx.stage_base = final_candidate.set;
+    if (!ctx.ladder.empty()) logger->info("search stage " + std::to_string(stage) + ": " + ctx.action());
+    final_candidate = params.search == "greedy" ? accuracy::greedy_search(ctx, final_candidate)
+                                                : accuracy::bisection_search(ctx, final_candidate);
     if (!final_candidate.drop.satisfied && ctx.best && accuracy::better(ctx.best->drop, final_candidate.drop)) {
       final_candidate = *ctx.best;
     }
@@ -60,6 +65,7 @@ AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, con
   // activations keeps int8 weights on reverted ops)?
   struct OpState {
     bool all_on = true, weight_on = false;
+    int rung = 0;  // highest ladder rung among its quantizers
   };
   std::map<std::string, OpState> ops;
   for (const quant::Quantizer& q : state.set.quantizers) {
@@ -67,11 +73,15 @@ AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, con
       OpState& o = ops[e.node];
       o.all_on = o.all_on && q.enabled;
       o.weight_on = o.weight_on || (q.enabled && q.kind == quant::QuantizerKind::kWeight);
+      if (q.enabled) o.rung = std::max(o.rung, q.rung);
     }
   }
+  nlohmann::json raised = nlohmann::json::array();
   for (const std::string& op : state.set.quantized_ops) {
     const OpState& o = ops[op];
-    if (o.all_on) {
+    if (o.all_on && o.rung > 0) {
+      raised.push_back({{"op", op}, {"type", op_types[op]}, {"precision", ctx.ladder.at(static_cast<size_t>(o.rung - 1)).name}});
+    } else if (o.all_on) {
       ++still_quantized;
     } else {
       reverted.push_back(
@@ -99,6 +109,13 @@ AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, con
   report["reached"] = result.reached;
   report["steps"] = ctx.steps;
   report["reverted_ops"] = reverted;
+  report["raised_ops"] = raised;
+  nlohmann::json ladder_json = nlohmann::json::array();
+  for (const PrecisionRung& r : ctx.ladder) {
+    ladder_json.push_back({{"name", r.name}, {"weights_bits", r.weight_bits}, {"activations_bits", r.activation_bits}});
+  }
+  ladder_json.push_back("float");
+  report["params"]["precision_ladder"] = ladder_json;
   report["quantized_ops_total"] = total;
   report["int8_op_fraction"] = total > 0 ? static_cast<double>(still_quantized) / static_cast<double>(total) : 0.0;
   report["full_validations"] = validator.full_validations();
@@ -110,6 +127,12 @@ AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, con
   std::string summary = std::to_string(reverted.size()) + " of " + std::to_string(total) + " quantized ops reverted";
   for (size_t i = 0; i < reverted.size(); ++i) {
     summary += (i ? ", " : ": ") + reverted[i]["op"].get<std::string>() + " (" + reverted[i]["type"].get<std::string>() + ")";
+  }
+  if (!raised.empty()) {
+    summary += "; " + std::to_string(raised.size()) + " raised";
+    for (size_t i = 0; i < raised.size(); ++i) {
+      summary += (i ? ", " : ": ") + raised[i]["op"].get<std::string>() + " (" + raised[i]["precision"].get<std::string>() + ")";
+    }
   }
   report["summary"] = summary;
   result.report = std::move(report);

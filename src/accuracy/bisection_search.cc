@@ -50,7 +50,7 @@ struct PrefixSearch {
   const Candidate& validate(size_t k) {
     if (auto it = validated.find(k); it != validated.end()) return it->second;
     std::vector<int> groups(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k));
-    Candidate c = ctx.validate(prefix_set(k), "revert the top " + std::to_string(k) + " ranked group(s)",
+    Candidate c = ctx.validate(prefix_set(k), ctx.action() + " the top " + std::to_string(k) + " ranked group(s)",
                                {{"search", "bisection"}, {"prefix", k}, {"groups", groups}});
     return validated.emplace(k, std::move(c)).first->second;
   }
@@ -133,7 +133,7 @@ Candidate bisection_search(SearchContext& ctx, Candidate initial) {
     const ValidationResult r = ctx.validator->subset(ctx.build(trial), s.subset, false, ctx.key(trial));
     const std::vector<double> est = estimate_full_values(result, s.subset, r);
     if (!est.empty() && !compute_drop(ctx.metrics, est).satisfied) continue;
-    Candidate c = ctx.validate(trial, "re-enable " + ctx.describe_group(g), {{"search", "bisection"}, {"group", g}});
+    Candidate c = ctx.validate(trial, "restore " + ctx.describe_group(g), {{"search", "bisection"}, {"group", g}});
     if (c.drop.satisfied) result = std::move(c);
   }
   return result;

@@ -25,7 +25,7 @@ Candidate greedy_search(SearchContext& ctx, Candidate initial) {
     ranked.erase(ranked.begin());
     quant::QuantizerSet next = current.set;
     ctx.revert(next, g);
-    Candidate c = ctx.validate(next, "revert " + ctx.describe_group(g), {{"group", g}, {"search", "greedy"}});
+    Candidate c = ctx.validate(next, ctx.action() + " " + ctx.describe_group(g), {{"group", g}, {"search", "greedy"}});
     if (c.drop.satisfied) return c;
     const bool increased = c.drop.drops[static_cast<size_t>(metric)] >
                            current.drop.drops[static_cast<size_t>(metric)];

@@ -30,15 +30,41 @@ bool SearchContext::budget_exhausted() const {
   return max_evaluations > 0 && validator->full_validations() >= max_evaluations;
 }
 
+namespace {
+
+// Whether the stage can change quantizer `z`: float reverts anything enabled; a ladder rung only what it raises.
+bool changeable(const quant::Quantizer& z, int target_rung, const std::string& restore_mode) {
+  if (!z.enabled) return false;
+  if (restore_mode == "activations" && z.kind == quant::QuantizerKind::kWeight) return false;
+  if (target_rung == 0) return true;
+  const auto r = static_cast<size_t>(target_rung);
+  return z.rung < target_rung && r < z.rungs.size() && !(z.rungs[r].spec == z.spec);
+}
+
+}  // namespace
+
 void SearchContext::revert(quant::QuantizerSet& set, int group) const {
   for (int q : set.groups.at(static_cast<size_t>(group)).quantizers) {
-    if (restore_mode == "activations" && set.at(q).kind == quant::QuantizerKind::kWeight) continue;
-    set.at(q).enabled = false;
+    quant::Quantizer& z = set.at(q);
+    if (!changeable(z, target_rung, restore_mode)) continue;
+    if (target_rung == 0) {
+      z.enabled = false;
+    } else {
+      z.set_rung(target_rung);
+    }
   }
 }
 
 void SearchContext::restore(quant::QuantizerSet& set, int group) const {
-  for (int q : set.groups.at(static_cast<size_t>(group)).quantizers) set.at(q).enabled = true;
+  for (int q : set.groups.at(static_cast<size_t>(group)).quantizers) {
+    const quant::Quantizer& base = stage_base.quantizers.empty() ? state->set.at(q) : stage_base.at(q);
+    set.at(q).enabled = base.enabled;
+    set.at(q).set_rung(base.rung);
+  }
+}
+
+std::string SearchContext::action() const {
+  return target_rung == 0 ? "revert" : "raise to " + ladder.at(static_cast<size_t>(target_rung - 1)).name;
 }
 
 ir::Model SearchContext::build(const quant::QuantizerSet& set) const {
@@ -48,20 +74,18 @@ ir::Model SearchContext::build(const quant::QuantizerSet& set) const {
 
 std::string SearchContext::key(const quant::QuantizerSet& set) const {
   std::string bits;
-  for (const quant::Quantizer& q : set.quantizers) bits += q.enabled ? '1' : '0';
+  // '0' = float, '1' = the preset, '2'... = ladder rungs (a set without a ladder keeps the original keys).
+  for (const quant::Quantizer& q : set.quantizers) bits += q.enabled ? static_cast<char>('1' + q.rung) : '0';
   return state_tag + ":" + bits;
 }
 
 std::vector<int> SearchContext::enabled_groups(const quant::QuantizerSet& set) const {
   std::vector<int> out;
   for (const quant::QuantizerGroup& g : set.groups) {
-    bool any_active = false;
-    for (int q : g.quantizers) {
-      const quant::Quantizer& z = set.at(q);
-      // activations mode: a group whose activation quantizers are all off has nothing left to revert.
-      if (z.enabled && !(restore_mode == "activations" && z.kind == quant::QuantizerKind::kWeight)) any_active = true;
-    }
-    if (any_active) out.push_back(g.id);
+    // activations mode: a group whose activation quantizers are all off has nothing left to revert.
+    const bool any = std::any_of(g.quantizers.begin(), g.quantizers.end(),
+                                 [&](int q) { return changeable(set.at(q), target_rung, restore_mode); });
+    if (any) out.push_back(g.id);
   }
   return out;
 }
@@ -93,6 +117,13 @@ Candidate SearchContext::validate(const quant::QuantizerSet& set, const std::str
     if (!set.group_enabled(g.id)) reverted.push_back(g.id);
   }
   step["reverted_groups"] = reverted;
+  std::vector<int> raised;
+  for (const quant::QuantizerGroup& g : set.groups) {
+    const bool up = std::any_of(g.quantizers.begin(), g.quantizers.end(),
+                                [&](int q) { return set.at(q).enabled && set.at(q).rung > 0; });
+    if (up) raised.push_back(g.id);
+  }
+  if (!raised.empty()) step["raised_groups"] = raised;
   step["seconds"] = seconds_since(t0);
   steps.push_back(step);
   std::string line = what + ": ";

@@ -44,18 +44,27 @@ struct SearchContext {
   int64_t max_evaluations = 0;
   nlohmann::json steps = nlohmann::json::array();
   std::optional<Candidate> best;
+  // The precision ladder (quant/precision_ladder.h): the search runs once per stage; stage r > 0 raises groups to
+  // ladder rung r, stage 0 reverts them to float. `stage_base` is the set the stage started from (what restore()
+  // returns a group to).
+  std::vector<PrecisionRung> ladder;
+  int target_rung = 0;
+  quant::QuantizerSet stage_base;
 
   bool budget_exhausted() const;
-  // Reverts / restores one group per restore_mode (activations only: weight quantizers stay enabled).
+  // Reverts one group per restore_mode (activations only: weight quantizers stay enabled) to the stage's target
+  // (float, or the ladder rung); restore() puts it back as it was at the start of the stage.
   void revert(quant::QuantizerSet& set, int group) const;
   void restore(quant::QuantizerSet& set, int group) const;
+  // "revert" or "raise to INT16", for logs and reports.
+  std::string action() const;
   ir::Model build(const quant::QuantizerSet& set) const;
   // What a validation of `set` is, for the checkpoint: the quantization state (preset) and the enabled flags.
   std::string key(const quant::QuantizerSet& set) const;
   std::string state_tag = "default";
   // Full validation of `set`, recorded in `steps` (with `what`) and in `best`.
   Candidate validate(const quant::QuantizerSet& set, const std::string& what, const nlohmann::json& extra = {});
-  // Groups whose quantizers are all enabled (candidates to revert), in id order.
+  // Groups the stage can still change (some quantizer enabled and below the target rung), in id order.
   std::vector<int> enabled_groups(const quant::QuantizerSet& set) const;
   // The ops a group reverts, for logs.
   std::string describe_group(int group) const;

@@ -5,6 +5,8 @@
 
 #include "accuracy/checkpoint.h"
 #include "core/stopwatch.h"
+#include "quant/hw_config.h"
+#include "quant/precision_ladder.h"
 #include "qwac/error.h"
 
 namespace qwac::accuracy {
@@ -138,7 +140,12 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
 
   // --- default quantization + its full validation
   t0 = Clock::now();
+  const std::vector<PrecisionRung> ladder = params.precision_ladder
+                                                ? *params.precision_ladder
+                                                : quant::hw_config_for(params.base.target_device).precision_ladder;
   state = quant::run_default_quantization(model, calibration, params.base, options);
+  quant::attach_precision_ladder(state.set, ladder);
+  ctx.ladder = ladder;
   timings["default_quantization"] = seconds_since(t0);
   ctx.state = &state;
   ctx.validator = &validator;
@@ -160,6 +167,7 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
     QuantizationParams mixed = params.base;
     mixed.preset = "mixed";
     quant::QuantizationState mixed_state = quant::run_default_quantization(model, calibration, mixed, options);
+    quant::attach_precision_ladder(mixed_state.set, ladder);
     ctx.state = &mixed_state;
     ctx.state_tag = "mixed";
     Candidate m = ctx.validate(mixed_state.set, "convert to the mixed preset");

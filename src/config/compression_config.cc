@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/json_options.h"
+#include "quant/precision_ladder.h"
 #include "qwac/error.h"
 
 namespace qwac::config {
@@ -230,6 +231,9 @@ AccuracyControlParams parse_accuracy_aware_params(const AlgorithmSection& algori
   }
   o.read("tune_hyperparams", a.tune_hyperparams);
   o.read("annotation_free", a.annotation_free);
+  if (const nlohmann::json* ladder = o.section("precision_ladder")) {
+    a.precision_ladder = quant::parse_precision_ladder(*ladder, o.path("precision_ladder"));
+  }
   o.read_choice<std::string>("search", a.search, {{"bisection", "bisection"}, {"greedy", "greedy"}});
   // qwac's spellings and NNCF's RestoreMode names.
   o.read_choice<std::string>("restore_mode", a.restore_mode,

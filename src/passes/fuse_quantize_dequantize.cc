@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ir/contrib_ops.h"
 #include "ir/fused_ops.h"
 
 namespace qwac::passes {
@@ -13,7 +14,8 @@ constexpr int64_t kFusedOpsetVersion = 1;
 constexpr int64_t kDefaultAxis = 1;  // QuantizeLinear / DequantizeLinear default
 constexpr int64_t kFirstExtendedOpset = 21;  // block_size, output_dtype, saturate
 
-bool is_default_domain(const ir::Node& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
+// The default-domain Q/DQ, or ONNX Runtime's contrib twins that carry 16-bit quantizers (ir/contrib_ops.h).
+bool is_default_domain(const ir::Node& n) { return ir::is_qdq_domain(n.domain()); }
 
 bool same_constant(const ir::Value* a, const ir::Value* b) {
   if (a == b) return true;

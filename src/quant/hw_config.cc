@@ -1,4 +1,5 @@
 #include "quant/hw_config.h"
+#include "quant/precision_ladder.h"
 
 #include <algorithm>
 #include <cctype>
@@ -200,6 +201,9 @@ HwConfig parse_hw_config(const nlohmann::json& j, const std::string& where) {
       throw InvalidConfig(index_path(where, "quantizable", i) + ": op type " + op.op_type + " is listed twice");
     }
     cfg.quantizable.emplace(op.op_type, std::move(op));
+  }
+  if (const nlohmann::json* ladder = o.section("precision_ladder")) {
+    cfg.precision_ladder = parse_precision_ladder(*ladder, o.path("precision_ladder"));
   }
   o.read("agnostic", cfg.agnostic);
   for (size_t i = 0; i < cfg.agnostic.size(); ++i) {

@@ -32,6 +32,8 @@ struct HwConfig {
   std::vector<Granularity> weight_granularities;       // allowed, preferred first
   std::vector<Granularity> activation_granularities;
   std::vector<Preset> presets;                         // allowed presets
+  // The accuracy search's rungs between the preset and float ("precision_ladder"; empty = revert to float).
+  std::vector<PrecisionRung> precision_ladder;
 };
 
 // The built-in config for a device name (case-insensitive); InvalidConfig listing the known devices otherwise.

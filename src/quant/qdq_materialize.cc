@@ -8,6 +8,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "ir/contrib_ops.h"
 #include "quant/quant_params.h"
 #include "qwac/error.h"
 
@@ -16,7 +17,6 @@ namespace {
 
 constexpr int64_t kPerTensorOpset = 10;   // QuantizeLinear / DequantizeLinear exist
 constexpr int64_t kPerChannelOpset = 13;  // 1-D scale with `axis`
-constexpr int64_t kSixteenBitOpset = 21;  // int16 / uint16 in the default domain
 
 // Ops whose bias (input 2) is quantized to int32 when their input 0 and weight input 1 are quantized.
 struct BiasOp {
@@ -41,7 +41,10 @@ struct QdqConstants {
   ir::Value* scale = nullptr;
   ir::Value* zero_point = nullptr;
   int64_t axis = -1;
+  std::string domain;  // "" or com.microsoft for 16-bit types (ir/contrib_ops.h)
 };
+
+bool is_sixteen_bit(DType t) { return t == DType::kInt16 || t == DType::kUInt16; }
 
 Tensor zero_point_tensor(const QuantParams& p, const Shape& shape) {
   Tensor zp(p.dtype, shape);
@@ -63,6 +66,7 @@ QdqConstants make_constants(ir::Graph& g, const QuantParams& p, const std::strin
   c.scale = g.add_constant(g.unique_name(base + "_scale"), Tensor::from_values<float>(shape, p.scale.data()));
   c.zero_point = g.add_constant(g.unique_name(base + "_zero_point"), zero_point_tensor(p, shape));
   c.axis = p.axis;
+  if (is_sixteen_bit(p.dtype)) c.domain = std::string(ir::kMicrosoftDomain);
   return c;
 }
 
@@ -75,7 +79,7 @@ ir::Value* add_typed_value(ir::Graph& g, const std::string& hint, DType dtype, c
 
 ir::Node* add_qdq_node(ir::Graph& g, const std::string& op, ir::Value* x, const QdqConstants& c, ir::Value* y,
                        const std::string& name) {
-  ir::Node* n = g.add_node(op, {x, c.scale, c.zero_point}, {y}, unique_node_name(g, name));
+  ir::Node* n = g.add_node(op, {x, c.scale, c.zero_point}, {y}, unique_node_name(g, name), c.domain);
   if (c.axis >= 0) n->attrs.set("axis", c.axis);
   return n;
 }
@@ -256,13 +260,15 @@ class QuantizerMaterializer {
   std::map<const ir::Value*, ir::Value*> quantized_;  // value on a path -> the value its path consumers read
 };
 
+// 16-bit quantizers are written as ONNX Runtime's com.microsoft Q/DQ (opset-13 semantics, ir/contrib_ops.h): ONNX
+// has 16-bit Q/DQ only from opset 21, which Debian's ONNX 1.12 cannot check or convert to.
 void check_opset(const ir::Model& m, const Quantizer& q) {
   const QuantParams& p = *q.params;
   const int64_t opset = m.opset("");
-  const bool sixteen = p.dtype == DType::kInt16 || p.dtype == DType::kUInt16;
-  const int64_t needed = sixteen ? kSixteenBitOpset : is_per_channel(p) ? kPerChannelOpset : kPerTensorOpset;
+  const bool sixteen = is_sixteen_bit(p.dtype);
+  const int64_t needed = sixteen || is_per_channel(p) ? kPerChannelOpset : kPerTensorOpset;
   if (opset < needed) {
-    const std::string what = sixteen                ? "16-bit QuantizeLinear/DequantizeLinear"
+    const std::string what = sixteen                ? "16-bit QuantizeLinear/DequantizeLinear (com.microsoft)"
                              : is_per_channel(p) ? "per-channel QuantizeLinear/DequantizeLinear"
                                                  : "QuantizeLinear/DequantizeLinear";
     throw InvalidModel("quantizer '" + q.name + "': " + what + " needs default-domain opset >= " +
@@ -354,6 +360,9 @@ ir::Model materialize_qdq(const ir::Model& canonical, const QuantizerSet& set, c
     }
     check_opset(m, q);
     active.push_back(&q);
+    if (is_sixteen_bit(q.params->dtype) && m.opset(std::string(ir::kMicrosoftDomain)) == 0) {
+      m.opset_imports.push_back(ir::OpsetImport{std::string(ir::kMicrosoftDomain), ir::kMicrosoftOpsetVersion});
+    }
   }
 
   // Constants that may become unused once their consumers read the quantized copies.

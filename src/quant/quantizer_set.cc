@@ -8,6 +8,17 @@
 
 namespace qwac::quant {
 
+void Quantizer::set_rung(int r) {
+  if (r == rung) return;
+  if (r < 0 || static_cast<size_t>(r) >= rungs.size()) {
+    throw InternalError("quantizer '" + name + "' has " + std::to_string(rungs.size()) + " precision rungs, rung " +
+                        std::to_string(r) + " requested");
+  }
+  spec = rungs[static_cast<size_t>(r)].spec;
+  params = rungs[static_cast<size_t>(r)].params;
+  rung = r;
+}
+
 void QuantizerSet::set_group_enabled(int group, bool enabled) {
   for (int q : groups.at(static_cast<size_t>(group)).quantizers) at(q).enabled = enabled;
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "qwac/precision.h"
 
 namespace qwac::quant {
 
@@ -59,6 +60,12 @@ struct QuantParams {
   std::vector<float> range_min, range_max;  // the real range represented, per channel (after zero adjustment)
 };
 
+// The quantizer at one rung: same range, other bits (quant/precision_ladder.h).
+struct QuantizerRung {
+  QuantizerSpec spec;
+  QuantParams params;
+};
+
 struct Quantizer {
   int id = -1;
   QuantizerKind kind = QuantizerKind::kActivation;
@@ -69,6 +76,11 @@ struct Quantizer {
   std::string range_method;             // how the range was chosen ("mean of per-sample abs max", ...), for reports
   double clipping_ratio = 0.0;          // fraction of calibration values outside the chosen range (activations)
   bool enabled = true;                  // false = reverted to float
+  // The precision ladder: rungs[0] is the preset's spec/params, rungs[r] the ladder's rung r (empty = no ladder).
+  // `spec` and `params` are always those of the current rung (set_rung), so materialization reads only them.
+  std::vector<QuantizerRung> rungs;
+  int rung = 0;
+  void set_rung(int r);
   int group = -1;
   // "Conv 'conv1' input 0" style readable name, for reports.
   std::string name;

@@ -167,7 +167,8 @@ TEST(AccuracyAwareParams, EveryKeyIsRead) {
                                              {"search", "greedy"},
                                              {"restore_mode", "activations"},
                                              {"max_time", 90.5},
-                                             {"max_evaluations", 12}});
+                                             {"max_evaluations", 12},
+                                             {"precision_ladder", {{{"name", "INT16"}, {"activations_bits", 16}}}}});
   EXPECT_EQ(a.max_drop, 0.25);
   EXPECT_EQ(a.drop_type, "relative");
   EXPECT_EQ(a.ranking_subset_size, 40);
@@ -187,6 +188,9 @@ TEST(AccuracyAwareParams, EveryKeyIsRead) {
   EXPECT_EQ(a.restore_mode, "activations");
   EXPECT_EQ(a.max_time_seconds, 90.5);
   EXPECT_EQ(a.max_evaluations, 12);
+  ASSERT_TRUE(a.precision_ladder.has_value());
+  EXPECT_EQ(*a.precision_ladder, (std::vector<PrecisionRung>{{"INT16", 0, 16}}));
+  EXPECT_FALSE(parse_aaq({}).precision_ladder.has_value()) << "absent = the target device's ladder";
 }
 
 TEST(AccuracyAwareParams, NncfAliases) {
@@ -260,6 +264,7 @@ TEST(AccuracyAwareParams, BadValuesNameTheirPath) {
       {{{"max_time", "1h"}}, "max_time", {"a number"}},
       {{{"max_evaluations", -1}}, "max_evaluations", {">= 0", "-1"}},
       {{{"max_evaluations", 2.5}}, "max_evaluations", {"an integer"}},
+      {{{"precision_ladder", {{{"name", "x"}, {"weights_bits", 12}}}}}, "precision_ladder[0].weights_bits", {"12 bits"}},
       {{{"metrics", {{"name", "a"}}}}, "metrics", {"an array"}},
       {{{"metrics", {1}}}, "metrics[0]", {"expected an object", "1"}},
       {{{"metrics", {{{"baseline_value", 0.5}}}}}, "metrics[0].name", {"required"}},
@@ -288,7 +293,7 @@ TEST(AccuracyAwareParams, UnknownKeyListsBothAlgorithmsKeys) {
                          "maximal_drop", "max_drop", "drop_type", "ranking_subset_size", "max_iter_num",
                          "use_prev_if_drop_increase", "base_algorithm", "convert_to_mixed_preset", "metrics",
                          "metric_subset_ratio", "tune_hyperparams", "annotation_free", "search", "restore_mode",
-                         "max_time", "max_evaluations",
+                         "max_time", "max_evaluations", "precision_ladder",
                          // ... and DefaultQuantization's, aliases included
                          "preset", "stat_subset_size", "shuffle_data", "seed", "weights", "activations",
                          "use_fast_bias", "fast_bias_correction", "bias_correction_subset_size", "ignored",

@@ -173,6 +173,30 @@ TEST(AccuracyAware, ActivationsOnlyRestoreKeepsInt8Weights) {
             0.0035 + 1e-9);
 }
 
+TEST(AccuracyAware, GnaLadderRaisesGroupsToInt16BeforeFloat) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  // GNA: int16 activations, int8 weights (performance preset); its ladder raises weights to INT16 before float.
+  std::string cfg = aaq_config(scratch, "fashion-mnist-cnn-fashion-mnist-test-aaq", {{"maximal_drop", 0.0}});
+  json c = json::parse(testing::read_file_bytes(cfg));
+  c["compression"]["target_device"] = "GNA";
+  cfg = scratch.write("config.json", c.dump(2));
+  const AaqRun r = quantize(scratch, cfg, "out");
+  ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
+  EXPECT_EQ(r.report["params"]["precision_ladder"][0]["name"], "INT16");
+  EXPECT_EQ(r.report["params"]["precision_ladder"].back(), "float");
+  EXPECT_GT(r.report["metrics"]["accuracy@top1"]["fp32"].get<double>(),
+            r.report["metrics"]["accuracy@top1"]["default_quantization"].get<double>());
+  ASSERT_FALSE(r.report["raised_ops"].empty()) << "fashion-mnist-cnn on GNA loses top-1 at INT8 weights";
+  for (const auto& op : r.report["raised_ops"]) EXPECT_EQ(op["precision"], "INT16") << op.dump();
+  EXPECT_TRUE(r.report["reverted_ops"].empty()) << "INT16 weights suffice: nothing goes back to float";
+  const double fp32 = r.report["metrics"]["accuracy@top1"]["fp32"].get<double>();
+  EXPECT_LE(fp32 - measured(cfg, scratch.path("out.onnx")), 1e-9) << "drop measured on the exported file";
+  // 16-bit quantizers are written as ONNX Runtime's com.microsoft Q/DQ.
+  const CliRun inspect = run_qwac("inspect " + scratch.path("out.onnx"));
+  EXPECT_NE(inspect.out.find("com.microsoft.DequantizeLinear"), std::string::npos) << inspect.out;
+}
+
 TEST(AccuracyAware, SameResultWhateverTheThreadCount) {
   QWAC_REQUIRE_SHARED();
   Scratch scratch;

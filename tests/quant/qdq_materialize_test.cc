@@ -3,6 +3,9 @@
 // checker, and numbers: the QDQ model run by the engine equals a float model fed hand fake-quantized tensors.
 #include "quant/qdq_materialize.h"
 
+#include "ir/contrib_ops.h"
+#include "quant/precision_ladder.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -284,6 +287,52 @@ TEST(MaterializeQdq, OpsetMustAllowTheParameters) {
   EXPECT_NO_THROW(materialize_qdq(c.b.model, c.set, MaterializeOptions{}));
   c.b.model.opset_imports = {{"", 9}};
   EXPECT_THROW(materialize_qdq(c.b.model, c.set, MaterializeOptions{}), InvalidModel);
+}
+
+TEST(MaterializeQdq, SixteenBitQuantizersUseOnnxRuntimeContribOps) {
+  ConvCase c;
+  // The specs and ranges statistics would have given the 8-bit parameters above.
+  c.set.at(0).params->range_min = {-128 * c.sx};
+  c.set.at(0).params->range_max = {127 * c.sx};
+  QuantizerSpec& ws = c.set.at(1).spec;
+  ws.granularity = Granularity::kPerChannel;
+  ws.axis = 0;
+  ws.narrow_range = true;
+  for (float s : c.sw) {
+    c.set.at(1).params->range_min.push_back(-127 * s);
+    c.set.at(1).params->range_max.push_back(127 * s);
+  }
+  // The ladder's INT16 rung on both quantizers: same ranges, 16-bit scales.
+  attach_precision_ladder(c.set, {{"INT16", 16, 16}});
+  for (Quantizer& q : c.set.quantizers) q.set_rung(1);
+  EXPECT_EQ(c.set.at(0).params->dtype, DType::kInt16);
+  EXPECT_EQ(c.set.at(1).params->dtype, DType::kInt16);
+  EXPECT_NEAR(c.set.at(1).params->scale[0], c.sw[0] * 127.f / 32767.f, 1e-9);
+  const ir::Model m = materialize_qdq(c.b.model, c.set, MaterializeOptions{});
+  EXPECT_EQ(m.opset(std::string(ir::kMicrosoftDomain)), 1);
+  size_t contrib = 0;
+  for (const ir::Node* n : m.graph->nodes()) {
+    if (n->op_type() == "QuantizeLinear" || (n->op_type() == "DequantizeLinear" && n->input(0)->type.dtype != DType::kInt32)) {
+      EXPECT_EQ(n->domain(), ir::kMicrosoftDomain) << n->describe();
+      ++contrib;
+    }
+  }
+  EXPECT_EQ(contrib, 3u) << "Q and DQ of the input, DQ of the int16 weight";
+  expect_checker_accepts(m);
+  // The engine runs them (reference and oneDNN plans) and 16 bits are close to float.
+  std::mt19937 rng(5);
+  const Tensor x = testing::random_tensor({1, 2, 5, 5}, rng);
+  const std::vector<Tensor> fp32 = run(c.b.model, x, true);
+  for (bool dnnl : {false, true}) {
+    const std::vector<Tensor> q = run(m, x, dnnl);
+    for (int64_t i = 0; i < fp32[0].numel(); ++i) {
+      EXPECT_NEAR(q[0].data<float>()[i], fp32[0].data<float>()[i], 2e-3) << "element " << i << " dnnl " << dnnl;
+    }
+  }
+  // Back to rung 0: 8-bit, default domain again.
+  for (Quantizer& q : c.set.quantizers) q.set_rung(0);
+  const ir::Model m8 = materialize_qdq(c.b.model, c.set, MaterializeOptions{});
+  EXPECT_EQ(m8.opset(std::string(ir::kMicrosoftDomain)), 0);
 }
 
 // x -> Relu -> r -> MaxPool -> m -> Conv ; r also read by a float Sigmoid, m by a float Tanh.

@@ -2,6 +2,7 @@
 // The op semantics live in the tensor_*_params files, shared with the reference kernels.
 #include <string>
 
+#include "ir/contrib_ops.h"
 #include "ir/op_schema.h"
 #include "ir/shape/tensor_params.h"
 #include "ir/shape/tensor_quantize_params.h"
@@ -191,6 +192,16 @@ void register_tensor_shapes(OpRegistry& registry) {
       {"ArgMin", "", 1, infer_arg_reduce},
   };
   for (const OpSchema& s : schemas) registry.add(s);
+  // ONNX Runtime's contrib Q/DQ (ir/contrib_ops.h): the opset-13 rules whatever the contrib opset version.
+  auto as_opset13 = [](Outputs (*infer)(const InferContext&)) {
+    return [infer](const InferContext& ctx) {
+      std::vector<TensorInfo> inputs;
+      for (size_t i = 0; i < ctx.num_inputs(); ++i) inputs.push_back(ctx.has_input(i) ? ctx.input(i) : TensorInfo{});
+      return infer(InferContext(ctx.node(), kContribQdqSemanticsOpset, std::move(inputs)));
+    };
+  };
+  registry.add(OpSchema{"QuantizeLinear", std::string(kMicrosoftDomain), 1, as_opset13(infer_quantize)});
+  registry.add(OpSchema{"DequantizeLinear", std::string(kMicrosoftDomain), 1, as_opset13(infer_dequantize)});
 }
 
 }  // namespace qwac::ir

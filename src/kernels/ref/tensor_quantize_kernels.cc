@@ -7,6 +7,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "ir/contrib_ops.h"
 #include "ir/shape/tensor_quantize_params.h"
 #include "kernels/ref/tensor_families.h"
 #include "kernels/ref/tensor_kernel_util.h"
@@ -110,11 +111,23 @@ std::unique_ptr<Kernel> create_dequantize(const KernelContext& ctx, std::string&
   });
 }
 
+// ONNX Runtime's contrib Q/DQ (ir/contrib_ops.h) are the opset-13 ops, 16-bit types included.
+KernelFactory as_contrib(KernelFactory create) {
+  return [create](const KernelContext& ctx, std::string& reason) {
+    KernelContext as13 = ctx;
+    as13.opset = ir::kContribQdqSemanticsOpset;
+    return create(as13, reason);
+  };
+}
+
 }  // namespace
 
 void register_tensor_quantize_kernels(KernelRegistry& registry) {
   registry.add(ref_kernel_def("QuantizeLinear", 10, create_quantize));
   registry.add(ref_kernel_def("DequantizeLinear", 10, create_dequantize));
+  const std::string contrib(ir::kMicrosoftDomain);
+  registry.add(KernelDef{"QuantizeLinear", contrib, 1, INT_MAX, "ref", false, as_contrib(create_quantize)});
+  registry.add(KernelDef{"DequantizeLinear", contrib, 1, INT_MAX, "ref", false, as_contrib(create_dequantize)});
 }
 
 }  // namespace qwac::kernels::ref
