@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,31 @@ struct AccuracyControlParams {
   bool resume = false;
 };
 
+// NNCF-style validation (the seeds' `validation_fn(compiled_model, dataset) -> metric | (metric, per-sample values)`):
+// the user's own loop over the data computes the metric with the model qwac hands it.
+class CompiledModel {
+ public:
+  virtual ~CompiledModel() = default;
+  // One batch on qwac's engine: inputs by name with a leading batch dimension (any batch size; a new size
+  // recompiles the plan). Outputs in graph order, with their names.
+  virtual ModelOutputs infer(const std::map<std::string, Tensor>& inputs) = 0;
+  // The model being validated (FP32 or a QDQ candidate).
+  virtual const ir::Model& model() const = 0;
+};
+
+struct ValidationOutput {
+  double value = 0;                // the metric over the whole `data` given
+  std::vector<double> per_sample;  // one value per sample of `data`, in order; empty = none (ranking then uses the
+                                   // normalized MSE of the first output, which `infer` records when samples are
+                                   // run in dataset order)
+};
+
+struct ValidationFunction {
+  std::string name = "validation_fn";  // as reports show it
+  bool higher_better = true;
+  std::function<ValidationOutput(CompiledModel& model, const Dataset& data)> fn;
+};
+
 struct AccuracyControlResult {
   std::shared_ptr<ir::Model> model;     // best model found (QDQ)
   nlohmann::json report;                // FP32/final metrics, drops, every step, reverted ops, timings
@@ -66,6 +92,13 @@ struct AccuracyControlResult {
 // `metrics` are evaluated on `validation` (POT style, per-sample values where the metric has them).
 AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, const Dataset& calibration,
                                                      const Dataset& validation, const std::vector<MetricPtr>& metrics,
+                                                     const AccuracyControlParams& params,
+                                                     const RunOptions& options = {});
+
+// The same with a validation function instead of metrics (NNCF's API). `annotation_free` is not available: the
+// function computes the metric from its own labels.
+AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, const Dataset& calibration,
+                                                     const Dataset& validation, const ValidationFunction& validation_fn,
                                                      const AccuracyControlParams& params,
                                                      const RunOptions& options = {});
 

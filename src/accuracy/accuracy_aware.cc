@@ -15,15 +15,37 @@ namespace {
 
 using Clock = SteadyClock;
 
+AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset& calibration,
+                                           std::unique_ptr<accuracy::Validator> validator_ptr,
+                                           const AccuracyControlParams& params, const RunOptions& options);
+
 }  // namespace
 
 AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, const Dataset& calibration,
                                                      const Dataset& validation, const std::vector<MetricPtr>& metrics,
                                                      const AccuracyControlParams& params,
                                                      const RunOptions& options) {
+  return run_accuracy_control(model, calibration, accuracy::metrics_validator(validation, metrics, options), params,
+                              options);
+}
+
+AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, const Dataset& calibration,
+                                                     const Dataset& validation, const ValidationFunction& validation_fn,
+                                                     const AccuracyControlParams& params,
+                                                     const RunOptions& options) {
+  auto validator = std::make_unique<accuracy::Validator>(DatasetPtr(&validation, [](const Dataset*) {}),
+                                                         validation_fn, options);
+  return run_accuracy_control(model, calibration, std::move(validator), params, options);
+}
+
+namespace {
+
+AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset& calibration,
+                                           std::unique_ptr<accuracy::Validator> validator_ptr,
+                                           const AccuracyControlParams& params, const RunOptions& options) {
   const auto t_start = Clock::now();
   std::unique_ptr<accuracy::Session> session =
-      accuracy::start_session(model, calibration, validation, metrics, params, options);
+      accuracy::start_session(model, calibration, std::move(validator_ptr), params, options);
   accuracy::SearchContext& ctx = session->ctx;
   accuracy::Validator& validator = *session->validator;
   quant::QuantizationState& state = session->state;
@@ -139,4 +161,5 @@ AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, con
   return result;
 }
 
+}  // namespace
 }  // namespace qwac

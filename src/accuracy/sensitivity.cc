@@ -14,7 +14,8 @@ nlohmann::json quantization_sensitivity(const ir::Model& model, const Dataset& c
                                         const RunOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<accuracy::Session> session =
-      accuracy::start_session(model, calibration, validation, metrics, params, options);
+      accuracy::start_session(model, calibration, accuracy::metrics_validator(validation, metrics, options), params,
+                              options);
   accuracy::SearchContext& ctx = session->ctx;
   const accuracy::Candidate& initial = session->initial;
   const int metric = initial.drop.satisfied ? initial.drop.largest : initial.drop.worst;

@@ -35,15 +35,21 @@ void validate_params(const AccuracyControlParams& p) {
 
 }  // namespace
 
-std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& calibration, const Dataset& validation,
-                                       const std::vector<MetricPtr>& metrics, const AccuracyControlParams& params,
+std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& calibration,
+                                       std::unique_ptr<Validator> validator_ptr, const AccuracyControlParams& params,
                                        const RunOptions& options) {
   const auto t_start = Clock::now();
   validate_params(params);
+  if (params.annotation_free && validator_ptr->uses_validation_function()) {
+    throw InvalidConfig("annotation_free needs built-in metrics: a validation function computes its metric from its "
+                        "own labels; drop annotation_free or pass metrics");
+  }
   auto session = std::make_unique<Session>();
   auto logger = options.logger ? options.logger : make_null_logger();
-  DatasetPtr val(&validation, [](const Dataset*) {});
-  session->validator = std::make_unique<Validator>(val, metrics, options);
+  session->validator = std::move(validator_ptr);
+  const DatasetPtr val(&session->validator->dataset(), [](const Dataset*) {});
+  const Dataset& validation = *val;
+  const std::vector<MetricPtr> metrics = session->validator->metrics();
   if (!params.checkpoint_path.empty()) {
     auto checkpoint = std::make_shared<Checkpoint>(params.checkpoint_path, params.checkpoint_identity, params.resume);
     if (checkpoint->resumed_entries() > 0) {
@@ -121,6 +127,11 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
   // Outputs are kept for every validation only when a metric has no per-sample values (NMSE ranking).
   bool need_outputs = false;
   for (const auto& ps : ctx.fp32_per_sample) need_outputs = need_outputs || ps.empty();
+  if (need_outputs && ctx.fp32_outputs.size() != ctx.fp32_indices.size()) {
+    throw InvalidArgument("validation function '" + metrics.front()->name() + "' returned no per-sample values and "
+                          "did not run each sample once in dataset order, so nothing can rank the samples; return "
+                          "per-sample values");
+  }
   if (!need_outputs) ctx.fp32_outputs.clear();
   timings["fp32_validation"] = seconds_since(t0);
   std::vector<std::string> c_names;
@@ -183,6 +194,11 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
   }
   timings["initial_validation"] = seconds_since(t0);
   return session;
+}
+
+std::unique_ptr<Validator> metrics_validator(const Dataset& validation, const std::vector<MetricPtr>& metrics,
+                                             const RunOptions& options) {
+  return std::make_unique<Validator>(DatasetPtr(&validation, [](const Dataset*) {}), metrics, options);
 }
 
 }  // namespace qwac::accuracy

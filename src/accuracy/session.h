@@ -24,8 +24,13 @@ struct Session {
   nlohmann::json timings;
 };
 
-std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& calibration, const Dataset& validation,
-                                       const std::vector<MetricPtr>& metrics, const AccuracyControlParams& params,
+// `validator` holds the validation data and the metrics (or the user's validation function).
+std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& calibration,
+                                       std::unique_ptr<Validator> validator, const AccuracyControlParams& params,
                                        const RunOptions& options);
+
+// A validator over `validation` (not owned: it must outlive the session) with built-in metrics.
+std::unique_ptr<Validator> metrics_validator(const Dataset& validation, const std::vector<MetricPtr>& metrics,
+                                             const RunOptions& options);
 
 }  // namespace qwac::accuracy

@@ -1,10 +1,14 @@
 #include "accuracy/validator.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
 #include <mutex>
 
 #include "accuracy/checkpoint.h"
 #include "qwac/error.h"
+#include "runtime/engine.h"
 #include "runtime/evaluation.h"
 
 namespace qwac::accuracy {
@@ -49,6 +53,74 @@ class CachedDataset final : public Dataset {
   mutable std::vector<std::shared_ptr<Sample>> samples_;
 };
 
+// What metrics() reports for a validation function: a name and a direction; the values come from the function.
+class FunctionMetricInfo final : public Metric {
+ public:
+  FunctionMetricInfo(std::string name, bool higher_better) : name_(std::move(name)), higher_better_(higher_better) {}
+  std::string name() const override { return name_; }
+  bool higher_better() const override { return higher_better_; }
+  void update(const ModelOutputs&, const std::vector<Annotation>&) override { unused(); }
+  double value() const override { unused(); }
+  double avg_value() const override { unused(); }
+  void reset() override {}
+
+ private:
+  [[noreturn]] static void unused() {
+    throw InternalError("a validation function's metric is computed by the function, not updated by batches");
+  }
+  std::string name_;
+  bool higher_better_;
+};
+
+// The model handed to a validation function: an engine compiled for the batch shapes it is called with; with
+// `outputs` set, the first output of every sample is recorded in call order (for NMSE ranking).
+class EngineCompiledModel final : public CompiledModel {
+ public:
+  EngineCompiledModel(const ir::Model& model, const RunOptions& options, std::vector<Tensor>* outputs)
+      : model_(model), options_(options), outputs_(outputs) {}
+
+  ModelOutputs infer(const std::map<std::string, Tensor>& inputs) override {
+    std::map<std::string, Shape> shapes;
+    for (const auto& [name, t] : inputs) shapes[name] = t.shape();
+    if (!engine_) {
+      runtime::EngineOptions eo;
+      eo.num_threads = options_.threads;
+      eo.use_dnnl = options_.use_dnnl;
+      eo.logger = options_.logger;
+      engine_ = std::make_unique<runtime::Engine>(model_, eo, shapes);
+      shapes_ = shapes;
+    } else if (shapes != shapes_) {
+      engine_->reshape(shapes);
+      shapes_ = shapes;
+    }
+    ModelOutputs out;
+    for (const auto& spec : engine_->outputs()) out.names.push_back(spec.name);
+    out.tensors = engine_->run(inputs);
+    if (outputs_ != nullptr && !out.tensors.empty() && out.tensors.front().rank() > 0) {
+      const Tensor& first = out.tensors.front();
+      const int64_t batch = first.shape()[0];
+      Shape one = first.shape();
+      one[0] = 1;
+      const int64_t per = batch > 0 ? first.numel() / batch : 0;
+      for (int64_t b = 0; b < batch; ++b) {
+        Tensor t(first.dtype(), one);
+        std::memcpy(t.raw(), static_cast<const std::byte*>(first.raw()) + b * per * dtype_size(first.dtype()),
+                    static_cast<size_t>(per) * dtype_size(first.dtype()));
+        outputs_->push_back(std::move(t));
+      }
+    }
+    return out;
+  }
+  const ir::Model& model() const override { return model_; }
+
+ private:
+  const ir::Model& model_;
+  const RunOptions& options_;
+  std::vector<Tensor>* outputs_;
+  std::unique_ptr<runtime::Engine> engine_;
+  std::map<std::string, Shape> shapes_;
+};
+
 int64_t arg_max(const Tensor& t) {
   if (t.dtype() != DType::kFloat32 || t.numel() == 0) return -1;
   const float* p = t.data<float>();
@@ -66,7 +138,40 @@ Validator::Validator(DatasetPtr validation, std::vector<MetricPtr> metrics, RunO
   if (metrics_.empty()) throw InvalidConfig("accuracy control needs at least one metric (engine.metrics)");
 }
 
+Validator::Validator(DatasetPtr validation, ValidationFunction fn, RunOptions options)
+    : validation_(std::move(validation)), fn_(std::move(fn)), options_(std::move(options)), streams_(0) {
+  if (!fn_.fn) throw InvalidArgument("the validation function is empty");
+  metrics_ = {std::make_shared<FunctionMetricInfo>(fn_.name, fn_.higher_better)};
+}
+
+ValidationResult Validator::run_function(const ir::Model& model, const Dataset& data, bool keep_outputs) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ValidationResult r;
+  EngineCompiledModel compiled(model, options_, keep_outputs ? &r.outputs : nullptr);
+  ValidationOutput v = fn_.fn(compiled, data);
+  if (!std::isfinite(v.value)) {
+    throw DataError("validation function '" + fn_.name + "' returned " + std::to_string(v.value) +
+                    " on " + data.describe() + "; it must return a finite metric");
+  }
+  if (!v.per_sample.empty() && static_cast<int64_t>(v.per_sample.size()) != data.size()) {
+    throw InvalidArgument("validation function '" + fn_.name + "' returned " + std::to_string(v.per_sample.size()) +
+                          " per-sample values for " + std::to_string(data.size()) +
+                          " samples; return one per sample of the dataset it was given, in order, or none");
+  }
+  if (keep_outputs && static_cast<int64_t>(r.outputs.size()) != data.size()) {
+    r.outputs.clear();  // the function did not run every sample once, in order: no output-based ranking
+  }
+  for (const Tensor& t : r.outputs) r.top1.push_back(arg_max(t));
+  r.values = {v.value};
+  r.per_sample = {std::move(v.per_sample)};
+  r.samples = data.size();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  seconds_ += r.seconds;
+  return r;
+}
+
 ValidationResult Validator::run(const ir::Model& model, const Dataset& data, bool keep_outputs) {
+  if (fn_.fn) return run_function(model, data, keep_outputs);
   runtime::EvaluationOptions eo;
   eo.batch_size = options_.batch_size;
   eo.engine_threads = options_.threads;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "qwac/accuracy_control.h"
 #include "qwac/dataset.h"
 #include "qwac/metric.h"
 #include "qwac/quantize.h"
@@ -31,6 +32,10 @@ struct ValidationResult {
 class Validator {
  public:
   Validator(DatasetPtr validation, std::vector<MetricPtr> metrics, RunOptions options, int streams = 0);
+  // A user's validation function instead of metrics: metrics() is then one metric named after it (its name and
+  // direction only; the function computes the values).
+  Validator(DatasetPtr validation, ValidationFunction fn, RunOptions options);
+  bool uses_validation_function() const { return static_cast<bool>(fn_.fn); }
 
   // The whole validation set (counted as a full validation). A non-empty `key` names what is validated: with a
   // checkpoint, a recorded result for the key is returned instead of running (outputs are never recorded).
@@ -53,6 +58,7 @@ class Validator {
 
  private:
   ValidationResult run(const ir::Model& model, const Dataset& data, bool keep_outputs);
+  ValidationResult run_function(const ir::Model& model, const Dataset& data, bool keep_outputs);
   ValidationResult recorded(const std::string& key, bool keep_outputs, const std::function<ValidationResult()>& run);
 
   std::shared_ptr<class Checkpoint> checkpoint_;
@@ -62,6 +68,7 @@ class Validator {
   std::vector<int64_t> cached_indices_;
   DatasetPtr cached_subset_;
   std::vector<MetricPtr> metrics_;
+  ValidationFunction fn_;
   RunOptions options_;
   int streams_;
   int64_t full_validations_ = 0, subset_validations_ = 0;
