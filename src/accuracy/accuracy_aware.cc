@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 
+#include "accuracy/hyperparameter_tuning.h"
 #include "accuracy/session.h"
 #include "ir/graph.h"
 #include "qwac/accuracy_control.h"
@@ -54,6 +55,13 @@ AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset
   nlohmann::json& timings = session->timings;
   auto logger = ctx.logger;
   auto t0 = Clock::now();
+
+  // --- tune_hyperparams: other default-quantization settings before reverting anything
+  if (params.tune_hyperparams && !current.drop.satisfied) {
+    t0 = Clock::now();
+    accuracy::tune_hyperparameters(*session, model, calibration, params, options);
+    timings["tune_hyperparams"] = seconds_since(t0);
+  }
 
   // --- restore search
   t0 = Clock::now();
@@ -126,7 +134,8 @@ AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset
                       {"restore_mode", params.restore_mode},
                       {"use_prev_if_drop_increase", params.use_prev_if_drop_increase},
                       {"annotation_free", params.annotation_free},
-                      {"convert_to_mixed_preset", params.convert_to_mixed_preset}};
+                      {"convert_to_mixed_preset", params.convert_to_mixed_preset},
+                      {"tune_hyperparams", params.tune_hyperparams}};
   if (params.max_iter_num != std::numeric_limits<int64_t>::max()) report["params"]["max_iter_num"] = params.max_iter_num;
   report["reached"] = result.reached;
   report["steps"] = ctx.steps;

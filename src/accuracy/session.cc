@@ -28,9 +28,6 @@ void validate_params(const AccuracyControlParams& p) {
   if (!(p.metric_subset_ratio > 0 && p.metric_subset_ratio <= 1)) {
     throw InvalidConfig("metric_subset_ratio must be in (0, 1], got " + std::to_string(p.metric_subset_ratio));
   }
-  if (p.tune_hyperparams) {
-    throw InvalidConfig("tune_hyperparams is not implemented yet in qwac; remove it (the restore search runs alone)");
-  }
 }
 
 }  // namespace

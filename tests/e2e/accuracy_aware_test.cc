@@ -197,6 +197,26 @@ TEST(AccuracyAware, GnaLadderRaisesGroupsToInt16BeforeFloat) {
   EXPECT_NE(inspect.out.find("com.microsoft.DequantizeLinear"), std::string::npos) << inspect.out;
 }
 
+TEST(AccuracyAware, TuneHyperparamsBeforeReverting) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  // resnet20 at 0.002 on top-1: the bisection search alone reverts about half of the ops (README); tuning the
+  // default-quantization settings first finds ones that need (almost) no revert.
+  const std::string cfg =
+      aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq-0.002", {{"tune_hyperparams", true}});
+  const AaqRun r = quantize(scratch, cfg, "out");
+  ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
+  const json& t = r.report["tune_hyperparams"];
+  ASSERT_TRUE(t.is_object()) << r.report.dump(1);
+  EXPECT_EQ(t["tried"].size(), 9u) << t.dump(1);
+  EXPECT_TRUE(t["kept"].get<bool>()) << t.dump(1);
+  EXPECT_LE(r.report["reverted_ops"].size(), 4u) << r.report["summary"];
+  const double fp32 = r.report["metrics"]["accuracy@top1"]["fp32"].get<double>();
+  EXPECT_LE(fp32 - measured(cfg, scratch.path("out.onnx")), 0.002 + 1e-9) << "drop measured on the exported file";
+  std::printf("[ aaq      ] resnet20 0.002 with tune_hyperparams: chosen %s, %s, %.1f s\n", t["chosen"].dump().c_str(),
+              r.report["summary"].get<std::string>().c_str(), r.report["timings_seconds"]["total"].get<double>());
+}
+
 TEST(AccuracyAware, SameResultWhateverTheThreadCount) {
   QWAC_REQUIRE_SHARED();
   Scratch scratch;
