@@ -177,10 +177,7 @@ TEST(AccuracyAware, GnaLadderRaisesGroupsToInt16BeforeFloat) {
   QWAC_REQUIRE_SHARED();
   Scratch scratch;
   // GNA: int16 activations, int8 weights (performance preset); its ladder raises weights to INT16 before float.
-  std::string cfg = aaq_config(scratch, "fashion-mnist-cnn-fashion-mnist-test-aaq", {{"maximal_drop", 0.0}});
-  json c = json::parse(testing::read_file_bytes(cfg));
-  c["compression"]["target_device"] = "GNA";
-  cfg = scratch.write("config.json", c.dump(2));
+  const std::string cfg = example("fashion-mnist-cnn-fashion-mnist-test-gna-aaq");
   const AaqRun r = quantize(scratch, cfg, "out");
   ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
   EXPECT_EQ(r.report["params"]["precision_ladder"][0]["name"], "INT16");
@@ -202,8 +199,7 @@ TEST(AccuracyAware, TuneHyperparamsBeforeReverting) {
   Scratch scratch;
   // resnet20 at 0.002 on top-1: the bisection search alone reverts about half of the ops (README); tuning the
   // default-quantization settings first finds ones that need (almost) no revert.
-  const std::string cfg =
-      aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq-0.002", {{"tune_hyperparams", true}});
+  const std::string cfg = example("resnet20-cifar10-cifar10-test-jpeg-aaq-0.002-tuned");
   const AaqRun r = quantize(scratch, cfg, "out");
   ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
   const json& t = r.report["tune_hyperparams"];
