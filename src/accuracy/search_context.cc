@@ -180,11 +180,23 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
   const ControlledMetric& m = ctx.metrics.at(static_cast<size_t>(metric));
   const bool per_sample = !current.result.per_sample.at(m.index).empty();
   std::vector<RankedGroup> ranked;
-  int64_t done = 0;
+  // Every group reverted alone, evaluated together: the current model runs once, each variant only downstream.
+  std::vector<ir::Model> variants;
+  std::vector<const ir::Model*> pointers;
+  std::vector<std::string> keys;
+  variants.reserve(groups.size());
   for (int g : groups) {
     quant::QuantizerSet set = current.set;
     ctx.revert(set, g);
-    auto result = std::make_shared<const ValidationResult>(ctx.validator->subset(ctx.build(set), subset, !per_sample, ctx.key(set)));
+    variants.push_back(ctx.build(set));
+    keys.push_back(ctx.key(set));
+  }
+  for (const ir::Model& m : variants) pointers.push_back(&m);
+  std::vector<ValidationResult> results =
+      ctx.validator->subsets(ctx.build(current.set), pointers, subset, !per_sample, keys);
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    const int g = groups[gi];
+    auto result = std::make_shared<const ValidationResult>(std::move(results[gi]));
     const ValidationResult& r = *result;
     double score;
     if (per_sample) {
@@ -200,7 +212,6 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
     }
     ranked.push_back({g, score, result});
     ctx.logger->debug("ranking " + ctx.describe_group(g) + ": score " + std::to_string(score));
-    ++done;
   }
   std::stable_sort(ranked.begin(), ranked.end(), [](const RankedGroup& a, const RankedGroup& b) {
     return a.score != b.score ? a.score > b.score : a.group < b.group;

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "accuracy/checkpoint.h"
+#include "accuracy/downstream_evaluation.h"
 #include "qwac/error.h"
 #include "runtime/engine.h"
 #include "runtime/evaluation.h"
@@ -212,21 +213,71 @@ ValidationResult Validator::full(const ir::Model& model, bool keep_outputs, cons
   return recorded(key, keep_outputs, [&] { return run(model, *validation_, keep_outputs); });
 }
 
-ValidationResult Validator::subset(const ir::Model& model, const std::vector<int64_t>& indices, bool keep_outputs,
-                                   const std::string& key) {
-  ++subset_validations_;
-  std::string subset_key;
-  if (!key.empty()) {
-    // The subset is part of what is validated: its samples' indices, hashed (FNV-1a) to keep keys short.
-    uint64_t h = 1469598103934665603ull;
-    for (int64_t i : indices) h = (h ^ static_cast<uint64_t>(i)) * 1099511628211ull;
-    subset_key = key + "@" + std::to_string(indices.size()) + ":" + std::to_string(h);
-  }
+namespace {
+
+// The subset is part of what is validated: its samples' indices, hashed (FNV-1a) to keep keys short.
+std::string subset_key(const std::string& key, const std::vector<int64_t>& indices) {
+  if (key.empty()) return key;
+  uint64_t h = 1469598103934665603ull;
+  for (int64_t i : indices) h = (h ^ static_cast<uint64_t>(i)) * 1099511628211ull;
+  return key + "@" + std::to_string(indices.size()) + ":" + std::to_string(h);
+}
+
+}  // namespace
+
+const Dataset& Validator::subset_dataset(const std::vector<int64_t>& indices) {
   if (!cached_subset_ || cached_indices_ != indices) {
     cached_indices_ = indices;
     cached_subset_ = std::make_shared<CachedDataset>(make_subset(validation_, indices));
   }
-  return recorded(subset_key, keep_outputs, [&] { return run(model, *cached_subset_, keep_outputs); });
+  return *cached_subset_;
+}
+
+ValidationResult Validator::subset(const ir::Model& model, const std::vector<int64_t>& indices, bool keep_outputs,
+                                   const std::string& key) {
+  ++subset_validations_;
+  const Dataset& data = subset_dataset(indices);
+  return recorded(subset_key(key, indices), keep_outputs, [&] { return run(model, data, keep_outputs); });
+}
+
+std::vector<ValidationResult> Validator::subsets(const ir::Model& base, const std::vector<const ir::Model*>& variants,
+                                                 const std::vector<int64_t>& indices, bool keep_outputs,
+                                                 const std::vector<std::string>& keys) {
+  std::vector<ValidationResult> results(variants.size());
+  std::vector<size_t> pending;
+  for (size_t i = 0; i < variants.size(); ++i) {
+    const std::string k = i < keys.size() ? subset_key(keys[i], indices) : std::string();
+    std::optional<ValidationResult> r;
+    if (checkpoint_ && !k.empty() && !keep_outputs) r = checkpoint_->find(k);
+    if (r) {
+      results[i] = *r;
+      ++subset_validations_;
+    } else {
+      pending.push_back(i);
+    }
+  }
+  if (pending.empty()) return results;
+  const Dataset& data = subset_dataset(indices);
+  if (fn_.fn || pending.size() == 1) {
+    // A validation function runs models itself; a single variant gains nothing from the split.
+    for (size_t i : pending) results[i] = subset(*variants[i], indices, keep_outputs, i < keys.size() ? keys[i] : "");
+    return results;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<const ir::Model*> todo;
+  for (size_t i : pending) todo.push_back(variants[i]);
+  std::vector<ValidationResult> computed = evaluate_variants(
+      base, todo, data, metrics_, options_, keep_outputs,
+      [&](const ir::Model& m) { return run(m, data, keep_outputs); });
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (size_t j = 0; j < pending.size(); ++j) {
+    const size_t i = pending[j];
+    results[i] = std::move(computed[j]);
+    ++subset_validations_;
+    const std::string k = i < keys.size() ? subset_key(keys[i], indices) : std::string();
+    if (checkpoint_ && !k.empty() && !keep_outputs) checkpoint_->store(k, results[i]);
+  }
+  return results;
 }
 
 }  // namespace qwac::accuracy

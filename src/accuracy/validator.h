@@ -43,6 +43,12 @@ class Validator {
   // The samples at `indices` (dataset order), not counted as a full validation.
   ValidationResult subset(const ir::Model& model, const std::vector<int64_t>& indices, bool keep_outputs = false,
                           const std::string& key = "");
+  // Several variants of `base` on the same subset (the ranking): `base` runs once and each variant only where it
+  // differs (accuracy/downstream_evaluation.h); same results as subset() on each. `keys` as subset()'s, one per
+  // variant (or empty).
+  std::vector<ValidationResult> subsets(const ir::Model& base, const std::vector<const ir::Model*>& variants,
+                                        const std::vector<int64_t>& indices, bool keep_outputs,
+                                        const std::vector<std::string>& keys);
   void set_checkpoint(std::shared_ptr<class Checkpoint> c) { checkpoint_ = std::move(c); }
 
   int64_t full_validations() const { return full_validations_; }
@@ -60,6 +66,7 @@ class Validator {
   ValidationResult run(const ir::Model& model, const Dataset& data, bool keep_outputs);
   ValidationResult run_function(const ir::Model& model, const Dataset& data, bool keep_outputs);
   ValidationResult recorded(const std::string& key, bool keep_outputs, const std::function<ValidationResult()>& run);
+  const Dataset& subset_dataset(const std::vector<int64_t>& indices);
 
   std::shared_ptr<class Checkpoint> checkpoint_;
   DatasetPtr validation_;
