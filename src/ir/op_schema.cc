@@ -59,6 +59,7 @@ const OpRegistry& builtin_op_registry() {
     register_nn_shapes(r);
     register_tensor_shapes(r);
     register_fused_shapes(r);
+    register_qarith_shapes(r);
     return r;
   }();
   return registry;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -47,34 +48,99 @@ bool plain_q_or_dq(const ir::Node& n, const char* op_type) {
          n.num_inputs() >= 2 && n.input(0) != nullptr;
 }
 
-// DQ(X) feeding the Conv: per-tensor uint8/int8.
-bool activation_dequantize(const ir::Node& dq) {
-  if (!plain_q_or_dq(dq, "DequantizeLinear") || !constant_float_scalar(dq.input(1))) return false;
+// Why a DequantizeLinear cannot be QConv's X input (per-tensor uint8/int8); empty when it can.
+std::string activation_dequantize_problem(const ir::Node& dq) {
+  if (!plain_q_or_dq(dq, "DequantizeLinear")) {
+    return "its DequantizeLinear is not a plain default-domain one (opset-21 block_size/output_dtype/saturate)";
+  }
+  if (!constant_float_scalar(dq.input(1))) {
+    return "its scale is not a constant float scalar (only per-tensor activations run in int8)";
+  }
   const ir::Value* zp = dq.input(2);
   const DType x_type = dq.input(0)->type.dtype;
-  if (zp == nullptr) return x_type == DType::kUInt8;  // an absent zero point means uint8
-  return constant_8bit_scalar(zp) && (x_type == DType::kUndefined || zp->constant->dtype() == x_type);
+  if (zp == nullptr) {
+    return x_type == DType::kUInt8 ? "" : "it has no zero point and its input is " + std::string(dtype_name(x_type)) +
+                                              ", not uint8";
+  }
+  if (!constant_8bit_scalar(zp)) return "its zero point is not a constant 8-bit scalar";
+  if (x_type != DType::kUndefined && zp->constant->dtype() != x_type) {
+    return "its input is " + std::string(dtype_name(x_type)) + " but its zero point " +
+           std::string(dtype_name(zp->constant->dtype()));
+  }
+  return "";
 }
 
-// DQ(W) feeding the Conv: int8 constant, symmetric, per-tensor or per output channel.
-bool weight_dequantize(const ir::Node& dq) {
-  if (!plain_q_or_dq(dq, "DequantizeLinear")) return false;
+bool activation_dequantize(const ir::Node& dq) {
+  return activation_dequantize_problem(dq).empty();
+}
+
+// Why a DequantizeLinear cannot be QConv's W input (int8 constant, symmetric, per-tensor or per output channel);
+// empty when it can.
+std::string weight_dequantize_problem(const ir::Node& dq) {
+  if (!plain_q_or_dq(dq, "DequantizeLinear")) {
+    return "its DequantizeLinear is not a plain default-domain one (opset-21 block_size/output_dtype/saturate)";
+  }
   const ir::Value* w = dq.input(0);
   const ir::Value* scale = dq.input(1);
-  if (!w->is_constant() || w->constant->dtype() != DType::kInt8 || w->constant->shape().size() < 3) return false;
-  if (scale == nullptr || !scale->is_constant() || scale->constant->dtype() != DType::kFloat32) return false;
+  if (!w->is_constant()) return "the quantized weights are not a constant";
+  if (w->constant->dtype() != DType::kInt8) {
+    return "the quantized weights are " + std::string(dtype_name(w->constant->dtype())) + ", not int8";
+  }
+  if (w->constant->shape().size() < 3) return "the weights have rank " + std::to_string(w->constant->shape().size());
+  if (scale == nullptr || !scale->is_constant() || scale->constant->dtype() != DType::kFloat32) {
+    return "the weight scale is not a constant float tensor";
+  }
   const int64_t out_channels = w->constant->shape()[0];
   if (scale->constant->numel() != 1) {
     const int64_t rank = static_cast<int64_t>(w->constant->shape().size());
     int64_t axis = dq.attrs.get_int("axis", kDefaultAxis);
     if (axis < 0) axis += rank;
-    if (axis != 0 || scale->constant->shape() != Shape{out_channels}) return false;
+    if (axis != 0) return "the weight scale is per channel on axis " + std::to_string(axis) + ", not on axis 0";
+    if (scale->constant->shape() != Shape{out_channels}) {
+      return "the weight scale has " + std::to_string(scale->constant->numel()) + " values for " +
+             std::to_string(out_channels) + " output channels";
+    }
   }
   const ir::Value* zp = dq.input(2);
-  if (zp == nullptr) return true;
-  if (!zp->is_constant() || zp->constant->dtype() != DType::kInt8) return false;
+  if (zp == nullptr) return "";
+  if (!zp->is_constant() || zp->constant->dtype() != DType::kInt8) {
+    return "the weight zero point is not a constant int8 tensor";
+  }
   const int8_t* z = zp->constant->data<int8_t>();
-  return std::all_of(z, z + zp->constant->numel(), [](int8_t v) { return v == 0; });
+  if (!std::all_of(z, z + zp->constant->numel(), [](int8_t v) { return v == 0; })) {
+    return "the weights are asymmetric (a nonzero zero point)";
+  }
+  return "";
+}
+
+bool weight_dequantize(const ir::Node& dq) {
+  return weight_dequantize_problem(dq).empty();
+}
+
+// Why `conv` cannot become a QConv, looking only at its own inputs; empty when it can.
+std::string conv_problem(const ir::Node& conv) {
+  if (conv.num_inputs() < 2 || conv.num_inputs() > 3 || conv.num_outputs() != 1) {
+    return "unexpected number of inputs or outputs";
+  }
+  const ir::Node* dq_x = conv.input(0) != nullptr ? conv.input(0)->producer() : nullptr;
+  if (dq_x == nullptr || dq_x->op_type() != "DequantizeLinear") {
+    return "input X is not the output of a DequantizeLinear (a float activation)";
+  }
+  if (std::string p = activation_dequantize_problem(*dq_x); !p.empty()) {
+    return "input X's DequantizeLinear '" + dq_x->name() + "': " + p;
+  }
+  const ir::Node* dq_w = conv.input(1) != nullptr ? conv.input(1)->producer() : nullptr;
+  if (dq_w == nullptr || dq_w->op_type() != "DequantizeLinear") {
+    return "weights W are not the output of a DequantizeLinear (float weights)";
+  }
+  if (std::string p = weight_dequantize_problem(*dq_w); !p.empty()) {
+    return "weights' DequantizeLinear '" + dq_w->name() + "': " + p;
+  }
+  const ir::Value* bias = conv.input(2);
+  if (bias != nullptr && bias->type.dtype != DType::kFloat32 && bias->type.dtype != DType::kUndefined) {
+    return "bias is " + std::string(dtype_name(bias->type.dtype)) + ", not float";
+  }
+  return "";
 }
 
 bool constant_float_or_absent(const ir::Value* v) {
@@ -159,15 +225,18 @@ bool FuseQdqConv::run(ir::Model& model) {
 
   std::unordered_set<const ir::Node*> removed;  // nodes of the order below that a rewrite already deleted
   bool changed = false;
+  clear_notes();
   for (ir::Node* conv : g.topological_order()) {
     if (removed.count(conv)) continue;
-    if (conv->op_type() != "Conv" || !is_default_domain(*conv) || conv->num_outputs() != 1) continue;
-    if (conv->num_inputs() < 2 || conv->num_inputs() > 3) continue;
+    if (conv->op_type() != "Conv" || !is_default_domain(*conv)) continue;
+    if (std::string problem = conv_problem(*conv); !problem.empty()) {
+      note(*conv, "not run in int8: " + problem);
+      continue;
+    }
     ir::Node* dq_x = ir::producer(*conv, 0, dq_x_matcher);
     ir::Node* dq_w = ir::producer(*conv, 1, dq_w_matcher);
-    if (dq_x == nullptr || dq_w == nullptr) continue;
+    if (dq_x == nullptr || dq_w == nullptr) continue;  // conv_problem checked the same conditions
     ir::Value* bias = conv->input(2);
-    if (bias != nullptr && bias->type.dtype != DType::kFloat32 && bias->type.dtype != DType::kUndefined) continue;
 
     ir::Node* act = ir::single_consumer(g, *conv, act_matcher);
     ir::Node* q = ir::single_consumer(g, act != nullptr ? *act : *conv, q_matcher);

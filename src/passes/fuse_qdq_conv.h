@@ -14,6 +14,8 @@
 //   - A trailing QuantizeLinear (single consumer of what precedes it, default domain, no opset-21 attributes,
 //     constant scalar float scale and uint8/int8 scalar zero point) is folded in: the QConv then outputs the
 //     integer tensor under the Q output's name. Without one the QConv outputs float.
+// Every Conv left alone gets a note (Pass::notes) naming the first condition it fails and the DequantizeLinear
+// concerned, shown by `qwac inspect --plan --int8`.
 // Must run before FuseConvActivation (which would take the Conv) and FuseQuantizeDequantize (which would take the
 // Q -> DQ pair feeding the Conv).
 #pragma once

@@ -3,7 +3,10 @@
 #include "passes/eliminate_dropout.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_conv_activation.h"
+#include "passes/fuse_qdq_add.h"
 #include "passes/fuse_qdq_conv.h"
+#include "passes/fuse_qdq_gemm.h"
+#include "passes/fuse_qdq_int8_ops.h"
 #include "passes/fuse_quantize_dequantize.h"
 
 namespace qwac::passes {
@@ -19,7 +22,11 @@ std::vector<std::unique_ptr<Pass>> engine_fusion_passes() {
 
 std::vector<std::unique_ptr<Pass>> engine_int8_passes() {
   std::vector<std::unique_ptr<Pass>> list;
+  // DQ -> MaxPool / Concat / Reshape ... -> Q (same parameters) -> the op on int8; requantizing pooling -> QLinearPool
+  list.push_back(std::make_unique<FuseQdqInt8Ops>());
   list.push_back(std::make_unique<FuseQdqConv>());  // DQ(X), DQ(W) -> Conv [-> Relu/Clip] [-> Q] -> QConv
+  list.push_back(std::make_unique<FuseQdqAdd>());   // DQ(A) + DQ(B) -> Add [-> Relu/Clip] [-> Q] -> QAdd
+  list.push_back(std::make_unique<FuseQdqGemm>());  // DQ(X), DQ(W) -> Gemm/MatMul [-> Relu/Clip] [-> Q] -> QGemm
   return list;
 }
 

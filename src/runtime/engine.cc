@@ -109,12 +109,14 @@ Engine::Engine(const ir::Model& model, EngineOptions options, const std::map<std
     }
     for (const auto& pass : engine_passes) {
       if (pass->run(*model_)) options_.logger->debug("engine pass " + pass->name() + " changed the graph");
+      pass_notes_.insert(pass_notes_.end(), pass->notes().begin(), pass->notes().end());
     }
     g.resize_outputs(num_outputs);
     for (const std::string& t : options_.taps) {
       if (g.find_value(t) == nullptr && model.graph->find_value(t) != nullptr) {
         options_.logger->debug("tap '" + t + "' is removed by the engine passes; compiling without them");
         model_ = std::make_unique<ir::Model>(model.clone());
+        pass_notes_.clear();  // they describe the discarded rewrite
         break;
       }
     }
@@ -204,6 +206,22 @@ void Engine::compile(const std::map<std::string, Shape>& input_shapes) {
     return copy;
   };
 
+  auto planned_node = [&](const ir::Node& n, const std::vector<int>& in_ids, const std::vector<int>& out_ids,
+                          std::string impl, std::vector<std::string> declines) {
+    PlannedNode p{n.name(), n.op_type(), std::move(impl), std::move(declines), n.domain(), {}, {}, {}, {}, {}, {}};
+    for (const ir::Value* v : n.inputs()) p.input_names.push_back(v == nullptr ? "" : v->name());
+    for (const ir::Value* v : n.outputs()) p.output_names.push_back(v == nullptr ? "" : v->name());
+    for (int id : in_ids) {
+      p.input_dtypes.push_back(id < 0 ? DType::kUndefined : plan->slots[id].dtype);
+      p.input_shapes.push_back(id < 0 ? Shape{} : plan->slots[id].shape);
+    }
+    for (int id : out_ids) {
+      p.output_dtypes.push_back(id < 0 ? DType::kUndefined : plan->slots[id].dtype);
+      p.output_shapes.push_back(id < 0 ? Shape{} : plan->slots[id].shape);
+    }
+    return p;
+  };
+
   for (const ir::Node* n : g.topological_order()) {
     const int64_t opset = node_opset(*model_, *n);
     std::vector<int> in_ids;
@@ -265,7 +283,7 @@ void Engine::compile(const std::map<std::string, Shape>& input_shapes) {
         plan->slots[out_ids[i]].storage = SlotStorage::kConstant;
         plan->slots[out_ids[i]].constant = results[i];
       }
-      plan->planned_nodes.push_back({n->name(), n->op_type(), "folded", {}});
+      plan->planned_nodes.push_back(planned_node(*n, in_ids, out_ids, "folded", {}));
       continue;
     }
 
@@ -302,7 +320,7 @@ void Engine::compile(const std::map<std::string, Shape>& input_shapes) {
       const bool keep = graph_outputs.count(n->output(i)) || tap_names.count(s.name);
       s.storage = keep ? SlotStorage::kOwned : SlotStorage::kArena;
     }
-    plan->planned_nodes.push_back({n->name(), n->op_type(), sel.impl, sel.declines});
+    plan->planned_nodes.push_back(planned_node(*n, in_ids, out_ids, sel.impl, sel.declines));
     Step step;
     step.kernel = std::move(sel.kernel);
     step.inputs = step_inputs;

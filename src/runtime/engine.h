@@ -14,6 +14,7 @@
 #include "core/logger.h"
 #include "core/tensor.h"
 #include "ir/graph.h"
+#include "passes/pass.h"
 
 namespace qwac::runtime {
 
@@ -39,6 +40,12 @@ struct PlannedNode {
   std::string op_type;
   std::string impl;                   // "dnnl", "ref", "folded" (computed at compile time)
   std::vector<std::string> declines;  // candidates that declined, with their reasons
+  std::string domain;                 // "" = default ONNX domain, "com.qwac" for fused/integer ops
+  // As compiled (kUndefined / empty for omitted optional inputs and outputs): tells which nodes compute on 8-bit
+  // tensors and how many multiply-accumulates they do (`qwac inspect --plan --int8`).
+  std::vector<std::string> input_names, output_names;  // "" for omitted optional ones
+  std::vector<DType> input_dtypes, output_dtypes;
+  std::vector<Shape> input_shapes, output_shapes;
 };
 
 // Accumulated time of one plan step over the runs since compilation (EngineOptions::profile).
@@ -79,6 +86,9 @@ class Engine {
   const std::vector<IoSpec>& inputs() const;
   const std::vector<IoSpec>& outputs() const;
   std::vector<PlannedNode> planned_nodes() const;
+  // Notes of the engine passes (why a pass left a node it looks for alone, e.g. a Conv not run in int8), in pass
+  // order. Empty when no engine pass ran.
+  const std::vector<passes::PassNote>& pass_notes() const { return pass_notes_; }
   size_t arena_bytes() const;  // bytes of the shared intermediate buffer after liveness-based reuse
   // Per-step times in plan order; empty unless EngineOptions::profile.
   std::vector<StepProfile> profile() const;
@@ -90,6 +100,7 @@ class Engine {
   EngineOptions options_;
   std::unique_ptr<Plan> plan_;
   std::map<std::string, Tensor> last_inputs_;  // the last run's inputs (shared storage), readable as taps
+  std::vector<passes::PassNote> pass_notes_;
 };
 
 // Lists every node of `model` (opset-aware) that no kernel supports, as "Op 'name'" strings; empty when all are.

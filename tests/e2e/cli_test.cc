@@ -1,11 +1,14 @@
 // The CLI as a user meets it: output of inspect/bench, one-line errors and exit codes.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include "model_builder.h"
+#include "onnx/model_io.h"
 #include "test_util.h"
 
 namespace qwac {
@@ -43,6 +46,77 @@ TEST(Cli, InspectPlanShowsKernelChoices) {
   CommandResult r = run_cli("inspect --plan " + testing::shared_path("assets/models/resnet20-cifar10/model.onnx"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("dnnl"), std::string::npos) << r.output;
+}
+
+// x -> Q -> DQ -> conv1 (int8 weights) -> Q -> DQ -> conv2 (float weights) -> y: conv1 runs in int8, conv2 cannot,
+// so the DQ before it stays as a float round trip.
+std::string write_half_quantized_model(const std::string& path) {
+  testing::ModelBuilder b(7, 13);
+  ir::Graph& g = *b.g;
+  g.name = "half_quantized";
+  auto scalar_u8 = [&](const std::string& name, uint8_t v) {
+    Tensor t(DType::kUInt8, {});
+    t.data<uint8_t>()[0] = v;
+    return g.add_constant(name, t);
+  };
+  auto scalar_f = [&](const std::string& name, float v) {
+    Tensor t(DType::kFloat32, {});
+    t.data<float>()[0] = v;
+    return g.add_constant(name, t);
+  };
+  ir::Value* x = b.input("x", {1, 4, 6, 6});
+  ir::Value* s1 = scalar_f("s1", 0.02f);
+  ir::Value* z1 = scalar_u8("z1", 128);
+  ir::Value* q1 = b.node("QuantizeLinear", {x, s1, z1}, "q_in");
+  q1->type.dtype = DType::kUInt8;
+  ir::Value* dq1 = b.node("DequantizeLinear", {q1, s1, z1}, "dq_in");
+  Tensor w(DType::kInt8, {4, 4, 3, 3});
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(i % 11 - 5);
+  ir::Value* wdq = b.node("DequantizeLinear", {g.add_constant("w1", w), scalar_f("ws", 0.01f)}, "dq_w1");
+  ir::Value* c1 = b.node("Conv", {dq1, wdq}, "conv1");
+  ir::Value* s2 = scalar_f("s2", 0.05f);
+  ir::Value* z2 = scalar_u8("z2", 0);
+  ir::Value* q2 = b.node("QuantizeLinear", {c1, s2, z2}, "q_mid");
+  q2->type.dtype = DType::kUInt8;
+  ir::Value* dq2 = b.node("DequantizeLinear", {q2, s2, z2}, "dq_mid");
+  ir::Value* y = b.node("Conv", {dq2, g.add_constant("w2", testing::random_tensor({2, 4, 1, 1}, b.rng))}, "conv2");
+  y->type.dtype = DType::kFloat32;
+  y->type.shape = ir::SymbolicShape{{1, ""}, {2, ""}, {4, ""}, {4, ""}};
+  g.add_output(y);
+  onnxio::save_model(b.model, path);
+  return path;
+}
+
+TEST(Cli, InspectPlanInt8ShowsPrecisionNotesAndRoundTrips) {
+  const std::string path = write_half_quantized_model(
+      (std::filesystem::temp_directory_path() / ("qwac_cli_half_qdq_" + std::to_string(getpid()) + ".onnx")).string());
+  CommandResult r = run_cli("inspect --plan --int8 " + path);
+  std::filesystem::remove(path);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto line_of = [&](const std::string& name) {
+    const size_t at = r.output.find("  " + name + " ");
+    return at == std::string::npos ? std::string() : r.output.substr(at, r.output.find('\n', at) - at);
+  };
+  EXPECT_NE(line_of("conv1").find("QConv"), std::string::npos) << r.output;
+  EXPECT_NE(line_of("conv1").find("int8"), std::string::npos) << r.output;
+  EXPECT_NE(line_of("conv2").find("float"), std::string::npos) << r.output;
+  EXPECT_NE(line_of("dq_mid").find("simulated"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("note: not run in int8: weights W are not the output of a DequantizeLinear"),
+            std::string::npos)
+      << r.output;
+  // MACs: conv1 16 outputs x 4 channels x (4 x 3 x 3) = 2304, conv2 32 outputs x 4 = 128: 2304 / 2432.
+  EXPECT_NE(r.output.find("int8: 1 of 2 compute nodes (94.7 % of"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("float round trips: 1 (DequantizeLinear 1)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("DequantizeLinear 'dq_mid': dequantizes the output of QConv 'conv1' for "), std::string::npos)
+      << r.output;
+
+  // Without --int8 the same model is all float simulation: the Q -> DQ pairs are FakeQuantize round trips.
+  write_half_quantized_model(path);
+  CommandResult f = run_cli("inspect --plan " + path);
+  std::filesystem::remove(path);
+  ASSERT_EQ(f.exit_code, 0) << f.output;
+  EXPECT_NE(f.output.find("int8: 0 of 2 compute nodes"), std::string::npos) << f.output;
+  EXPECT_EQ(f.output.find("note:"), std::string::npos) << "no int8 pass ran: " << f.output;
 }
 
 TEST(Cli, BenchPrintsLatencyAndThroughput) {

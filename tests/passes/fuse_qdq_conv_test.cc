@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 
 #include "config/compression_config.h"
@@ -158,10 +159,43 @@ TEST(FuseQdqConv, LeavesOtherPatternsAlone) {
     }
     b.g->add_output(b.node("Conv", {dq, w}, "conv"));
     const size_t nodes = b.g->num_nodes();
-    EXPECT_FALSE(FuseQdqConv().run(b.model)) << "case " << static_cast<int>(what);
+    FuseQdqConv pass;
+    EXPECT_FALSE(pass.run(b.model)) << "case " << static_cast<int>(what);
     EXPECT_EQ(b.g->num_nodes(), nodes) << "case " << static_cast<int>(what);
     EXPECT_EQ(count_ops(*b.g, "QConv"), 0u) << "case " << static_cast<int>(what);
+
+    // The note says which input and which condition: what a user reads in `qwac inspect --plan --int8`.
+    static const std::map<Break, std::string> kReason = {
+        {Break::kFloatWeights, "weights W are not the output of a DequantizeLinear"},
+        {Break::kWeightZeroPoint, "weights' DequantizeLinear 'wdq': the weights are asymmetric"},
+        {Break::kPerChannelActivation, "input X's DequantizeLinear 'dq': its scale is not a constant float scalar"},
+        {Break::kNonConstantScale, "input X's DequantizeLinear 'dq': its scale is not a constant float scalar"},
+        {Break::kWeightAxis1, "weights' DequantizeLinear 'wdq': the weight scale is per channel on axis 1"},
+    };
+    ASSERT_EQ(pass.notes().size(), 1u) << "case " << static_cast<int>(what);
+    EXPECT_EQ(pass.notes()[0].node_name, "conv");
+    EXPECT_EQ(pass.notes()[0].op_type, "Conv");
+    EXPECT_NE(pass.notes()[0].reason.find(kReason.at(what)), std::string::npos)
+        << "case " << static_cast<int>(what) << ": " << pass.notes()[0].reason;
+    pass.run(b.model);
+    EXPECT_EQ(pass.notes().size(), 1u) << "notes of the previous run are cleared";
   }
+}
+
+TEST(FuseQdqConv, NotesFloatConvsAndNothingForFusedOnes) {
+  TwoConvModel m;
+  FuseQdqConv pass;
+  EXPECT_TRUE(pass.run(m.b.model));
+  EXPECT_TRUE(pass.notes().empty()) << pass.notes()[0].node_name << ": " << pass.notes()[0].reason;
+
+  // A Conv on a float activation (graph input) with int8 weights.
+  QdqBuilder b;
+  Value* x = b.input("x", {1, 4, 5, 5});
+  b.g->add_output(b.qconv_pattern("conv", x, 4, 4, 0.1f));
+  EXPECT_FALSE(pass.run(b.model));
+  ASSERT_EQ(pass.notes().size(), 1u);
+  EXPECT_EQ(pass.notes()[0].reason,
+            "not run in int8: input X is not the output of a DequantizeLinear (a float activation)");
 }
 
 // Engine with int8 (QConv on oneDNN int8, and on the reference kernel) against the float simulation.

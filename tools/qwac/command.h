@@ -22,6 +22,7 @@ Action add_bench_command(CLI::App& app);
 Action add_evaluate_command(CLI::App& app);
 Action add_quantize_command(CLI::App& app);
 Action add_sensitivity_command(CLI::App& app);
+Action add_convert_command(CLI::App& app);
 
 // Concrete input shapes for a model: declared shapes with dim 0 replaced by `batch` (when batch > 0 and the
 // input has rank >= 1), then `--shape name=d0,d1,...` overrides. Symbolic dims left are an InvalidArgument

@@ -1,9 +1,16 @@
-// `qwac inspect MODEL`: what a model is, before doing anything with it.
+// `qwac inspect MODEL [--plan [--int8]]`: what a model is, before doing anything with it, and how the engine
+// would run it: the kernel of every node and, for a QDQ model with --int8, which nodes compute in 8 bits and why the
+// others do not.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "command.h"
+#include "ir/fused_ops.h"
 #include "onnx/model_io.h"
 #include "qwac/error.h"
 #include "runtime/engine.h"
@@ -26,9 +33,176 @@ std::string describe_type(const ir::TypeInfo& t) {
 struct InspectOptions {
   std::string model_path;
   bool plan = false;
+  bool int8 = false;
   int64_t batch = 0;
   std::vector<std::string> shapes;
 };
+
+bool is_8bit(DType t) {
+  return t == DType::kUInt8 || t == DType::kInt8;
+}
+
+// Ops that only convert between float and 8-bit: left in a plan they are a float round trip (the QDQ simulation).
+bool is_quantize_op(const runtime::PlannedNode& p) {
+  return p.op_type == "QuantizeLinear" || p.op_type == "DequantizeLinear" || p.op_type == "FakeQuantize";
+}
+
+// "int8" (qwac's integer ops, and any op reading or writing 8-bit tensors: pooling, concat, reshape on uint8),
+// "simulated" (a quantize / dequantize left in the plan), "float", or "const" (computed at compile time).
+std::string precision_of(const runtime::PlannedNode& p) {
+  if (p.impl == "folded") return "const";
+  if (is_quantize_op(p)) return "simulated";
+  if (p.domain == "com.qwac" && !p.op_type.empty() && p.op_type[0] == 'Q') return "int8";
+  const bool reads_8bit = std::any_of(p.input_dtypes.begin(), p.input_dtypes.end(), is_8bit);
+  const bool writes_8bit = std::any_of(p.output_dtypes.begin(), p.output_dtypes.end(), is_8bit);
+  return reads_8bit || writes_8bit ? "int8" : "float";
+}
+
+int64_t numel_of(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+// Multiply-accumulates of the ops that dominate a CNN's time (convolutions and matrix products); 0 for others.
+// Convolutions: output elements x (weights per output channel); matrix products: output elements x K.
+int64_t macs_of(const runtime::PlannedNode& p) {
+  struct ConvWeights {
+    const char* op;
+    size_t weight_input;
+  };
+  static constexpr ConvWeights kConvs[] = {{"Conv", 1}, {"FusedConv", 1}, {"QConv", ir::QConvInputs::kW}};
+  if (p.output_shapes.empty()) return 0;
+  const int64_t out = numel_of(p.output_shapes[0]);
+  for (const ConvWeights& c : kConvs) {
+    if (p.op_type != c.op || p.input_shapes.size() <= c.weight_input) continue;
+    const Shape& w = p.input_shapes[c.weight_input];
+    return w.empty() ? 0 : out * numel_of(w) / w[0];
+  }
+  if (p.input_shapes.empty() || p.input_shapes[0].empty()) return 0;
+  const Shape& a = p.input_shapes[0];
+  if (p.op_type.find("MatMul") != std::string::npos) return out * a.back();
+  // Gemm-like: A is [M, K] or [K, M] (transA) and the output [M, N], so K = |A| / M.
+  if (p.op_type.find("Gemm") != std::string::npos && !p.output_shapes[0].empty() && p.output_shapes[0][0] > 0) {
+    return out * (numel_of(a) / p.output_shapes[0][0]);
+  }
+  return 0;
+}
+
+std::string node_label(const runtime::PlannedNode& p) {
+  return p.op_type + " '" + p.node_name + "'";
+}
+
+using ProducerMap = std::map<std::string, const runtime::PlannedNode*>;               // value -> node writing it
+using ConsumerMap = std::map<std::string, std::vector<const runtime::PlannedNode*>>;  // value -> nodes reading it
+using NoteMap = std::map<std::string, std::vector<const passes::PassNote*>>;         // node name -> notes
+
+// One line on why a quantize / dequantize is still in the plan: what it converts between, and which nodes on the
+// float side made it stay (no int8 pattern takes them).
+std::string round_trip_reason(const runtime::PlannedNode& p, const ProducerMap& producer_of,
+                              const ConsumerMap& consumers_of, const std::set<std::string>& graph_outputs,
+                              const NoteMap& notes_of) {
+  std::vector<std::string> noted;  // neighbours a pass explained leaving in float
+  auto remember = [&](const runtime::PlannedNode& n) {
+    if (notes_of.count(n.node_name) && std::find(noted.begin(), noted.end(), n.node_name) == noted.end()) {
+      noted.push_back(n.node_name);
+    }
+  };
+  auto from = [&]() -> std::string {
+    if (p.input_names.empty() || p.input_names[0].empty()) return "nothing";
+    auto it = producer_of.find(p.input_names[0]);
+    if (it == producer_of.end()) return "graph input '" + p.input_names[0] + "'";
+    remember(*it->second);
+    return node_label(*it->second);
+  };
+  auto to = [&]() -> std::string {
+    std::string list;
+    for (const std::string& out : p.output_names) {
+      if (graph_outputs.count(out)) list += (list.empty() ? "" : ", ") + ("graph output '" + out + "'");
+      auto it = consumers_of.find(out);
+      if (it == consumers_of.end()) continue;
+      for (const runtime::PlannedNode* c : it->second) {
+        remember(*c);
+        list += (list.empty() ? "" : ", ") + node_label(*c);
+      }
+    }
+    return list.empty() ? "nothing" : list;
+  };
+  std::string what;
+  if (p.op_type == "DequantizeLinear") {
+    what = "dequantizes the output of " + from() + " for " + to();
+  } else if (p.op_type == "QuantizeLinear") {
+    what = "quantizes the output of " + from() + " for " + to();
+  } else {
+    what = "rounds the output of " + from() + " to the 8-bit grid (in float) for " + to();
+  }
+  std::string see;
+  for (const std::string& name : noted) see += (see.empty() ? "" : ", ") + ("'" + name + "'");
+  return node_label(p) + ": " + what + "; no int8 pattern covers it" + (see.empty() ? "" : " (see the note on " + see + ")");
+}
+
+void print_plan(const runtime::Engine& engine, bool int8) {
+  const std::vector<runtime::PlannedNode> plan = engine.planned_nodes();
+  NoteMap notes_of;
+  for (const passes::PassNote& n : engine.pass_notes()) notes_of[n.node_name].push_back(&n);
+  ProducerMap producer_of;
+  ConsumerMap consumers_of;
+  std::set<std::string> planned_names;
+  for (const runtime::PlannedNode& p : plan) {
+    planned_names.insert(p.node_name);
+    for (const std::string& o : p.output_names) {
+      if (!o.empty()) producer_of[o] = &p;
+    }
+    for (const std::string& i : p.input_names) {
+      if (!i.empty() && (consumers_of[i].empty() || consumers_of[i].back() != &p)) consumers_of[i].push_back(&p);
+    }
+  }
+  std::set<std::string> graph_outputs;
+  for (const runtime::IoSpec& o : engine.outputs()) graph_outputs.insert(o.name);
+
+  std::printf("plan (arena %.2f MiB%s):\n", static_cast<double>(engine.arena_bytes()) / (1024.0 * 1024.0),
+              int8 ? ", int8" : "");
+  int64_t compute = 0, int8_nodes = 0, total_macs = 0, int8_macs = 0;
+  std::vector<const runtime::PlannedNode*> round_trips;
+  for (const runtime::PlannedNode& p : plan) {
+    const std::string precision = precision_of(p);
+    std::printf("  %-28s %-18s %-7s %s", p.node_name.c_str(), p.op_type.c_str(), p.impl.c_str(), precision.c_str());
+    for (const auto& d : p.declines) std::printf("  [declined %s]", d.c_str());
+    std::printf("\n");
+    auto it = notes_of.find(p.node_name);
+    if (it != notes_of.end()) {
+      for (const passes::PassNote* n : it->second) std::printf("      note: %s\n", n->reason.c_str());
+    }
+    if (precision == "simulated") round_trips.push_back(&p);
+    if (precision == "const" || precision == "simulated") continue;
+    ++compute;
+    const int64_t macs = macs_of(p);
+    total_macs += macs;
+    if (precision == "int8") {
+      ++int8_nodes;
+      int8_macs += macs;
+    }
+  }
+  // Notes about nodes that a later pass renamed or removed: still worth knowing.
+  for (const passes::PassNote& n : engine.pass_notes()) {
+    if (!planned_names.count(n.node_name)) {
+      std::printf("  note on %s '%s': %s\n", n.op_type.c_str(), n.node_name.c_str(), n.reason.c_str());
+    }
+  }
+  std::printf("int8: %lld of %lld compute nodes", static_cast<long long>(int8_nodes), static_cast<long long>(compute));
+  if (total_macs > 0) {
+    std::printf(" (%.1f %% of %.1f MMACs)", 100.0 * static_cast<double>(int8_macs) / static_cast<double>(total_macs),
+                static_cast<double>(total_macs) / 1e6);
+  }
+  std::map<std::string, int> by_op;
+  for (const runtime::PlannedNode* p : round_trips) by_op[p->op_type]++;
+  std::string ops;
+  for (const auto& [op, count] : by_op) ops += (ops.empty() ? "" : ", ") + op + " " + std::to_string(count);
+  std::printf("; float round trips: %zu%s\n", round_trips.size(), ops.empty() ? "" : (" (" + ops + ")").c_str());
+  for (const runtime::PlannedNode* p : round_trips) {
+    std::printf("  %s\n", round_trip_reason(*p, producer_of, consumers_of, graph_outputs, notes_of).c_str());
+  }
+}
 
 int run_inspect(const InspectOptions& o) {
   const ir::Model model = onnxio::load_model(o.model_path);
@@ -66,15 +240,12 @@ int run_inspect(const InspectOptions& o) {
     std::printf("unsupported ops: %zu\n", unsupported.size());
     for (const auto& u : unsupported) std::printf("  %s\n", u.c_str());
   }
-  if (o.plan) {
+  if (o.plan || o.int8) {
     if (!unsupported.empty()) throw UnsupportedOp("cannot show a plan: the model has unsupported ops (listed above)");
-    runtime::Engine engine(model, runtime::EngineOptions{}, resolve_input_shapes(model, o.batch, o.shapes));
-    std::printf("plan (arena %.2f MiB):\n", static_cast<double>(engine.arena_bytes()) / (1024.0 * 1024.0));
-    for (const auto& p : engine.planned_nodes()) {
-      std::printf("  %-28s %-18s %s", p.node_name.c_str(), p.op_type.c_str(), p.impl.c_str());
-      for (const auto& d : p.declines) std::printf("  [declined %s]", d.c_str());
-      std::printf("\n");
-    }
+    runtime::EngineOptions eo;
+    eo.int8 = o.int8;
+    runtime::Engine engine(model, eo, resolve_input_shapes(model, o.batch, o.shapes));
+    print_plan(engine, o.int8);
   }
   return unsupported.empty() ? 0 : static_cast<int>(ErrorKind::kUnsupportedOp);
 }
@@ -86,6 +257,9 @@ Action add_inspect_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("inspect", "Show a model's inputs, outputs, opset, ops and parameter count");
   sub->add_option("model", opts->model_path, "ONNX model file")->required();
   sub->add_flag("--plan", opts->plan, "Also compile the model and show which kernel runs each node and why");
+  sub->add_flag("--int8", opts->int8,
+                "Show the plan (implies --plan) compiled as `qwac bench --int8` does: which nodes run in int8 and "
+                "why the others do not");
   sub->add_option("--batch", opts->batch, "Batch size used for --plan (default: declared, symbolic batch = 1)");
   sub->add_option("--shape", opts->shapes, "Input shape override for --plan: name=d0,d1,...");
   return [opts] { return run_inspect(*opts); };

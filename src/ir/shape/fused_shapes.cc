@@ -1,5 +1,6 @@
 // Shape inference for qwac's fused ops (ir/fused_ops.h). Each reuses the inference of the op it extends, so the
 // fused and unfused graphs agree by construction, then checks what the fusion added.
+#include <algorithm>
 #include <string>
 
 #include "ir/fused_ops.h"
@@ -124,12 +125,50 @@ std::vector<OutputInfo> infer_qconv(const InferContext& ctx) {
   return outputs;
 }
 
+// QLinearPool: the pooling op named by `pool` on a float view of X (its own inference, so the attributes are
+// checked the same way), with y_zero_point's type.
+std::vector<OutputInfo> infer_qlinear_pool(const InferContext& ctx) {
+  using In = QLinearPoolInputs;
+  constexpr int64_t kPoolOpset = 12;  // MaxPool's last change (8-bit inputs); no Indices output here
+  const std::string pool = ctx.attrs().get_string("pool", "");
+  if (std::find(kQLinearPoolKinds.begin(), kQLinearPoolKinds.end(), pool) == kQLinearPoolKinds.end()) {
+    ctx.fail("attribute pool = '" + pool + "', expected MaxPool, AveragePool, GlobalAveragePool or GlobalMaxPool");
+  }
+  const OpSchema* schema = builtin_op_registry().find(pool, "");
+  if (schema == nullptr) throw InternalError("QLinearPool needs the " + pool + " schema, which is not registered");
+  const TensorInfo& x = ctx.input(In::kX);
+  if (x.dtype != DType::kUInt8 && x.dtype != DType::kInt8) {
+    ctx.fail("input X is " + std::string(dtype_name(x.dtype)) + ", expected uint8 or int8");
+  }
+  if (ctx.has_input(In::kXZeroPoint) && ctx.input(In::kXZeroPoint).dtype != x.dtype) {
+    ctx.fail("x_zero_point is " + std::string(dtype_name(ctx.input(In::kXZeroPoint).dtype)) + ", expected " +
+             std::string(dtype_name(x.dtype)));
+  }
+  for (size_t i : {In::kXScale, In::kYScale}) {
+    if (ctx.input(i).dtype != DType::kFloat32 || shape_numel(ctx.input(i).shape) != 1) {
+      ctx.fail(std::string(i == In::kXScale ? "x_scale" : "y_scale") + " must be a float scalar");
+    }
+  }
+  const DType y_type = ctx.input(In::kYZeroPoint).dtype;
+  if (y_type != DType::kUInt8 && y_type != DType::kInt8) {
+    ctx.fail("y_zero_point is " + std::string(dtype_name(y_type)) + ", expected uint8 or int8");
+  }
+  TensorInfo x_float = x;
+  x_float.dtype = DType::kFloat32;
+  x_float.value = nullptr;
+  std::vector<OutputInfo> outputs = schema->infer(InferContext(ctx.node(), kPoolOpset, {x_float}));
+  outputs.resize(1);
+  outputs[0].dtype = y_type;
+  return outputs;
+}
+
 }  // namespace
 
 void register_fused_shapes(OpRegistry& registry) {
   registry.add(OpSchema{std::string(kFusedConvOp), std::string(kQwacDomain), 1, &infer_fused_conv});
   registry.add(OpSchema{std::string(kFakeQuantizeOp), std::string(kQwacDomain), 1, &infer_fake_quantize});
   registry.add(OpSchema{std::string(kQConvOp), std::string(kQwacDomain), 1, &infer_qconv});
+  registry.add(OpSchema{std::string(kQLinearPoolOp), std::string(kQwacDomain), 1, &infer_qlinear_pool});
 }
 
 }  // namespace qwac::ir

@@ -1,6 +1,6 @@
-// Reference pooling: MaxPool (float32, int8, uint8; optional int64 Indices), AveragePool, GlobalAveragePool and
-// GlobalMaxPool (float32). Spatial axes are normalized to three, as for convolution; planes (N x C) run in
-// parallel.
+// Reference pooling: MaxPool and GlobalMaxPool (float32, int8, uint8; MaxPool's optional int64 Indices),
+// AveragePool and GlobalAveragePool (float32). Spatial axes are normalized to three, as for convolution; planes
+// (N x C) run in parallel.
 #include <array>
 #include <limits>
 #include <tuple>
@@ -159,29 +159,41 @@ std::unique_ptr<Kernel> create_average_pool(const KernelContext& ctx, std::strin
   });
 }
 
+template <bool kMax, typename T>
+void global_pool(int64_t planes, int64_t size, int threads, const T* src, T* dst) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    const T* xp = src + plane * size;
+    if constexpr (kMax) {
+      T best = std::numeric_limits<T>::lowest();
+      for (int64_t i = 0; i < size; ++i) best = i == 0 || xp[i] > best ? xp[i] : best;
+      dst[plane] = best;
+    } else {
+      double sum = 0;
+      for (int64_t i = 0; i < size; ++i) sum += xp[i];
+      dst[plane] = static_cast<T>(sum / static_cast<double>(size));
+    }
+  }
+}
+
+// GlobalMaxPool also takes int8/uint8 (the int8 engine path runs it on the integers); averages are float only.
 template <bool kMax>
 std::unique_ptr<Kernel> create_global_pool(const KernelContext& ctx, std::string& reason) {
-  if (!nn::inputs_are_float32(ctx, {0}, reason)) return nullptr;
+  const DType dt = ctx.inputs.at(0).dtype;
+  if (!kMax || (dt != DType::kInt8 && dt != DType::kUInt8)) {
+    if (!nn::inputs_are_float32(ctx, {0}, reason)) return nullptr;
+  }
   const Shape& x = ctx.inputs[0].shape;
   const int64_t planes = x[0] * x[1];
   const int64_t size = shape_numel(Shape(x.begin() + 2, x.end()));
   const int threads = nn::kernel_threads(ctx);
   return nn::make_function_kernel([=](const std::vector<Tensor>& in, std::vector<Tensor>& out) {
-    const float* src = in[0].data<float>();
-    float* dst = out[0].data<float>();
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t plane = 0; plane < planes; ++plane) {
-      const float* xp = src + plane * size;
-      if constexpr (kMax) {
-        float best = std::numeric_limits<float>::lowest();
-        for (int64_t i = 0; i < size; ++i) best = i == 0 || xp[i] > best ? xp[i] : best;
-        dst[plane] = best;
-      } else {
-        double sum = 0;
-        for (int64_t i = 0; i < size; ++i) sum += xp[i];
-        dst[plane] = static_cast<float>(sum / static_cast<double>(size));
+    dispatch_dtype(in[0].dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (std::is_same_v<T, float> || (kMax && (std::is_same_v<T, int8_t> || std::is_same_v<T, uint8_t>))) {
+        global_pool<kMax, T>(planes, size, threads, in[0].data<T>(), out[0].data<T>());
       }
-    }
+    });
   });
 }
 

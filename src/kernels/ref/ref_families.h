@@ -10,5 +10,8 @@ void register_tensor_kernels(KernelRegistry& registry);       // shape manipulat
 void register_fused_kernels(KernelRegistry& registry);        // qwac-domain fused ops (FusedConv, ...)
 void register_fake_quantize_kernels(KernelRegistry& registry);  // com.qwac FakeQuantize (fused Q -> DQ)
 void register_qconv_kernels(KernelRegistry& registry);          // com.qwac QConv (float simulation)
+void register_qlinear_pool_kernels(KernelRegistry& registry);    // com.qwac QLinearPool (float simulation)
+void register_qadd_kernels(KernelRegistry& registry);           // com.qwac QAdd (float simulation)
+void register_qgemm_kernels(KernelRegistry& registry);          // com.qwac QGemm (float simulation)
 
 }  // namespace qwac::kernels::ref

@@ -11,6 +11,9 @@ void register_reference_kernels(KernelRegistry& registry) {
   ref::register_fused_kernels(registry);
   ref::register_fake_quantize_kernels(registry);
   ref::register_qconv_kernels(registry);
+  ref::register_qlinear_pool_kernels(registry);
+  ref::register_qadd_kernels(registry);
+  ref::register_qgemm_kernels(registry);
 }
 
 }  // namespace qwac::kernels

@@ -1,0 +1,286 @@
+// QAdd (com.qwac, ir/fused_ops.h) as a vectorizable loop over the 8-bit operands, parallel with OpenMP. It computes
+// exactly the reference's float simulation, float(q - zp) * scale per operand, the float sum, the activation and
+// QuantizeLinear's division by y_scale and round-half-to-even (done by adding and subtracting 1.5 * 2^23 after the
+// clamp to the output range, which the compiler can vectorize, where std::nearbyint is a library call).
+//
+// Element-wise math does not care about layout as long as both operands and the output share one: when an operand
+// arrives in a oneDNN layout (the nhwc output of a QConv), the other is reordered into that layout if it is not
+// already in it, and the output is written in it, so a residual block stays in the integer layout of its QConvs.
+// Such a layout must hold no padding (nhwc, not nChw16c with 10 channels), since padded bytes would not stay zero.
+// Plain operands broadcast as Add's; blocked ones must have equal shapes (else the kernel declines and the
+// reference runs on plain tensors).
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "ir/fused_ops.h"
+#include "kernels/dnnl/dnnl_common.h"
+#include "kernels/dnnl/dnnl_families.h"
+#include "kernels/ref/elementwise_broadcast.h"
+
+namespace qwac::kernels::dnnl_impl {
+namespace {
+
+using In = ir::QAddInputs;
+using dt = dnnl::memory::data_type;
+
+constexpr float kRoundMagic = 12582912.f;  // 1.5 * 2^23: (v + M) - M rounds |v| < 2^22 half to even
+constexpr int64_t kChunk = 16384;          // elements per parallel task
+constexpr int64_t kParallelMinWork = 32768;
+
+struct QAddParams {
+  float a_scale = 1.f, b_scale = 1.f, y_scale = 1.f;
+  int32_t a_zp = 0, b_zp = 0, y_zp = 0;
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();  // activation
+  float q_lo = 0.f, q_hi = 0.f;  // bounds of y / y_scale: the output type's range minus y_zp
+};
+
+// SA / SB: how far an operand advances per element (1, or 0 for a broadcast one). The parameters are copied to
+// locals: the compiler cannot know that the 8-bit stores do not alias them.
+template <typename A, typename B, typename Y, int SA, int SB>
+__attribute__((always_inline)) inline void qadd_span(const A* a, const B* b, Y* y, int64_t n,
+                                                     const QAddParams& params) {
+  const QAddParams p = params;
+  for (int64_t i = 0; i < n; ++i) {
+    const float fa = static_cast<float>(static_cast<int32_t>(a[i * SA]) - p.a_zp) * p.a_scale;
+    const float fb = static_cast<float>(static_cast<int32_t>(b[i * SB]) - p.b_zp) * p.b_scale;
+    const float s = std::min(std::max(fa + fb, p.lo), p.hi);
+    if constexpr (std::is_same_v<Y, float>) {
+      y[i] = s;
+    } else {
+      float v = std::min(std::max(s / p.y_scale, p.q_lo), p.q_hi);
+      v = (v + kRoundMagic) - kRoundMagic;
+      y[i] = static_cast<Y>(static_cast<int32_t>(v) + p.y_zp);
+    }
+  }
+}
+
+using SpanFn = void (*)(const void* a, const void* b, void* y, int64_t n, int64_t sa, int64_t sb,
+                        const QAddParams& p);
+
+template <typename A, typename B, typename Y>
+__attribute__((always_inline)) inline void qadd_dispatch(const void* a_raw, const void* b_raw, void* y_raw, int64_t n,
+                                                         int64_t sa, int64_t sb, const QAddParams& p) {
+  const A* a = static_cast<const A*>(a_raw);
+  const B* b = static_cast<const B*>(b_raw);
+  Y* y = static_cast<Y*>(y_raw);
+  if (sa == 1 && sb == 1) {
+    qadd_span<A, B, Y, 1, 1>(a, b, y, n, p);
+  } else if (sa == 1) {
+    qadd_span<A, B, Y, 1, 0>(a, b, y, n, p);
+  } else if (sb == 1) {
+    qadd_span<A, B, Y, 0, 1>(a, b, y, n, p);
+  } else {
+    qadd_span<A, B, Y, 0, 0>(a, b, y, n, p);
+  }
+}
+
+// The same loops for the baseline x86-64 target and for AVX2 (twice the vector width, and 8-bit to float
+// conversions in one instruction), picked at kernel creation. No FMA: a fused multiply-add would round
+// differently from the reference's separate product and sum.
+template <typename A, typename B, typename Y>
+void qadd_span_any(const void* a, const void* b, void* y, int64_t n, int64_t sa, int64_t sb, const QAddParams& p) {
+  qadd_dispatch<A, B, Y>(a, b, y, n, sa, sb, p);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+template <typename A, typename B, typename Y>
+__attribute__((target("avx2"))) void qadd_span_avx2(const void* a, const void* b, void* y, int64_t n, int64_t sa,
+                                                    int64_t sb, const QAddParams& p) {
+  qadd_dispatch<A, B, Y>(a, b, y, n, sa, sb, p);
+}
+constexpr bool kHaveAvx2Variant = true;
+#else
+template <typename A, typename B, typename Y>
+void qadd_span_avx2(const void* a, const void* b, void* y, int64_t n, int64_t sa, int64_t sb, const QAddParams& p) {
+  qadd_dispatch<A, B, Y>(a, b, y, n, sa, sb, p);
+}
+constexpr bool kHaveAvx2Variant = false;
+#endif
+
+bool cpu_has_avx2() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2;
+#else
+  return false;
+#endif
+}
+
+template <typename Fn>
+void with_8bit(DType t, Fn&& fn) {
+  if (t == DType::kUInt8) {
+    fn(uint8_t{});
+  } else {
+    fn(int8_t{});
+  }
+}
+
+SpanFn span_fn(DType a, DType b, DType y) {
+  const bool avx2 = kHaveAvx2Variant && cpu_has_avx2();
+  SpanFn fn = nullptr;
+  with_8bit(a, [&](auto ta) {
+    with_8bit(b, [&](auto tb) {
+      using A = decltype(ta);
+      using B = decltype(tb);
+      if (y == DType::kFloat32) {
+        fn = avx2 ? &qadd_span_avx2<A, B, float> : &qadd_span_any<A, B, float>;
+      } else {
+        with_8bit(y, [&](auto ty) {
+          using Y = decltype(ty);
+          fn = avx2 ? &qadd_span_avx2<A, B, Y> : &qadd_span_any<A, B, Y>;
+        });
+      }
+    });
+  });
+  return fn;
+}
+
+dt dnnl_8bit(DType t) {
+  return t == DType::kUInt8 ? dt::u8 : dt::s8;
+}
+
+// `md` with another element type (same dims and layout).
+dnnl::memory::desc with_type(const dnnl::memory::desc& md, dt t) {
+  dnnl_memory_desc_t d = md.data;
+  d.data_type = static_cast<dnnl_data_type_t>(t);
+  return dnnl::memory::desc(d);
+}
+
+int32_t zero_point_value(const KernelContext& ctx, size_t i) {
+  if (ctx.inputs.size() <= i || !ctx.inputs[i].present()) return 0;
+  const Tensor& t = *ctx.inputs[i].value;
+  return t.dtype() == DType::kUInt8 ? t.data<uint8_t>()[0] : t.data<int8_t>()[0];
+}
+
+class QAddKernel final : public Kernel {
+ public:
+  static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason);
+
+  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
+    const char* a = static_cast<const char*>(inputs[In::kA].raw());
+    const char* b = static_cast<const char*>(inputs[In::kB].raw());
+    char* y = static_cast<char*>(outputs[0].raw());
+    const int64_t y_size = outputs[0].dtype() == DType::kFloat32 ? 4 : 1;
+    if (blocked_) {
+      dnnl::stream& stream = cpu_stream();
+      a = static_cast<const char*>(a_.bind(a, stream).get_data_handle());
+      b = static_cast<const char*>(b_.bind(b, stream).get_data_handle());
+      if (a_.reorders() || b_.reorders()) stream.wait();
+      const int64_t tasks = (numel_ + kChunk - 1) / kChunk;
+      const int threads = numel_ >= kParallelMinWork ? threads_ : 1;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+      for (int64_t t = 0; t < tasks; ++t) {
+        const int64_t begin = t * kChunk, count = std::min(kChunk, numel_ - begin);
+        span_(a + begin, b + begin, y + begin * y_size, count, 1, 1, params_);
+      }
+      return;
+    }
+    const int64_t sa = plan_.inner_stride(0), sb = plan_.inner_stride(1);
+    plan_.for_each_chunk<2>(threads_, [&](int64_t o, const std::array<int64_t, 2>& off, int64_t count) {
+      span_(a + off[0], b + off[1], y + o * y_size, count, sa, sb, params_);
+    });
+  }
+
+  BlockedFormatPtr output_format(size_t) const override { return out_format_; }
+
+ private:
+  QAddParams params_;
+  SpanFn span_ = nullptr;
+  int threads_ = 1;
+  ref::BroadcastPlan plan_;  // plain operands
+  bool blocked_ = false;     // operands and output in one oneDNN layout, `numel_` elements each
+  int64_t numel_ = 0;
+  InputAdapter a_, b_;
+  BlockedFormatPtr out_format_;
+};
+
+std::unique_ptr<Kernel> QAddKernel::create(const KernelContext& ctx, std::string& reason) {
+  for (size_t i = 0; i < ctx.inputs.size(); ++i) {
+    if (i == In::kA || i == In::kB) continue;
+    if (i < ctx.input_formats.size() && ctx.input_formats[i]) {
+      reason = "input " + std::to_string(i) + " is in a blocked layout; only A and B may be";
+      return nullptr;
+    }
+    if (ctx.inputs[i].present() && ctx.inputs[i].value == nullptr) {
+      reason = "input " + std::to_string(i) + " (a scale or zero point) is not constant";
+      return nullptr;
+    }
+  }
+  const ir::Node& node = ctx.node;
+  auto k = std::make_unique<QAddKernel>();
+  QAddParams& p = k->params_;
+  p.a_scale = ctx.inputs.at(In::kAScale).value->data<float>()[0];
+  p.b_scale = ctx.inputs.at(In::kBScale).value->data<float>()[0];
+  p.a_zp = zero_point_value(ctx, In::kAZeroPoint);
+  p.b_zp = zero_point_value(ctx, In::kBZeroPoint);
+  const DType y_type = ctx.outputs.at(0).dtype;
+  if (y_type != DType::kFloat32) {
+    p.y_scale = ctx.inputs.at(In::kYScale).value->data<float>()[0];
+    p.y_zp = zero_point_value(ctx, In::kYZeroPoint);
+    const bool u8 = y_type == DType::kUInt8;
+    p.q_lo = static_cast<float>((u8 ? 0 : -128) - p.y_zp);
+    p.q_hi = static_cast<float>((u8 ? 255 : 127) - p.y_zp);
+  }
+  for (float s : {p.a_scale, p.b_scale, p.y_scale}) {
+    if (!(s > 0.f) || !std::isfinite(s)) {
+      reason = "a scale is " + std::to_string(s) + ", expected positive and finite";
+      return nullptr;
+    }
+  }
+  const std::string act = node.attrs.get_string("activation", "");
+  if (act == "Relu") {
+    p.lo = 0.f;
+  } else if (act == "Clip") {
+    const std::vector<float> params = node.attrs.get_floats("activation_params", {});
+    if (params.size() > 0) p.lo = params[0];
+    if (params.size() > 1) p.hi = params[1];
+  } else if (!act.empty()) {
+    reason = "activation '" + act + "' (QAdd takes Relu or Clip)";
+    return nullptr;
+  }
+  k->span_ = span_fn(ctx.inputs[In::kA].dtype, ctx.inputs[In::kB].dtype, y_type);
+  k->threads_ = std::max(1, ctx.num_threads);
+
+  const BlockedFormatPtr fa = In::kA < ctx.input_formats.size() ? ctx.input_formats[In::kA] : nullptr;
+  const BlockedFormatPtr fb = In::kB < ctx.input_formats.size() ? ctx.input_formats[In::kB] : nullptr;
+  const Shape& y_shape = ctx.outputs[0].shape;
+  if (!fa && !fb) {
+    k->plan_ = ref::BroadcastPlan(y_shape, {ctx.inputs[In::kA].shape, ctx.inputs[In::kB].shape});
+    return k;
+  }
+  if (ctx.inputs[In::kA].shape != y_shape || ctx.inputs[In::kB].shape != y_shape) {
+    reason = "an operand in a blocked layout is broadcast";
+    return nullptr;
+  }
+  dnnl::memory::desc given_a = plain_desc(ctx.inputs[In::kA].shape, dnnl_8bit(ctx.inputs[In::kA].dtype));
+  dnnl::memory::desc given_b = plain_desc(ctx.inputs[In::kB].shape, dnnl_8bit(ctx.inputs[In::kB].dtype));
+  if (fa && !given_desc(ctx, In::kA, given_a, reason)) return nullptr;
+  if (fb && !given_desc(ctx, In::kB, given_b, reason)) return nullptr;
+  const dnnl::memory::desc& layout = fa ? given_a : given_b;
+  k->numel_ = shape_numel(y_shape);
+  if (static_cast<int64_t>(layout.get_size()) != k->numel_) {
+    reason = "the operands' layout has padding or is not 8-bit";
+    return nullptr;
+  }
+  const dnnl::memory::desc want_a = with_type(layout, dnnl_8bit(ctx.inputs[In::kA].dtype));
+  const dnnl::memory::desc want_b = with_type(layout, dnnl_8bit(ctx.inputs[In::kB].dtype));
+  if (!try_create([&] { k->a_ = InputAdapter(given_a, want_a); }, reason, "reorder of A") ||
+      !try_create([&] { k->b_ = InputAdapter(given_b, want_b); }, reason, "reorder of B")) {
+    return nullptr;
+  }
+  k->blocked_ = true;
+  k->out_format_ = format_of(with_type(layout, y_type == DType::kFloat32 ? dt::f32 : dnnl_8bit(y_type)));
+  return k;
+}
+
+}  // namespace
+
+void register_qadd_kernels(KernelRegistry& registry) {
+  registry.add(KernelDef{std::string(ir::kQAddOp), std::string(ir::kQwacDomain), 1, INT_MAX, "dnnl", true,
+                         &QAddKernel::create});
+}
+
+}  // namespace qwac::kernels::dnnl_impl

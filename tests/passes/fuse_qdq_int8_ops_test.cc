@@ -1,0 +1,338 @@
+// FuseQdqInt8Ops: which DQ -> op -> Q patterns run on the 8-bit tensor (structure), which become QLinearPool, which
+// are left alone (with a note), and the numbers: the engine with EngineOptions::int8 against the float simulation
+// on a small hand-built QDQ graph, and on the shared squeezenet QDQ model when present.
+#include "passes/fuse_qdq_int8_ops.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <random>
+
+#include "ir/fused_ops.h"
+#include "kernels/kernel_test_util.h"
+#include "model_builder.h"
+#include "onnx/model_io.h"
+#include "runtime/engine.h"
+#include "test_util.h"
+
+namespace qwac::passes {
+namespace {
+
+using ir::Value;
+using testing::make_scalar;
+
+struct QdqBuilder : testing::ModelBuilder {
+  QdqBuilder() : testing::ModelBuilder(29) {}
+  // QuantizeLinear of `x` with a per-tensor scale and uint8 zero point; its output (uint8).
+  Value* q(const std::string& name, Value* x, float scale, uint8_t zp) {
+    Value* s = g->add_constant(name + "_s", make_scalar(scale));
+    Value* y = node("QuantizeLinear", {x, s, g->add_constant(name + "_z", make_scalar(zp))}, name);
+    y->type.dtype = DType::kUInt8;
+    return y;
+  }
+  Value* dq(const std::string& name, Value* x, float scale, uint8_t zp) {
+    return node("DequantizeLinear",
+                {x, g->add_constant(name + "_s", make_scalar(scale)), g->add_constant(name + "_z", make_scalar(zp))},
+                name);
+  }
+  Value* qdq(const std::string& name, Value* x, float scale, uint8_t zp) {
+    return dq(name + "_dq", q(name + "_q", x, scale, zp), scale, zp);
+  }
+  Value* pool(const std::string& op, Value* x, const std::string& name) {
+    Value* y = node(op, {x}, name);
+    ir::Node* n = g->find_node(name);
+    if (op == "MaxPool" || op == "AveragePool") {
+      n->attrs.set("kernel_shape", std::vector<int64_t>{3, 3});
+      n->attrs.set("strides", std::vector<int64_t>{2, 2});
+      n->attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    }
+    return y;
+  }
+};
+
+size_t count_ops(const ir::Graph& g, const std::string& op_type) {
+  size_t n = 0;
+  for (const ir::Node* node : g.nodes()) n += node->op_type() == op_type ? 1 : 0;
+  return n;
+}
+
+std::string notes_of(const Pass& pass, const std::string& node) {
+  std::string s;
+  for (const PassNote& n : pass.notes()) {
+    if (n.node_name == node) s += n.reason + "\n";
+  }
+  return s;
+}
+
+constexpr float kS = 0.02f;
+constexpr uint8_t kZ = 128;
+
+TEST(FuseQdqInt8Ops, MaxPoolWithSameParametersRunsOnTheIntegers) {
+  QdqBuilder b;
+  Value* x = b.input("x", {1, 4, 9, 9});
+  Value* xq = b.q("in_q", x, kS, kZ);
+  Value* p = b.pool("MaxPool", b.dq("in_dq", xq, kS, kZ), "pool");
+  Value* pq = b.q("pool_q", p, kS, kZ);
+  b.g->add_output(b.node("Relu", {b.dq("pool_dq", pq, kS, kZ)}, "relu"));
+  FuseQdqInt8Ops pass;
+  EXPECT_TRUE(pass.run(b.model));
+  b.g->verify();
+  const ir::Node* pool = b.g->find_node("pool");
+  ASSERT_NE(pool, nullptr);
+  EXPECT_EQ(pool->op_type(), "MaxPool");
+  EXPECT_EQ(pool->input(0), xq) << "reads the uint8 tensor";
+  EXPECT_EQ(pool->output(0), pq) << "writes the uint8 tensor the Q wrote";
+  EXPECT_EQ(pool->attrs.get_ints("kernel_shape"), (std::vector<int64_t>{3, 3}));
+  EXPECT_EQ(b.g->find_node("in_dq"), nullptr) << "the DQ lost its only consumer";
+  EXPECT_EQ(b.g->find_node("pool_q"), nullptr);
+  EXPECT_EQ(b.g->find_value("pool_q_s"), nullptr) << "the Q's constants go with it";
+  EXPECT_EQ(count_ops(*b.g, "DequantizeLinear"), 1u);
+  EXPECT_TRUE(pass.notes().empty());
+  EXPECT_FALSE(FuseQdqInt8Ops().run(b.model)) << "a second run finds nothing";
+}
+
+TEST(FuseQdqInt8Ops, ConcatOfInputsSharingTheQuantizer) {
+  QdqBuilder b;
+  Value* x = b.input("x", {1, 4, 5, 5});
+  Value* y = b.input("y", {1, 3, 5, 5});
+  Value* xq = b.q("xq", x, kS, kZ);
+  Value* yq = b.q("yq", y, kS, kZ);
+  Value* c = b.node("Concat", {b.dq("xdq", xq, kS, kZ), b.dq("ydq", yq, kS, kZ)}, "concat");
+  b.g->find_node("concat")->attrs.set("axis", int64_t{1});
+  b.g->add_output(b.dq("cdq", b.q("cq", c, kS, kZ), kS, kZ));
+  FuseQdqInt8Ops pass;
+  EXPECT_TRUE(pass.run(b.model));
+  b.g->verify();
+  const ir::Node* concat = b.g->find_node("concat");
+  ASSERT_NE(concat, nullptr);
+  EXPECT_EQ(concat->input(0), xq);
+  EXPECT_EQ(concat->input(1), yq);
+  EXPECT_EQ(concat->output(0)->name(), "cq_out");
+  EXPECT_EQ(count_ops(*b.g, "DequantizeLinear"), 1u);
+  EXPECT_EQ(count_ops(*b.g, "QuantizeLinear"), 2u);
+}
+
+// Each case breaks one condition; the graph must stay as it is and the note must say why.
+TEST(FuseQdqInt8Ops, LeavesAloneWithANote) {
+  struct Case {
+    std::string what;
+    std::string expected_note;
+  };
+  const std::vector<Case> cases = {
+      {"concat input zero point", "input 1 is dequantized with"},
+      {"reshape scale", "only pooling has a requantizing int8 kernel"},
+      {"per-channel Q", "per-channel"},
+      {"maxpool indices", "Indices"},
+      {"two consumers", "its output has 2 consumers, not one QuantizeLinear"},
+      {"float input", "input 0 is not the output of a DequantizeLinear"},
+  };
+  for (const Case& c : cases) {
+    QdqBuilder b;
+    Value* x = b.input("x", {1, 4, 6, 6});
+    Value* in = c.what == "float input" ? x : b.qdq("in", x, kS, kZ);
+    Value* out = nullptr;
+    std::string node = "op";
+    if (c.what == "concat input zero point") {
+      out = b.node("Concat", {in, b.qdq("other", x, kS, kZ + 1)}, "op");
+      b.g->find_node("op")->attrs.set("axis", int64_t{1});
+    } else if (c.what == "reshape scale") {
+      Value* shape = b.g->add_constant("shape", testing::make_tensor<int64_t>({2}, {1, -1}));
+      out = b.node("Reshape", {in, shape}, "op");
+    } else {
+      out = b.pool("MaxPool", in, "op");
+    }
+    ir::Node* op = b.g->find_node("op");
+    if (c.what == "maxpool indices") {
+      Value* indices = b.g->add_value("indices");
+      ir::Node* n = b.g->add_node("MaxPool", {in}, {b.g->add_value("op2_out"), indices}, "op2");
+      n->attrs = op->attrs;
+      b.g->add_output(indices);
+      out = n->output(0);
+      node = "op2";
+    }
+    Value* q_out = nullptr;
+    if (c.what == "per-channel Q") {
+      Tensor scales(DType::kFloat32, {4});
+      Tensor zps(DType::kUInt8, {4});
+      for (int i = 0; i < 4; ++i) scales.data<float>()[i] = 0.01f * static_cast<float>(i + 1);
+      q_out = b.node("QuantizeLinear", {out, b.g->add_constant("qs", scales), b.g->add_constant("qz", zps)}, "q");
+    } else {
+      q_out = b.q("q", out, c.what == "reshape scale" ? 2 * kS : kS, kZ);
+    }
+    b.g->add_output(b.node("DequantizeLinear", {q_out, b.g->find_value("q_s") != nullptr ? b.g->find_value("q_s")
+                                                                                          : b.g->find_value("qs"),
+                                                b.g->find_value("q_z") != nullptr ? b.g->find_value("q_z")
+                                                                                  : b.g->find_value("qz")},
+                           "out_dq"));
+    if (c.what == "two consumers") b.g->add_output(b.node("Relu", {out}, "relu"));
+    const size_t nodes_before = b.g->num_nodes();
+    FuseQdqInt8Ops pass;
+    EXPECT_FALSE(pass.run(b.model)) << c.what;
+    EXPECT_EQ(b.g->num_nodes(), nodes_before) << c.what;
+    const std::string notes = notes_of(pass, node);
+    EXPECT_NE(notes.find(c.expected_note), std::string::npos) << c.what << ": notes were\n" << notes;
+    EXPECT_NE(notes.find("not run in int8: "), std::string::npos) << c.what;
+  }
+}
+
+TEST(FuseQdqInt8Ops, RequantizingPoolingBecomesQLinearPool) {
+  for (const std::string op : {"MaxPool", "AveragePool", "GlobalAveragePool"}) {
+    QdqBuilder b;
+    Value* x = b.input("x", {1, 4, 9, 9});
+    Value* xq = b.q("in_q", x, kS, kZ);
+    Value* dq = b.dq("in_dq", xq, kS, kZ);
+    Value* p = b.pool(op, dq, "pool");
+    // AveragePool becomes a QLinearPool even with unchanged parameters: an average of integers is no integer.
+    const float y_scale = op == "MaxPool" ? 0.03f : kS;
+    Value* pq = b.q("pool_q", p, y_scale, 7);
+    b.g->add_output(b.dq("pool_dq", pq, y_scale, 7));
+    b.g->add_output(b.node("Relu", {dq}, "relu"));  // the DQ is shared: it stays for the Relu
+    FuseQdqInt8Ops pass;
+    EXPECT_TRUE(pass.run(b.model)) << op;
+    b.g->verify();
+    const ir::Node* pool = b.g->find_node("pool");
+    ASSERT_NE(pool, nullptr) << op;
+    EXPECT_EQ(pool->op_type(), ir::kQLinearPoolOp) << op;
+    EXPECT_EQ(pool->domain(), ir::kQwacDomain);
+    EXPECT_EQ(pool->attrs.get_string("pool"), op);
+    using In = ir::QLinearPoolInputs;
+    ASSERT_EQ(pool->num_inputs(), In::kCount);
+    EXPECT_EQ(pool->input(In::kX), xq);
+    EXPECT_EQ(pool->input(In::kXScale)->name(), "in_dq_s");
+    EXPECT_EQ(pool->input(In::kXZeroPoint)->name(), "in_dq_z");
+    EXPECT_EQ(pool->input(In::kYScale)->name(), "pool_q_s");
+    EXPECT_EQ(pool->input(In::kYZeroPoint)->name(), "pool_q_z");
+    EXPECT_EQ(pool->output(0), pq);
+    EXPECT_NE(b.g->find_node("in_dq"), nullptr) << op << ": the shared DQ stays";
+    EXPECT_EQ(b.model.opset(std::string(ir::kQwacDomain)), 1) << op;
+    if (op == "MaxPool") {
+      EXPECT_EQ(pool->attrs.get_ints("kernel_shape"), (std::vector<int64_t>{3, 3}));
+    }
+  }
+}
+
+// x -> Q -> DQ -> {MaxPool (same), AveragePool} -> Q -> DQ -> Concat -> Q -> DQ -> {GlobalAveragePool (other
+// parameters), Flatten, MaxPool (other scale), Transpose} -> Q -> DQ -> outputs.
+struct PoolConcatModel {
+  QdqBuilder b;
+  PoolConcatModel() {
+    Value* x = b.input("x", {2, 5, 9, 9});
+    Value* a = b.qdq("in", x, kS, kZ);
+    Value* p1 = b.qdq("p1", b.pool("MaxPool", a, "maxpool1"), kS, kZ);
+    Value* p2 = b.qdq("p2", b.pool("AveragePool", a, "avgpool"), kS, kZ);
+    Value* c = b.qdq("c", b.node("Concat", {p1, p2}, "concat"), kS, kZ);
+    b.g->find_node("concat")->attrs.set("axis", int64_t{1});
+    b.g->add_output(b.qdq("gap", b.pool("GlobalAveragePool", c, "gap"), 0.0037f, 3));
+    b.g->add_output(b.qdq("flat", b.node("Flatten", {c}, "flatten"), kS, kZ));
+    b.g->add_output(b.qdq("p3", b.pool("MaxPool", c, "maxpool2"), 0.031f, 90));
+    b.g->add_output(b.qdq("t", b.node("Transpose", {c}, "transpose"), kS, kZ));
+    b.g->find_node("transpose")->attrs.set("perm", std::vector<int64_t>{0, 2, 3, 1});
+  }
+};
+
+TEST(FuseQdqInt8Ops, RewritesEveryOpOfThePoolConcatModel) {
+  PoolConcatModel m;
+  FuseQdqInt8Ops pass;
+  EXPECT_TRUE(pass.run(m.b.model));
+  m.b.g->verify();
+  EXPECT_EQ(count_ops(*m.b.g, std::string(ir::kQLinearPoolOp)), 3u);
+  EXPECT_EQ(count_ops(*m.b.g, "MaxPool"), 1u);
+  EXPECT_EQ(count_ops(*m.b.g, "Concat"), 1u);
+  EXPECT_EQ(count_ops(*m.b.g, "Flatten"), 1u);
+  // Left: the input Q, and one DQ per graph output.
+  EXPECT_EQ(count_ops(*m.b.g, "QuantizeLinear"), 1u);
+  EXPECT_EQ(count_ops(*m.b.g, "DequantizeLinear"), 4u);
+  for (const PassNote& n : pass.notes()) ADD_FAILURE() << n.node_name << ": " << n.reason;
+}
+
+// The int8 engine computes what the float simulation computes: identically with the reference kernels (the ops on
+// the integers are exact and the reference QLinearPool is the simulation), within one quantization step of each
+// output with oneDNN (the requantizing pooling rounds a product instead of a quotient).
+TEST(FuseQdqInt8Ops, EngineInt8AgreesWithFloatSimulation) {
+  PoolConcatModel m;
+  std::mt19937 rng(11);
+  const Tensor x = testing::random_tensor({2, 5, 9, 9}, rng, -2.6f, 2.6f);
+  runtime::EngineOptions o;
+  o.num_threads = 2;
+  o.use_dnnl = false;
+  const std::vector<Tensor> expected = runtime::Engine(m.b.model, o).run({{"x", x}});
+  const std::vector<float> steps = {0.0037f, kS, 0.031f, kS};
+  for (bool dnnl : {false, true}) {
+    o.use_dnnl = dnnl;
+    o.int8 = true;
+    runtime::Engine engine(m.b.model, o);
+    size_t int8_ops = 0;
+    for (const runtime::PlannedNode& p : engine.planned_nodes()) {
+      if (p.op_type == "QLinearPool" || p.op_type == "MaxPool" || p.op_type == "Concat") {
+        ++int8_ops;
+        if (dnnl) {
+          EXPECT_EQ(p.impl, "dnnl") << p.node_name;
+        }
+      }
+    }
+    EXPECT_EQ(int8_ops, 5u);
+    const std::vector<Tensor> got = engine.run({{"x", x}});
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t k = 0; k < got.size(); ++k) {
+      ASSERT_EQ(got[k].shape(), expected[k].shape());
+      int64_t differ = 0;
+      for (int64_t i = 0; i < got[k].numel(); ++i) {
+        const float d = std::fabs(got[k].data<float>()[i] - expected[k].data<float>()[i]);
+        if (d == 0.f) continue;
+        ++differ;
+        if (!dnnl) {
+          ADD_FAILURE() << "output " << k << " element " << i << " differs by " << d << " with the reference kernels";
+        }
+        // The avgpool's step (kS) propagates through concat into every output; one step of either.
+        EXPECT_LE(d, std::max(steps[k], kS) * 1.01f) << "output " << k << " element " << i << " (dnnl)";
+      }
+      EXPECT_LE(differ, got[k].numel() / 10 + 2) << "output " << k << (dnnl ? " (dnnl)" : " (ref)");
+    }
+  }
+}
+
+// The shared squeezenet QDQ model (not in CI): int8 on vs off on random input.
+TEST(FuseQdqInt8Ops, SqueezenetInt8CloseToSimulation) {
+  const std::string path = "/work/qdq/squeezenet1.1-imagenet-val-1300.onnx";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is absent";
+  const ir::Model model = onnxio::load_model(path);
+  const std::string input = model.graph->inputs().at(0)->name();
+  const Shape shape = {2, 3, 224, 224};
+  runtime::EngineOptions o;
+  o.num_threads = 2;
+  runtime::Engine simulated(model, o, {{input, shape}});
+  o.int8 = true;
+  runtime::Engine int8(model, o, {{input, shape}});
+  size_t rewritten = 0;
+  for (const runtime::PlannedNode& p : int8.planned_nodes()) {
+    rewritten += (p.op_type == "MaxPool" || p.op_type == "Concat") && p.impl == "dnnl";
+  }
+  EXPECT_EQ(rewritten, 11u) << "3 MaxPool and 8 Concat run on the integers in oneDNN";
+  for (const PassNote& n : int8.pass_notes()) {
+    std::cout << "  note " << n.op_type << " '" << n.node_name << "': " << n.reason << "\n";
+    EXPECT_TRUE(n.op_type != "MaxPool" && n.op_type != "Concat") << n.node_name << ": " << n.reason;
+  }
+  std::mt19937 rng(3);
+  const Tensor x = testing::random_tensor(shape, rng, -2.f, 2.f);
+  const Tensor a = simulated.run({{input, x}})[0];
+  const Tensor b = int8.run({{input, x}})[0];
+  ASSERT_EQ(a.shape(), b.shape());
+  const int64_t classes = a.numel() / shape[0];
+  double max_diff = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    max_diff = std::max<double>(max_diff, std::fabs(a.data<float>()[i] - b.data<float>()[i]));
+  }
+  for (int64_t s = 0; s < shape[0]; ++s) {
+    const float* pa = a.data<float>() + s * classes;
+    const float* pb = b.data<float>() + s * classes;
+    EXPECT_EQ(std::max_element(pa, pa + classes) - pa, std::max_element(pb, pb + classes) - pb) << "sample " << s;
+  }
+  EXPECT_LT(max_diff, 0.05) << "softmax outputs";
+}
+
+}  // namespace
+}  // namespace qwac::passes
