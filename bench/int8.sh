@@ -52,8 +52,8 @@ while read -r model config batches; do
     "$QWAC" convert "$fp32" --batch "$batch" --output "$TMP/fp32-b$batch.onnx" > /dev/null
     "$QWAC" convert "$qdq" --batch "$batch" --output "$TMP/qdq-b$batch.onnx" > /dev/null
     f=$(qwac_ms "$TMP/fp32-b$batch.onnx")
-    s=$(qwac_ms "$TMP/qdq-b$batch.onnx")
-    i=$(qwac_ms "$TMP/qdq-b$batch.onnx" --int8)
+    s=$(qwac_ms "$TMP/qdq-b$batch.onnx" --simulate)
+    i=$(qwac_ms "$TMP/qdq-b$batch.onnx")
     of=$(ort_ms "$TMP/fp32-b$batch.onnx")
     oq=$(ort_ms "$TMP/qdq-b$batch.onnx")
     awk -v m="$model" -v b="$batch" -v f="$f" -v s="$s" -v i="$i" -v of="$of" -v oq="$oq" 'BEGIN {

@@ -52,6 +52,9 @@ struct RunOptions {
   int64_t batch_size = 8;                   // calibration batch (falls back to 1 when the model cannot batch)
   int threads = 0;                          // 0 = all cores
   bool use_dnnl = true;
+  // Quantized (QDQ) candidates run on qwac's int8 kernels, as they will be deployed; false = the exact float
+  // simulation of the QDQ graph (ONNX semantics, slower). FP32 models are unaffected.
+  bool int8 = true;
   std::shared_ptr<Logger> logger;           // nullptr = silent
   std::shared_ptr<Progress> progress;       // nullptr = none
 };

@@ -145,16 +145,20 @@ std::optional<ChangedPart> find_changed_part(const ir::Model& base, const ir::Mo
   ChangedPart part;
   const std::vector<ir::Node*> order = vg.topological_order();
   part.total_nodes = order.size();
-  // Values computed from constants only (dequantized weights): the part recomputes them (the engine folds them at
-  // compile time) instead of reading them from the base model.
+  // Values known at compile time (dequantized weights; shape arithmetic such as Shape -> Gather -> Concat feeding
+  // a Reshape): the part recomputes them, as the engine folds them, instead of reading them from the base model
+  // (a Reshape target fed as a tensor would be data-dependent).
   std::unordered_set<const ir::Value*> constant_only;
   std::unordered_set<const ir::Value*> changed_values;
   std::set<const ir::Node*> in_part;
   for (const ir::Node* n : order) {
+    const bool reads_shape_only = (n->domain().empty() || n->domain() == "ai.onnx") &&
+                                  (n->op_type() == "Shape" || n->op_type() == "Size");
     bool all_constant = true;
     for (const ir::Value* v : n->inputs()) {
       all_constant = all_constant && (v == nullptr || v->is_constant() || constant_only.count(v));
     }
+    all_constant = all_constant || reads_shape_only;
     if (all_constant) {
       for (const ir::Value* v : n->outputs()) {
         if (v != nullptr) constant_only.insert(v);
@@ -222,6 +226,7 @@ std::vector<ValidationResult> evaluate_variants(const ir::Model& base, const std
   eo.engine_threads = options.threads;
   eo.streams = 1;  // the variants run on this thread between batches
   eo.use_dnnl = options.use_dnnl;
+  eo.int8 = options.int8;
   eo.logger = options.logger;
   eo.phase = "rank";
   eo.taps.assign(taps.begin(), taps.end());
@@ -245,6 +250,7 @@ std::vector<ValidationResult> evaluate_variants(const ir::Model& base, const std
         runtime::EngineOptions o;
         o.num_threads = options.threads;
         o.use_dnnl = options.use_dnnl;
+        o.int8 = options.int8;
         o.logger = options.logger;
         v.engine = std::make_unique<runtime::Engine>(*v.sub, o, shapes);
       } else if (shapes != v.shapes) {

@@ -87,6 +87,7 @@ class EngineCompiledModel final : public CompiledModel {
       runtime::EngineOptions eo;
       eo.num_threads = options_.threads;
       eo.use_dnnl = options_.use_dnnl;
+      eo.int8 = options_.int8;
       eo.logger = options_.logger;
       engine_ = std::make_unique<runtime::Engine>(model_, eo, shapes);
       shapes_ = shapes;
@@ -178,6 +179,7 @@ ValidationResult Validator::run(const ir::Model& model, const Dataset& data, boo
   eo.engine_threads = options_.threads;
   eo.streams = streams_;
   eo.use_dnnl = options_.use_dnnl;
+  eo.int8 = options_.int8;
   eo.logger = options_.logger;
   eo.progress = options_.progress;
   eo.phase = "validate";

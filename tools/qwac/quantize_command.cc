@@ -36,6 +36,7 @@ struct QuantizeOptions {
   bool evaluate = false;
   bool quiet = false;
   bool resume = false;
+  bool simulate = false;
 };
 
 std::string read_bytes(const std::string& path) {
@@ -53,7 +54,7 @@ uint64_t file_size_or_zero(const std::string& path) {
 
 // Metrics of `model` on the config's dataset (full set).
 std::map<std::string, double> measure(const ir::Model& model, const config::Config& cfg, const Dataset& dataset,
-                                      int threads, const std::shared_ptr<Logger>& logger, bool quiet,
+                                      int threads, bool int8, const std::shared_ptr<Logger>& logger, bool quiet,
                                       const std::string& phase) {
   std::vector<MetricPtr> metrics = config::build_metrics(cfg);
   runtime::EvaluationOptions eo;
@@ -62,6 +63,7 @@ std::map<std::string, double> measure(const ir::Model& model, const config::Conf
   eo.streams = cfg.engine.streams;
   eo.loader_threads = cfg.engine.loader_threads;
   eo.use_dnnl = !cfg.engine.reference_kernels;
+  eo.int8 = int8;
   eo.logger = logger;
   eo.progress = make_terminal_progress(quiet);
   eo.phase = phase;
@@ -96,8 +98,8 @@ int run_default(const QuantizeOptions& o, const config::Config& cfg, const confi
   onnxio::save_model(*result.model, o.output_path);
   nlohmann::json& rep = result.report;
   if (o.evaluate) {
-    const auto fp32 = measure(model, cfg, *built.dataset, ro.threads, ro.logger, o.quiet, "evaluate fp32");
-    const auto q = measure(*result.model, cfg, *built.dataset, ro.threads, ro.logger, o.quiet, "evaluate int8");
+    const auto fp32 = measure(model, cfg, *built.dataset, ro.threads, ro.int8, ro.logger, o.quiet, "evaluate fp32");
+    const auto q = measure(*result.model, cfg, *built.dataset, ro.threads, ro.int8, ro.logger, o.quiet, "evaluate int8");
     for (const auto& [name, v] : fp32) {
       const double qv = q.at(name);
       rep["metrics"][name] = {{"fp32", v}, {"quantized", qv}, {"drop_absolute", v - qv},
@@ -127,7 +129,8 @@ int run_accuracy_aware(const QuantizeOptions& o, const config::Config& cfg, cons
   // refuses a checkpoint of another run.
   params.checkpoint_path = o.output_path + ".checkpoint.json";
   params.checkpoint_identity = std::to_string(std::hash<std::string>{}(read_bytes(o.config_path))) + "-" +
-                               std::to_string(std::hash<std::string>{}(read_bytes(model_path)));
+                               std::to_string(std::hash<std::string>{}(read_bytes(model_path))) +
+                               (ro.int8 ? "" : "-simulated");
   params.resume = o.resume;
   const std::vector<MetricPtr> metrics = config::build_metrics(cfg);
   // One dataset for calibration (its first stat_subset_size samples) and validation, as POT's engine does.
@@ -186,6 +189,7 @@ int run_quantize(const QuantizeOptions& o) {
   ro.batch_size = cfg.engine.batch_size;
   ro.threads = o.threads >= 0 ? o.threads : cfg.engine.threads;
   ro.use_dnnl = !cfg.engine.reference_kernels;
+  ro.int8 = !o.simulate;
   ro.logger = logger;
   ro.progress = make_terminal_progress(o.quiet);
   if (algo.name == "AccuracyAwareQuantization") {
@@ -207,6 +211,9 @@ Action add_quantize_command(CLI::App& app) {
   sub->add_option("--threads", opts->threads, "Inference threads, overriding engine.threads (0 = all cores)");
   sub->add_flag("--evaluate", opts->evaluate, "Also measure the FP32 and quantized metrics on the dataset");
   sub->add_flag("--quiet", opts->quiet, "No progress output");
+  sub->add_flag("--simulate", opts->simulate,
+                "Validate quantized candidates with the exact float simulation of the QDQ graph instead of the int8 "
+                "kernels (slower; the numbers ONNX's reference semantics give)");
   sub->add_flag("--resume", opts->resume,
                 "Accuracy-aware runs: continue an interrupted run from OUT.onnx.checkpoint.json (same result)");
   return [opts] { return run_quantize(*opts); };

@@ -21,6 +21,7 @@ struct SensitivityOptions {
   std::string output_path;
   int threads = -1;
   bool quiet = false;
+  bool simulate = false;
 };
 
 int run_sensitivity(const SensitivityOptions& o) {
@@ -40,6 +41,7 @@ int run_sensitivity(const SensitivityOptions& o) {
   ro.batch_size = cfg.engine.batch_size;
   ro.threads = o.threads >= 0 ? o.threads : cfg.engine.threads;
   ro.use_dnnl = !cfg.engine.reference_kernels;
+  ro.int8 = !o.simulate;
   ro.logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
   ro.progress = make_terminal_progress(o.quiet);
   const nlohmann::json r =
@@ -77,6 +79,8 @@ Action add_sensitivity_command(CLI::App& app) {
   sub->add_option("--output", opts->output_path, "Write the ranking as JSON here");
   sub->add_option("--threads", opts->threads, "Inference threads, overriding engine.threads (0 = all cores)");
   sub->add_flag("--quiet", opts->quiet, "No progress output");
+  sub->add_flag("--simulate", opts->simulate,
+                "Score groups with the exact float simulation of the QDQ graph instead of the int8 kernels");
   return [opts] { return run_sensitivity(*opts); };
 }
 
