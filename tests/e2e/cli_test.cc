@@ -110,9 +110,13 @@ TEST(Cli, InspectPlanInt8ShowsPrecisionNotesAndRoundTrips) {
   EXPECT_NE(r.output.find("DequantizeLinear 'dq_mid': dequantizes the output of QConv 'conv1' for "), std::string::npos)
       << r.output;
 
-  // Without --int8 the same model is all float simulation: the Q -> DQ pairs are FakeQuantize round trips.
+  // --plan alone shows the same int8 plan (the engine's default); --simulate shows the float simulation, where the
+  // Q -> DQ pairs are FakeQuantize round trips.
   write_half_quantized_model(path);
-  CommandResult f = run_cli("inspect --plan " + path);
+  CommandResult d = run_cli("inspect --plan " + path);
+  ASSERT_EQ(d.exit_code, 0) << d.output;
+  EXPECT_NE(d.output.find("int8: 1 of 2 compute nodes (94.7 % of"), std::string::npos) << d.output;
+  CommandResult f = run_cli("inspect --plan --simulate " + path);
   std::filesystem::remove(path);
   ASSERT_EQ(f.exit_code, 0) << f.output;
   EXPECT_NE(f.output.find("int8: 0 of 2 compute nodes"), std::string::npos) << f.output;

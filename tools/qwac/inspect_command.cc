@@ -33,7 +33,8 @@ std::string describe_type(const ir::TypeInfo& t) {
 struct InspectOptions {
   std::string model_path;
   bool plan = false;
-  bool int8 = false;
+  bool int8 = false;      // --int8: show the plan (the engine's default already runs QDQ patterns in int8)
+  bool simulate = false;  // --simulate: the plan of the float simulation
   int64_t batch = 0;
   std::vector<std::string> shapes;
 };
@@ -243,9 +244,9 @@ int run_inspect(const InspectOptions& o) {
   if (o.plan || o.int8) {
     if (!unsupported.empty()) throw UnsupportedOp("cannot show a plan: the model has unsupported ops (listed above)");
     runtime::EngineOptions eo;
-    eo.int8 = o.int8;
+    eo.int8 = !o.simulate;  // as every command runs the model
     runtime::Engine engine(model, eo, resolve_input_shapes(model, o.batch, o.shapes));
-    print_plan(engine, o.int8);
+    print_plan(engine, eo.int8);
   }
   return unsupported.empty() ? 0 : static_cast<int>(ErrorKind::kUnsupportedOp);
 }
@@ -258,8 +259,9 @@ Action add_inspect_command(CLI::App& app) {
   sub->add_option("model", opts->model_path, "ONNX model file")->required();
   sub->add_flag("--plan", opts->plan, "Also compile the model and show which kernel runs each node and why");
   sub->add_flag("--int8", opts->int8,
-                "Show the plan (implies --plan) compiled as `qwac bench --int8` does: which nodes run in int8 and "
-                "why the others do not");
+                "Show the plan (implies --plan): which nodes run in int8 and why the others do not (the default "
+                "plan already runs QDQ patterns in int8)");
+  sub->add_flag("--simulate", opts->simulate, "Show the plan of the exact float simulation of a QDQ model instead");
   sub->add_option("--batch", opts->batch, "Batch size used for --plan (default: declared, symbolic batch = 1)");
   sub->add_option("--shape", opts->shapes, "Input shape override for --plan: name=d0,d1,...");
   return [opts] { return run_inspect(*opts); };
