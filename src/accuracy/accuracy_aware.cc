@@ -57,8 +57,11 @@ AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset
   auto t0 = Clock::now();
 
   // --- tune_hyperparams: other default-quantization settings before reverting anything
+  const std::vector<double> untuned_values = current.result.values;  // the report's "default_quantization"
+  bool tuned = false;
   if (params.tune_hyperparams && !current.drop.satisfied) {
     t0 = Clock::now();
+    tuned = true;
     accuracy::tune_hyperparameters(*session, model, calibration, params, options);
     timings["tune_hyperparams"] = seconds_since(t0);
   }
@@ -121,11 +124,12 @@ AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset
   for (size_t k = 0; k < ctx.metrics.size(); ++k) {
     const auto& m = ctx.metrics[k];
     report["metrics"][m.name] = {{"fp32", m.baseline},
-                                 {"default_quantization", current.result.values[m.index]},
+                                 {"default_quantization", untuned_values[m.index]},
                                  {"final", final_candidate.result.values[m.index]},
                                  {"drop", final_candidate.drop.drops[k]},
                                  {"bound", m.bound},
                                  {"direction", m.higher_better ? "higher-better" : "higher-worse"}};
+    if (tuned) report["metrics"][m.name]["tuned_default_quantization"] = current.result.values[m.index];
   }
   report["params"] = {{"max_drop", params.max_drop},
                       {"drop_type", params.drop_type},
