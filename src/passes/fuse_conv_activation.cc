@@ -1,29 +1,20 @@
 #include "passes/fuse_conv_activation.h"
 
 #include <algorithm>
-#include <limits>
 #include <optional>
 #include <unordered_set>
 
 #include "ir/fused_ops.h"
 #include "ir/pattern.h"
+#include "passes/qdq_match.h"
 
 namespace qwac::passes {
 namespace {
-
-constexpr int64_t kFusedOpsetVersion = 1;
 
 struct ActivationSpec {
   std::string name;
   std::vector<float> params;
 };
-
-std::optional<float> constant_scalar(const ir::Value* v) {
-  if (v == nullptr || !v->is_constant() || v->constant->dtype() != DType::kFloat32 || v->constant->numel() != 1) {
-    return std::nullopt;
-  }
-  return v->constant->data<float>()[0];
-}
 
 // The fused form of an activation node, or nullopt when it cannot be fused (unknown bounds, other op).
 std::optional<ActivationSpec> activation_spec(const ir::Node& n, int64_t opset) {
@@ -33,19 +24,9 @@ std::optional<ActivationSpec> activation_spec(const ir::Node& n, int64_t opset) 
   if (t == "Elu") return ActivationSpec{t, {n.attrs.get_float("alpha", 1.f)}};
   if (t == "HardSigmoid") return ActivationSpec{t, {n.attrs.get_float("alpha", 0.2f), n.attrs.get_float("beta", 0.5f)}};
   if (t == "Clip") {
-    float lo = std::numeric_limits<float>::lowest(), hi = std::numeric_limits<float>::max();
-    if (opset < 11) {
-      lo = n.attrs.get_float("min", lo);
-      hi = n.attrs.get_float("max", hi);
-    } else {
-      for (size_t i = 1; i <= 2; ++i) {
-        if (!n.has_input(i)) continue;
-        const std::optional<float> v = constant_scalar(n.input(i));
-        if (!v) return std::nullopt;
-        (i == 1 ? lo : hi) = *v;
-      }
-    }
-    return ActivationSpec{t, {lo, hi}};
+    const std::optional<std::pair<float, float>> bounds = qdq::clip_bounds(n, opset);
+    if (!bounds) return std::nullopt;
+    return ActivationSpec{t, {bounds->first, bounds->second}};
   }
   return ActivationSpec{t, {}};
 }
@@ -72,12 +53,6 @@ bool is_float_conv(const ir::Node& conv) {
     if (v != nullptr && v->type.dtype != DType::kUndefined && v->type.dtype != DType::kFloat32) return false;
   }
   return true;
-}
-
-void remove_if_dead_constant(ir::Graph& g, ir::Value* v) {
-  if (v != nullptr && v->is_constant() && v->uses().empty() && !g.is_graph_output(v) && !g.is_graph_input(v)) {
-    g.remove_value(v);
-  }
 }
 
 }  // namespace
@@ -117,32 +92,13 @@ bool FuseConvActivation::run(ir::Model& model) {
     std::vector<ir::Value*> inputs = {conv->input(0), conv->input(1), conv->input(2)};
     if (residual != nullptr) inputs.push_back(residual);
     while (!inputs.empty() && inputs.back() == nullptr) inputs.pop_back();
-    const std::string name = conv->name();
-
-    // Unlink from the end of the chain back to the Conv, then drop the intermediate values.
     std::vector<ir::Node*> chain = {conv};
     if (add != nullptr) chain.push_back(add);
     if (act != nullptr) chain.push_back(act);
-    ir::Value* out = chain.back()->output(0);
-    std::vector<ir::Value*> intermediates, dropped_inputs;
-    for (size_t i = 0; i + 1 < chain.size(); ++i) intermediates.push_back(chain[i]->output(0));
-    if (act != nullptr) {
-      for (size_t i = 1; i < act->num_inputs(); ++i) dropped_inputs.push_back(act->input(i));
-    }
-    for (size_t i = chain.size(); i-- > 0;) {
-      removed.insert(chain[i]);
-      g.remove_node(chain[i]);
-    }
-    for (ir::Value* v : intermediates) g.remove_value(v);
-    for (ir::Value* v : dropped_inputs) remove_if_dead_constant(g, v);
-
-    ir::Node* fused = g.add_node(std::string(ir::kFusedConvOp), inputs, {out}, name, std::string(ir::kQwacDomain));
-    fused->attrs = std::move(attrs);
+    qdq::replace_chain(g, chain, ir::kFusedConvOp, std::move(inputs), std::move(attrs), removed);
     changed = true;
   }
-  if (changed && model.opset(std::string(ir::kQwacDomain)) == 0) {
-    model.opset_imports.push_back(ir::OpsetImport{std::string(ir::kQwacDomain), kFusedOpsetVersion});
-  }
+  if (changed) qdq::import_qwac_domain(model);
   return changed;
 }
 

@@ -1,6 +1,5 @@
 #include "passes/fuse_qdq_add.h"
 
-#include <algorithm>
 #include <optional>
 #include <unordered_set>
 #include <vector>
@@ -64,8 +63,7 @@ bool FuseQdqAdd::run(ir::Model& model) {
   ir::Graph& g = *model.graph;
   const int64_t opset = model.opset("");
   const ir::OpMatcher any_dq = ir::op("DequantizeLinear");
-  const ir::OpMatcher act_matcher = ir::with(
-      ir::ops({"Relu", "Clip"}), [opset](const ir::Node& n) { return qdq::activation_params(n, opset).has_value(); });
+  const ir::OpMatcher act_matcher = qdq::activation_matcher(opset);
 
   std::unordered_set<const ir::Node*> removed;  // nodes of the order below that a rewrite already deleted
   bool changed = false;
@@ -95,11 +93,7 @@ bool FuseQdqAdd::run(ir::Model& model) {
     ir::Node* q = quantizer ? quantizer->q : nullptr;
 
     ir::Attributes attrs;
-    if (act != nullptr) {
-      attrs.set("activation", act->op_type());
-      const std::vector<float> params = *qdq::activation_params(*act, opset);
-      if (!params.empty()) attrs.set("activation_params", params);
-    }
+    qdq::set_activation(attrs, act, opset);
     std::vector<ir::Value*> inputs(In::kCount, nullptr);
     inputs[In::kA] = dq_a->input(0);
     inputs[In::kAScale] = dq_a->input(1);
@@ -113,38 +107,22 @@ bool FuseQdqAdd::run(ir::Model& model) {
     }
     while (!inputs.empty() && inputs.back() == nullptr) inputs.pop_back();
 
-    // Unlink from the end of the chain back to the Add; the last node's output becomes the QAdd's.
     std::vector<ir::Node*> chain = {add};
     if (act != nullptr) chain.push_back(act);
     if (q != nullptr) chain.push_back(q);
-    ir::Value* out = chain.back()->output(0);
-    std::vector<ir::Value*> intermediates, dropped;
-    for (size_t i = 0; i + 1 < chain.size(); ++i) intermediates.push_back(chain[i]->output(0));
+    ir::Value* out = nullptr;  // the last node's output, unless the QAdd needs a new integer one
     if (quantizer) {
       // The QConvs that quantized the float result read the integer one (the Q's output, or a new value).
       if (q == nullptr) {
-        intermediates.push_back(out);
-        out = g.add_value(g.unique_name(out->name() + "_quantized"));
+        out = g.add_value(g.unique_name(tail->output(0)->name() + "_quantized"));
         out->type.dtype = quantizer->zero_point->constant->dtype();
       }
-      for (ir::Node* c : quantizer->requantizing) g.set_input(c, ir::QConvInputs::kX, out);
+      ir::Value* integer = q != nullptr ? q->output(0) : out;
+      for (ir::Node* c : quantizer->requantizing) g.set_input(c, ir::QConvInputs::kX, integer);
     }
-    for (size_t i = 1; i < chain.size(); ++i) {
-      for (size_t k = 1; k < chain[i]->num_inputs(); ++k) dropped.push_back(chain[i]->input(k));
-    }
-    const std::string name = add->name();
-    for (size_t i = chain.size(); i-- > 0;) {
-      removed.insert(chain[i]);
-      g.remove_node(chain[i]);
-    }
-    for (ir::Value* v : intermediates) g.remove_value(v);
-    ir::Node* fused = g.add_node(std::string(ir::kQAddOp), inputs, {out}, name, std::string(ir::kQwacDomain));
-    fused->attrs = std::move(attrs);
+    qdq::replace_chain(g, chain, ir::kQAddOp, std::move(inputs), std::move(attrs), removed, out);
     qdq::remove_if_dead(g, dq_a, removed);
     qdq::remove_if_dead(g, dq_b, removed);
-    std::sort(dropped.begin(), dropped.end());
-    dropped.erase(std::unique(dropped.begin(), dropped.end()), dropped.end());
-    for (ir::Value* v : dropped) qdq::remove_if_dead_constant(g, v);
     changed = true;
   }
   if (changed) qdq::import_qwac_domain(model);

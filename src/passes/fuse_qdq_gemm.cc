@@ -11,7 +11,6 @@
 namespace qwac::passes {
 namespace {
 
-using In = ir::QGemmInputs;
 constexpr int64_t kDefaultAxis = 1;  // DequantizeLinear's default
 
 // DQ(W): constant 2-D int8, symmetric, scale per-tensor or along `n_axis` (the output columns). Empty when it
@@ -66,8 +65,7 @@ bool FuseQdqGemm::run(ir::Model& model) {
   ir::Graph& g = *model.graph;
   const int64_t opset = model.opset("");
   const ir::OpMatcher any_dq = ir::op("DequantizeLinear");
-  const ir::OpMatcher act_matcher = ir::with(
-      ir::ops({"Relu", "Clip"}), [opset](const ir::Node& n) { return qdq::activation_params(n, opset).has_value(); });
+  const ir::OpMatcher act_matcher = qdq::activation_matcher(opset);
   const ir::OpMatcher q_matcher = ir::with(ir::op("QuantizeLinear"), qdq::output_quantize);
 
   std::unordered_set<const ir::Node*> removed;
@@ -122,51 +120,9 @@ bool FuseQdqGemm::run(ir::Model& model) {
     ir::Node* q = ir::single_consumer(g, act != nullptr ? *act : *before_act, q_matcher);
     ir::Attributes attrs;
     if (trans_b) attrs.set("transB", int64_t{1});
-    if (act != nullptr) {
-      attrs.set("activation", act->op_type());
-      const std::vector<float> params = *qdq::activation_params(*act, opset);
-      if (!params.empty()) attrs.set("activation_params", params);
-    }
-    std::vector<ir::Value*> inputs(In::kCount, nullptr);
-    ir::Node* q_x = qdq::float_source_quantize(*dq_x);
-    inputs[In::kX] = q_x != nullptr ? q_x->input(0) : dq_x->input(0);
-    inputs[In::kXScale] = dq_x->input(1);
-    inputs[In::kXZeroPoint] = dq_x->input(2);
-    inputs[In::kW] = dq_w->input(0);
-    inputs[In::kWScale] = dq_w->input(1);
-    inputs[In::kBias] = bias;
-    if (q != nullptr) {
-      inputs[In::kYScale] = q->input(1);
-      inputs[In::kYZeroPoint] = q->input(2);
-    }
-    while (!inputs.empty() && inputs.back() == nullptr) inputs.pop_back();
-
-    std::vector<ir::Node*> chain = {mm};
-    if (bias_add != nullptr) chain.push_back(bias_add);
-    if (act != nullptr) chain.push_back(act);
-    if (q != nullptr) chain.push_back(q);
-    ir::Value* out = chain.back()->output(0);
-    std::vector<ir::Value*> intermediates, dropped;
-    for (size_t i = 0; i + 1 < chain.size(); ++i) intermediates.push_back(chain[i]->output(0));
-    for (size_t i = 1; i < chain.size(); ++i) {
-      for (ir::Value* v : chain[i]->inputs()) {
-        if (v != chain[i - 1]->output(0)) dropped.push_back(v);
-      }
-    }
-    const std::string name = mm->name();
-    for (size_t i = chain.size(); i-- > 0;) {
-      removed.insert(chain[i]);
-      g.remove_node(chain[i]);
-    }
-    for (ir::Value* v : intermediates) g.remove_value(v);
-    ir::Node* fused = g.add_node(std::string(ir::kQGemmOp), inputs, {out}, name, std::string(ir::kQwacDomain));
-    fused->attrs = std::move(attrs);
-    qdq::remove_if_dead(g, dq_x, removed);
-    qdq::remove_if_dead(g, dq_w, removed);
-    if (q_x != nullptr) qdq::remove_if_dead(g, q_x, removed);
-    std::sort(dropped.begin(), dropped.end());
-    dropped.erase(std::unique(dropped.begin(), dropped.end()), dropped.end());
-    for (ir::Value* v : dropped) qdq::remove_if_dead_constant(g, v);
+    qdq::ConvLikeMatch match{{mm}, dq_x, dq_w, bias, act, q};
+    if (bias_add != nullptr) match.head.push_back(bias_add);
+    qdq::replace_conv_like(g, match, ir::kQGemmOp, std::move(attrs), opset, removed);
     changed = true;
   }
   if (changed) qdq::import_qwac_domain(model);

@@ -7,12 +7,12 @@
 
 #include "ir/fused_ops.h"
 #include "ir/pattern.h"
+#include "passes/qdq_match.h"
 
 namespace qwac::passes {
 namespace {
 
 using In = ir::QLinearPoolInputs;
-constexpr int64_t kFusedOpsetVersion = 1;
 
 // What the pass may do with an op type.
 struct Int8OpRule {
@@ -31,14 +31,12 @@ constexpr Int8OpRule kRules[] = {
 };
 
 const Int8OpRule* find_rule(const ir::Node& n) {
-  if (!n.domain().empty() && n.domain() != "ai.onnx") return nullptr;
+  if (!qdq::is_default_domain(n)) return nullptr;
   for (const Int8OpRule& r : kRules) {
     if (n.op_type() == r.op_type) return &r;
   }
   return nullptr;
 }
-
-bool is_8bit(DType t) { return t == DType::kUInt8 || t == DType::kInt8; }
 
 // Per-tensor quantization parameters of a Q or DQ.
 struct QuantParams {
@@ -56,18 +54,16 @@ std::string describe(const QuantParams& p) {
 // A default-domain Q/DQ without the opset-21 attributes, with constant scalar float scale and 8-bit scalar zero
 // point (absent allowed when `zp_optional`): its parameters, or a reason.
 std::optional<QuantParams> quant_params(const ir::Node& n, bool zp_optional, std::string& why) {
-  if ((!n.domain().empty() && n.domain() != "ai.onnx") || n.num_outputs() != 1 || n.num_inputs() < 2) {
+  if (!qdq::is_default_domain(n) || n.num_outputs() != 1 || n.num_inputs() < 2) {
     why = "not a default-domain single-output " + n.op_type();
     return std::nullopt;
   }
-  for (const char* attr : {"block_size", "output_dtype", "saturate"}) {
-    if (n.attrs.has(attr)) {
-      why = "uses the attribute " + std::string(attr);
-      return std::nullopt;
-    }
+  if (const char* attr = qdq::extended_attribute(n); attr != nullptr) {
+    why = "uses the attribute " + std::string(attr);
+    return std::nullopt;
   }
   const ir::Value* s = n.input(1);
-  if (s == nullptr || !s->is_constant() || s->constant->dtype() != DType::kFloat32 || s->constant->numel() != 1) {
+  if (!qdq::constant_float_scalar(s)) {
     why = "the scale is not a constant float scalar (per-channel quantization)";
     return std::nullopt;
   }
@@ -83,7 +79,7 @@ std::optional<QuantParams> quant_params(const ir::Node& n, bool zp_optional, std
       why = "no zero point (the output type is not explicit)";
       return std::nullopt;
     }
-  } else if (!zp->is_constant() || !is_8bit(zp->constant->dtype()) || zp->constant->numel() != 1) {
+  } else if (!qdq::constant_8bit_scalar(zp)) {
     why = "the zero point is not a constant 8-bit scalar";
     return std::nullopt;
   } else {
@@ -127,30 +123,6 @@ std::string output_problem(const ir::Graph& g, const ir::Node& n) {
   return "its output goes to " + consumer.op_type() + " '" + consumer.name() + "', not to a QuantizeLinear";
 }
 
-void remove_if_dead_constant(ir::Graph& g, ir::Value* v) {
-  if (v != nullptr && v->is_constant() && v->uses().empty() && !g.is_graph_output(v) && !g.is_graph_input(v)) {
-    g.remove_value(v);
-  }
-}
-
-void remove_dead_constants(ir::Graph& g, std::vector<ir::Value*> values) {
-  std::sort(values.begin(), values.end());
-  values.erase(std::unique(values.begin(), values.end()), values.end());
-  for (ir::Value* v : values) remove_if_dead_constant(g, v);
-}
-
-// Removes a DequantizeLinear whose output lost its last consumer, and the constants only it read.
-void remove_if_dead(ir::Graph& g, ir::Node* n, std::unordered_set<const ir::Node*>& removed) {
-  if (removed.count(n)) return;
-  ir::Value* out = n->output(0);
-  if (!out->uses().empty() || g.is_graph_output(out)) return;
-  const std::vector<ir::Value*> inputs = n->inputs();
-  removed.insert(n);
-  g.remove_node(n);
-  g.remove_value(out);
-  remove_dead_constants(g, inputs);
-}
-
 // Replaces `op -> q` by one node named as `op` that writes q's output.
 void replace_with(ir::Graph& g, ir::Node* op, ir::Node* q, const std::string& op_type, const std::string& domain,
                   std::vector<ir::Value*> inputs, ir::Attributes attrs, std::unordered_set<const ir::Node*>& removed) {
@@ -169,7 +141,7 @@ void replace_with(ir::Graph& g, ir::Node* op, ir::Node* q, const std::string& op
   }
   ir::Node* n = g.add_node(op_type, inputs, {out}, name, domain);
   n->attrs = std::move(attrs);
-  remove_dead_constants(g, dropped);
+  qdq::remove_dead_constants(g, dropped);
 }
 
 }  // namespace
@@ -261,12 +233,10 @@ bool FuseQdqInt8Ops::run(ir::Model& model) {
                    describe(x_params) + " (only pooling has a requantizing int8 kernel)");
       continue;
     }
-    for (ir::Node* dq : dqs) remove_if_dead(g, dq, removed);
+    for (ir::Node* dq : dqs) qdq::remove_if_dead(g, dq, removed);
     changed = true;
   }
-  if (created_qwac_op && model.opset(std::string(ir::kQwacDomain)) == 0) {
-    model.opset_imports.push_back(ir::OpsetImport{std::string(ir::kQwacDomain), kFusedOpsetVersion});
-  }
+  if (created_qwac_op) qdq::import_qwac_domain(model);
   return changed;
 }
 

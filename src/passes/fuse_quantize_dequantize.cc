@@ -1,43 +1,30 @@
 #include "passes/fuse_quantize_dequantize.h"
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "ir/contrib_ops.h"
 #include "ir/fused_ops.h"
+#include "passes/qdq_match.h"
 
 namespace qwac::passes {
 namespace {
 
-constexpr int64_t kFusedOpsetVersion = 1;
 constexpr int64_t kDefaultAxis = 1;  // QuantizeLinear / DequantizeLinear default
 constexpr int64_t kFirstExtendedOpset = 21;  // block_size, output_dtype, saturate
 
 // The default-domain Q/DQ, or ONNX Runtime's contrib twins that carry 16-bit quantizers (ir/contrib_ops.h).
 bool is_default_domain(const ir::Node& n) { return ir::is_qdq_domain(n.domain()); }
 
-bool same_constant(const ir::Value* a, const ir::Value* b) {
-  if (a == b) return true;
-  if (a == nullptr || b == nullptr || !a->is_constant() || !b->is_constant()) return false;
-  const Tensor& ta = *a->constant;
-  const Tensor& tb = *b->constant;
-  return ta.dtype() == tb.dtype() && ta.shape() == tb.shape() && std::memcmp(ta.raw(), tb.raw(), ta.nbytes()) == 0;
-}
-
 // True when the node uses none of the opset-21 attributes FakeQuantize does not model.
-bool plain_quantization(const ir::Node& n) {
-  for (const char* attr : {"block_size", "output_dtype", "saturate"}) {
-    if (n.attrs.has(attr)) return false;
-  }
-  return true;
-}
+bool plain_quantization(const ir::Node& n) { return qdq::extended_attribute(n) == nullptr; }
 
 bool matching_dequantize(const ir::Node& q, const ir::Use& use) {
   const ir::Node& dq = *use.node;
   if (dq.op_type() != "DequantizeLinear" || !is_default_domain(dq) || use.input_index != 0) return false;
   if (dq.num_outputs() != 1 || dq.output(0) == nullptr || !plain_quantization(dq)) return false;
-  return same_constant(q.input(1), dq.input(1)) && dq.input(2) != nullptr && same_constant(q.input(2), dq.input(2)) &&
+  return qdq::same_constant(q.input(1), dq.input(1)) && dq.input(2) != nullptr &&
+         qdq::same_constant(q.input(2), dq.input(2)) &&
          q.attrs.get_int("axis", kDefaultAxis) == dq.attrs.get_int("axis", kDefaultAxis);
 }
 
@@ -50,12 +37,6 @@ bool fusable_quantize(const ir::Graph& g, const ir::Node& q, int64_t opset) {
   const ir::Value* y = q.output(0);
   if (y == nullptr || y->uses().empty() || g.is_graph_output(y)) return false;
   return std::all_of(y->uses().begin(), y->uses().end(), [&](const ir::Use& u) { return matching_dequantize(q, u); });
-}
-
-void remove_if_dead_constant(ir::Graph& g, ir::Value* v) {
-  if (v != nullptr && v->is_constant() && v->uses().empty() && !g.is_graph_output(v) && !g.is_graph_input(v)) {
-    g.remove_value(v);
-  }
 }
 
 }  // namespace
@@ -110,13 +91,11 @@ bool FuseQuantizeDequantize::run(ir::Model& model) {
     std::sort(dropped_constants.begin(), dropped_constants.end());
     dropped_constants.erase(std::unique(dropped_constants.begin(), dropped_constants.end()), dropped_constants.end());
     for (ir::Value* v : dropped_constants) {
-      if (v != scale && v != zero_point) remove_if_dead_constant(g, v);
+      if (v != scale && v != zero_point) qdq::remove_if_dead_constant(g, v);
     }
     changed = true;
   }
-  if (changed && model.opset(std::string(ir::kQwacDomain)) == 0) {
-    model.opset_imports.push_back(ir::OpsetImport{std::string(ir::kQwacDomain), kFusedOpsetVersion});
-  }
+  if (changed) qdq::import_qwac_domain(model);
   return changed;
 }
 

@@ -34,45 +34,81 @@ bool constant_8bit_scalar(const ir::Value* v) {
   return v != nullptr && v->is_constant() && is_8bit(v->constant->dtype()) && v->constant->numel() == 1;
 }
 
-bool plain_q_or_dq(const ir::Node& n, const char* op_type) {
-  if (n.op_type() != op_type || !is_default_domain(n) || n.num_outputs() != 1 || n.num_inputs() < 2 ||
-      n.input(0) == nullptr) {
-    return false;
-  }
+const char* extended_attribute(const ir::Node& n) {
   for (const char* attr : {"block_size", "output_dtype", "saturate"}) {
-    if (n.attrs.has(attr)) return false;
+    if (n.attrs.has(attr)) return attr;
   }
-  return true;
+  return nullptr;
+}
+
+bool plain_q_or_dq(const ir::Node& n, const char* op_type) {
+  return n.op_type() == op_type && is_default_domain(n) && n.num_outputs() == 1 && n.num_inputs() >= 2 &&
+         n.input(0) != nullptr && extended_attribute(n) == nullptr;
+}
+
+std::string activation_dequantize_problem(const ir::Node& dq) {
+  if (!plain_q_or_dq(dq, "DequantizeLinear")) {
+    return "its DequantizeLinear is not a plain default-domain one (opset-21 block_size/output_dtype/saturate)";
+  }
+  if (!constant_float_scalar(dq.input(1))) {
+    return "its scale is not a constant float scalar (only per-tensor activations run in int8)";
+  }
+  const ir::Value* zp = dq.input(2);
+  const DType x_type = dq.input(0)->type.dtype;
+  if (zp == nullptr) {  // absent zero point: uint8
+    if (x_type == DType::kUInt8 || x_type == DType::kUndefined) return "";
+    return "it has no zero point and its input is " + std::string(dtype_name(x_type)) + ", not uint8";
+  }
+  if (!constant_8bit_scalar(zp)) return "its zero point is not a constant 8-bit scalar";
+  if (x_type != DType::kUndefined && zp->constant->dtype() != x_type) {
+    return "its input is " + std::string(dtype_name(x_type)) + " but its zero point " +
+           std::string(dtype_name(zp->constant->dtype()));
+  }
+  return "";
 }
 
 bool activation_dequantize(const ir::Node& dq) {
-  if (!plain_q_or_dq(dq, "DequantizeLinear") || !constant_float_scalar(dq.input(1))) return false;
-  const ir::Value* zp = dq.input(2);
-  const DType x_type = dq.input(0)->type.dtype;
-  if (zp == nullptr) return x_type == DType::kUInt8 || x_type == DType::kUndefined;  // absent zero point: uint8
-  return constant_8bit_scalar(zp) && (x_type == DType::kUndefined || zp->constant->dtype() == x_type);
+  return activation_dequantize_problem(dq).empty();
 }
 
 bool output_quantize(const ir::Node& q) {
   return plain_q_or_dq(q, "QuantizeLinear") && constant_float_scalar(q.input(1)) && constant_8bit_scalar(q.input(2));
 }
 
-std::optional<std::vector<float>> activation_params(const ir::Node& n, int64_t opset) {
-  if (!is_default_domain(n) || n.num_outputs() != 1) return std::nullopt;
-  if (n.op_type() == "Relu") return std::vector<float>{};
-  if (n.op_type() != "Clip") return std::nullopt;
+std::optional<std::pair<float, float>> clip_bounds(const ir::Node& clip, int64_t opset) {
   float lo = std::numeric_limits<float>::lowest(), hi = std::numeric_limits<float>::max();
   if (opset < 11) {
-    lo = n.attrs.get_float("min", lo);
-    hi = n.attrs.get_float("max", hi);
+    lo = clip.attrs.get_float("min", lo);
+    hi = clip.attrs.get_float("max", hi);
   } else {
     for (size_t i = 1; i <= 2; ++i) {
-      const ir::Value* v = n.input(i);
+      const ir::Value* v = clip.input(i);
       if (!constant_float_or_absent(v)) return std::nullopt;
       if (v != nullptr) (i == 1 ? lo : hi) = v->constant->data<float>()[0];
     }
   }
-  return std::vector<float>{lo, hi};
+  return std::pair{lo, hi};
+}
+
+std::optional<std::vector<float>> activation_params(const ir::Node& n, int64_t opset) {
+  if (!is_default_domain(n) || n.num_outputs() != 1) return std::nullopt;
+  if (n.op_type() == "Relu") return std::vector<float>{};
+  if (n.op_type() != "Clip") return std::nullopt;
+  const std::optional<std::pair<float, float>> bounds = clip_bounds(n, opset);
+  if (!bounds) return std::nullopt;
+  return std::vector<float>{bounds->first, bounds->second};
+}
+
+ir::OpMatcher activation_matcher(int64_t opset) {
+  return ir::with(ir::ops({"Relu", "Clip"}),
+                  [opset](const ir::Node& n) { return activation_params(n, opset).has_value(); });
+}
+
+void set_activation(ir::Attributes& attrs, const ir::Node* act, int64_t opset) {
+  if (act == nullptr) return;
+  attrs.set("activation", act->op_type());
+  const std::vector<float> params = *activation_params(*act, opset);
+  if (!params.empty()) attrs.set("activation_params", params);
 }
 
 bool same_constant(const ir::Value* a, const ir::Value* b) {
@@ -93,23 +129,83 @@ ir::Node* float_source_quantize(const ir::Node& dq) {
   return q;
 }
 
+ir::Node* replace_chain(ir::Graph& g, const std::vector<ir::Node*>& chain, std::string_view op_type,
+                        std::vector<ir::Value*> inputs, ir::Attributes attrs,
+                        std::unordered_set<const ir::Node*>& removed, ir::Value* out) {
+  std::vector<ir::Value*> dropped_values;  // the outputs between the nodes, and the last one when replaced
+  for (size_t i = 0; i + 1 < chain.size(); ++i) dropped_values.push_back(chain[i]->output(0));
+  if (out == nullptr) {
+    out = chain.back()->output(0);
+  } else {
+    dropped_values.push_back(chain.back()->output(0));
+  }
+  std::vector<ir::Value*> dropped_inputs;  // what the later nodes read besides the previous node's output
+  for (size_t i = 1; i < chain.size(); ++i) {
+    for (ir::Value* v : chain[i]->inputs()) {
+      if (v != chain[i - 1]->output(0)) dropped_inputs.push_back(v);
+    }
+  }
+  const std::string name = chain.front()->name();
+  for (size_t i = chain.size(); i-- > 0;) {
+    removed.insert(chain[i]);
+    g.remove_node(chain[i]);
+  }
+  for (ir::Value* v : dropped_values) g.remove_value(v);
+  ir::Node* fused = g.add_node(std::string(op_type), inputs, {out}, name, std::string(ir::kQwacDomain));
+  fused->attrs = std::move(attrs);
+  remove_dead_constants(g, std::move(dropped_inputs));
+  return fused;
+}
+
+ir::Node* replace_conv_like(ir::Graph& g, const ConvLikeMatch& m, std::string_view op_type, ir::Attributes attrs,
+                            int64_t opset, std::unordered_set<const ir::Node*>& removed) {
+  using In = ir::QConvInputs;
+  set_activation(attrs, m.act, opset);
+  ir::Node* q_x = float_source_quantize(*m.dq_x);
+  std::vector<ir::Value*> inputs(In::kCount, nullptr);
+  inputs[In::kX] = q_x != nullptr ? q_x->input(0) : m.dq_x->input(0);
+  inputs[In::kXScale] = m.dq_x->input(1);
+  inputs[In::kXZeroPoint] = m.dq_x->input(2);
+  inputs[In::kW] = m.dq_w->input(0);
+  inputs[In::kWScale] = m.dq_w->input(1);
+  inputs[In::kBias] = m.bias;
+  if (m.q != nullptr) {
+    inputs[In::kYScale] = m.q->input(1);
+    inputs[In::kYZeroPoint] = m.q->input(2);
+  }
+  while (!inputs.empty() && inputs.back() == nullptr) inputs.pop_back();
+
+  std::vector<ir::Node*> chain = m.head;
+  if (m.act != nullptr) chain.push_back(m.act);
+  if (m.q != nullptr) chain.push_back(m.q);
+  ir::Node* fused = replace_chain(g, chain, op_type, std::move(inputs), std::move(attrs), removed);
+  remove_if_dead(g, m.dq_x, removed);
+  remove_if_dead(g, m.dq_w, removed);
+  remove_if_dead(g, q_x, removed);
+  return fused;
+}
+
 void remove_if_dead_constant(ir::Graph& g, ir::Value* v) {
   if (v != nullptr && v->is_constant() && v->uses().empty() && !g.is_graph_output(v) && !g.is_graph_input(v)) {
     g.remove_value(v);
   }
 }
 
+void remove_dead_constants(ir::Graph& g, std::vector<ir::Value*> values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  for (ir::Value* v : values) remove_if_dead_constant(g, v);
+}
+
 void remove_if_dead(ir::Graph& g, ir::Node* n, std::unordered_set<const ir::Node*>& removed) {
   if (n == nullptr || removed.count(n)) return;
   ir::Value* out = n->output(0);
   if (!out->uses().empty() || g.is_graph_output(out)) return;
-  std::vector<ir::Value*> inputs = n->inputs();
-  std::sort(inputs.begin(), inputs.end());
-  inputs.erase(std::unique(inputs.begin(), inputs.end()), inputs.end());
+  const std::vector<ir::Value*> inputs = n->inputs();
   removed.insert(n);
   g.remove_node(n);
   g.remove_value(out);
-  for (ir::Value* v : inputs) remove_if_dead_constant(g, v);
+  remove_dead_constants(g, inputs);
 }
 
 void import_qwac_domain(ir::Model& model) {

@@ -1,13 +1,19 @@
-// Matching helpers shared by the int8 fusion passes of element-wise and matrix ops (FuseQdqAdd, FuseQdqGemm): what
-// a per-tensor 8-bit DequantizeLinear / QuantizeLinear the int8 kernels can compute exactly looks like, fusable
-// activations, and removal of the quantize nodes a fusion leaves without consumers.
+// Matching and rewriting helpers shared by the QDQ fusion passes (FuseQdqConv, FuseQdqGemm, FuseQdqAdd,
+// FuseQdqInt8Ops, FuseQuantizeDequantize; FuseConvActivation uses the Clip bounds and replace_chain): what a
+// per-tensor 8-bit DequantizeLinear / QuantizeLinear the int8 kernels can compute exactly looks like, fusable
+// activations, replacing a matched chain by one fused node, and removal of the nodes and constants a fusion leaves
+// without consumers.
 #pragma once
 
 #include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "ir/graph.h"
+#include "ir/pattern.h"
 
 namespace qwac::passes::qdq {
 
@@ -15,24 +21,64 @@ bool is_default_domain(const ir::Node& n);
 bool is_8bit(DType t);
 bool constant_float_scalar(const ir::Value* v);
 bool constant_8bit_scalar(const ir::Value* v);
+// The first opset-21 attribute (block_size, output_dtype, saturate) a Q / DQ uses, which no fused op models;
+// nullptr when it uses none.
+const char* extended_attribute(const ir::Node& n);
 // A default-domain `op_type` (DequantizeLinear / QuantizeLinear) with one output and none of the opset-21
 // attributes (block_size, output_dtype, saturate) the fused ops do not model.
 bool plain_q_or_dq(const ir::Node& n, const char* op_type);
-// DequantizeLinear of uint8/int8 activations with a constant float scalar scale and a constant scalar zero point of
-// the input's type (or none, which means uint8).
+// Why `dq` is not a DequantizeLinear of uint8/int8 activations with a constant float scalar scale and a constant
+// scalar zero point of the input's type (or none, which means uint8; an input of unknown type is accepted then);
+// empty when it is.
+std::string activation_dequantize_problem(const ir::Node& dq);
 bool activation_dequantize(const ir::Node& dq);
 // QuantizeLinear to 8 bits with a constant float scalar scale and a constant uint8/int8 scalar zero point.
 bool output_quantize(const ir::Node& q);
+// The {min, max} of a Clip known at compile time: attributes before opset 11, constant float scalar inputs (or
+// absent, the float range) after; nullopt when an input bound is not a constant.
+std::optional<std::pair<float, float>> clip_bounds(const ir::Node& clip, int64_t opset);
 // The bounds of a Relu ({}) or of a Clip whose bounds are known at compile time ({min, max}); nullopt otherwise.
 std::optional<std::vector<float>> activation_params(const ir::Node& n, int64_t opset);
+// Matches the Relu / Clip nodes activation_params accepts.
+ir::OpMatcher activation_matcher(int64_t opset);
+// Sets the "activation" and "activation_params" attributes of a fused op for `act` (a Relu or Clip that
+// activation_params accepts); nothing when `act` is nullptr.
+void set_activation(ir::Attributes& attrs, const ir::Node* act, int64_t opset);
 // Same value, or constants with identical type, shape and bytes.
 bool same_constant(const ir::Value* a, const ir::Value* b);
 // The QuantizeLinear of a float tensor that produced `dq`'s input with the same scale and zero point, if any: a
 // fused op can read that float tensor and quantize it itself.
 ir::Node* float_source_quantize(const ir::Node& dq);
 
+// A matched DQ(X), DQ(W) [+ bias] -> Conv / Gemm / MatMul [-> bias Add] [-> Relu/Clip] [-> Q].
+struct ConvLikeMatch {
+  std::vector<ir::Node*> head;  // the Conv, Gemm or MatMul, then a MatMul's bias Add if any
+  ir::Node* dq_x = nullptr;
+  ir::Node* dq_w = nullptr;
+  ir::Value* bias = nullptr;
+  ir::Node* act = nullptr;  // optional
+  ir::Node* q = nullptr;    // optional; without one the fused op outputs float
+};
+// Replaces `m` by one QConv or QGemm (`op_type`; one input layout, ir/fused_ops.h) with `attrs` plus the activation:
+// X from DQ(X), or the float tensor when float_source_quantize finds the QuantizeLinear that produced DQ(X)'s input,
+// W from DQ(W), the bias, and the output scale and zero point of the folded Q. The DequantizeLinear nodes (and that
+// QuantizeLinear) go once nothing else reads them (a DQ(X) shared with a residual Add stays).
+ir::Node* replace_conv_like(ir::Graph& g, const ConvLikeMatch& m, std::string_view op_type, ir::Attributes attrs,
+                            int64_t opset, std::unordered_set<const ir::Node*>& removed);
+
+// Replaces `chain` (a node, then each next node the single consumer of the one before) by one com.qwac `op_type`
+// node named as chain[0] with `inputs` and `attrs`, writing `out`, or the last node's output when `out` is nullptr
+// (the caller made `out` and rewired the readers of the last output; it goes with the chain). The chain is unlinked
+// from its end back and recorded in `removed`; the constants only its later nodes read (activation bounds, quantizer
+// parameters, a bias row) go too. Returns the new node.
+ir::Node* replace_chain(ir::Graph& g, const std::vector<ir::Node*>& chain, std::string_view op_type,
+                        std::vector<ir::Value*> inputs, ir::Attributes attrs,
+                        std::unordered_set<const ir::Node*>& removed, ir::Value* out = nullptr);
+
 // Removes constant `v` once nothing reads it.
 void remove_if_dead_constant(ir::Graph& g, ir::Value* v);
+// remove_if_dead_constant for each of `values` (duplicates and nullptr allowed).
+void remove_dead_constants(ir::Graph& g, std::vector<ir::Value*> values);
 // Removes a single-output node whose output lost its last consumer, and the constants only it read; records it in
 // `removed` (the passes iterate over a node order computed before the rewrites).
 void remove_if_dead(ir::Graph& g, ir::Node* n, std::unordered_set<const ir::Node*>& removed);

@@ -19,12 +19,14 @@
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_families.h"
 #include "kernels/ref/elementwise_broadcast.h"
+#include "kernels/ref/quantized_kernel_util.h"
 
 namespace qwac::kernels::dnnl_impl {
 namespace {
 
 using In = ir::QAddInputs;
 using dt = dnnl::memory::data_type;
+using ref::with_8bit;
 
 constexpr float kRoundMagic = 12582912.f;  // 1.5 * 2^23: (v + M) - M rounds |v| < 2^22 half to even
 constexpr int64_t kChunk = 16384;          // elements per parallel task
@@ -109,15 +111,6 @@ bool cpu_has_avx2() {
 #endif
 }
 
-template <typename Fn>
-void with_8bit(DType t, Fn&& fn) {
-  if (t == DType::kUInt8) {
-    fn(uint8_t{});
-  } else {
-    fn(int8_t{});
-  }
-}
-
 SpanFn span_fn(DType a, DType b, DType y) {
   const bool avx2 = kHaveAvx2Variant && cpu_has_avx2();
   SpanFn fn = nullptr;
@@ -151,8 +144,7 @@ dnnl::memory::desc with_type(const dnnl::memory::desc& md, dt t) {
 
 int32_t zero_point_value(const KernelContext& ctx, size_t i) {
   if (ctx.inputs.size() <= i || !ctx.inputs[i].present()) return 0;
-  const Tensor& t = *ctx.inputs[i].value;
-  return t.dtype() == DType::kUInt8 ? t.data<uint8_t>()[0] : t.data<int8_t>()[0];
+  return ref::zero_point_of(*ctx.inputs[i].value);
 }
 
 class QAddKernel final : public Kernel {

@@ -2,11 +2,10 @@
 // [-> Q]: DequantizeLinear's float(q - zp) * scale for each operand, the float sum, the activation, then
 // QuantizeLinear's saturate(nearbyint(y / scale) + zp) with a division and round-half-to-even.
 #include <algorithm>
-#include <cmath>
-#include <limits>
 
 #include "ir/fused_ops.h"
 #include "kernels/ref/elementwise_broadcast.h"
+#include "kernels/ref/quantized_kernel_util.h"
 #include "kernels/ref/ref_families.h"
 
 namespace qwac::kernels::ref {
@@ -14,50 +13,16 @@ namespace {
 
 using In = ir::QAddInputs;
 
-int32_t zero_point_of(const std::vector<Tensor>& in, size_t i) {
-  if (in.size() <= i || in[i].empty()) return 0;
-  return in[i].dtype() == DType::kUInt8 ? in[i].data<uint8_t>()[0] : in[i].data<int8_t>()[0];
-}
-
-float dequantize(const Tensor& t, int64_t i, int32_t zp, float scale) {
-  const int32_t q = t.dtype() == DType::kUInt8 ? t.data<uint8_t>()[i] : t.data<int8_t>()[i];
-  return static_cast<float>(q - zp) * scale;
-}
-
-template <typename Q>
-Q quantize(float x, float scale, int32_t zp) {
-  constexpr float qmin = static_cast<float>(std::numeric_limits<Q>::min());
-  constexpr float qmax = static_cast<float>(std::numeric_limits<Q>::max());
-  const float z = static_cast<float>(zp);
-  float v = std::nearbyint(x / scale) + z;
-  if (std::isnan(v)) v = z;
-  return static_cast<Q>(static_cast<int32_t>(std::min(std::max(v, qmin), qmax)));
-}
-
 class QAddRefKernel final : public Kernel {
  public:
   static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason) {
-    for (const BlockedFormatPtr& f : ctx.input_formats) {
-      if (f) {
-        reason = "reference QAdd reads plain tensors only";
-        return nullptr;
-      }
-    }
-    const std::string act = ctx.node.attrs.get_string("activation", "");
-    if (!act.empty() && act != "Relu" && act != "Clip") {
-      reason = "activation '" + act + "' (QAdd takes Relu or Clip)";
-      return nullptr;
-    }
+    if (!plain_inputs(ctx, "QAdd", reason)) return nullptr;
+    const std::optional<ReluOrClip> act = relu_or_clip(ctx.node, "QAdd", reason);
+    if (!act) return nullptr;
     auto k = std::make_unique<QAddRefKernel>();
     k->plan_ = BroadcastPlan(ctx.outputs.at(0).shape, {ctx.inputs.at(In::kA).shape, ctx.inputs.at(In::kB).shape});
     k->y_type_ = ctx.outputs[0].dtype;
-    k->relu_ = act == "Relu";
-    if (act == "Clip") {
-      const std::vector<float> p = ctx.node.attrs.get_floats("activation_params", {});
-      k->lo_ = p.size() > 0 ? p[0] : -std::numeric_limits<float>::infinity();
-      k->hi_ = p.size() > 1 ? p[1] : std::numeric_limits<float>::infinity();
-      k->clip_ = true;
-    }
+    k->act_ = *act;
     k->threads_ = std::max(1, ctx.num_threads);
     return k;
   }
@@ -74,9 +39,9 @@ class QAddRefKernel final : public Kernel {
     Tensor& y = out[0];
     plan_.for_each_chunk<2>(threads_, [&](int64_t o, const std::array<int64_t, 2>& off, int64_t count) {
       for (int64_t k = 0; k < count; ++k) {
-        float s = dequantize(a, off[0] + k * sa, a_zp, a_scale) + dequantize(b, off[1] + k * sb, b_zp, b_scale);
-        if (relu_) s = std::max(s, 0.f);
-        if (clip_) s = std::min(std::max(s, lo_), hi_);
+        float s = dequantize(element_8bit(a, off[0] + k * sa), a_zp, a_scale) +
+                  dequantize(element_8bit(b, off[1] + k * sb), b_zp, b_scale);
+        s = act_(s);
         if (!quantized) {
           y.data<float>()[o + k] = s;
         } else if (y_type_ == DType::kUInt8) {
@@ -91,8 +56,7 @@ class QAddRefKernel final : public Kernel {
  private:
   BroadcastPlan plan_;
   DType y_type_ = DType::kFloat32;
-  bool relu_ = false, clip_ = false;
-  float lo_ = 0.f, hi_ = 0.f;
+  ReluOrClip act_;
   int threads_ = 1;
 };
 

@@ -1,17 +1,15 @@
 // QConv (com.qwac, ir/fused_ops.h), the oracle: exactly the float simulation the engine runs for the unfused QDQ
-// pattern. A float X is first quantized (QuantizeLinear's arithmetic, below). X and W are dequantized as
-// DequantizeLinear does (float(q - zp) * scale), the Conv is the reference float convolution (nn_conv.h), then the
-// bias, the activation (Relu or Clip) and QuantizeLinear's saturate(nearbyint(y / scale) + zp) with a division and
-// round-half-to-even (tensor_quantize_kernels.cc).
+// pattern. A float X is first quantized (QuantizeLinear's arithmetic). X and W are dequantized as DequantizeLinear
+// does (float(q - zp) * scale), the Conv is the reference float convolution (nn_conv.h), then the bias, the
+// activation (Relu or Clip) and QuantizeLinear's saturate(nearbyint(y / scale) + zp) with a division and
+// round-half-to-even (tensor_quantize_kernels.cc; the shared arithmetic is in quantized_kernel_util.h).
 #include <algorithm>
-#include <cmath>
-#include <limits>
-#include <type_traits>
 
 #include "ir/fused_ops.h"
 #include "ir/shape/nn_attrs.h"
 #include "ir/shape/nn_window.h"
 #include "kernels/ref/nn_conv.h"
+#include "kernels/ref/quantized_kernel_util.h"
 #include "kernels/ref/ref_families.h"
 
 namespace qwac::kernels::ref {
@@ -19,55 +17,13 @@ namespace {
 
 using In = ir::QConvInputs;
 
-template <typename Q>
-void dequantize(const Q* q, int64_t n, float scale, int64_t zp, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(static_cast<int64_t>(q[i]) - zp) * scale;
-}
-
-template <typename Q>
-void quantize(const float* x, int64_t n, float scale, Q zp, Q* y) {
-  constexpr float qmin = static_cast<float>(std::numeric_limits<Q>::min());
-  constexpr float qmax = static_cast<float>(std::numeric_limits<Q>::max());
-  const float z = static_cast<float>(zp);
-  for (int64_t i = 0; i < n; ++i) {
-    float v = std::nearbyint(x[i] / scale) + z;
-    if (std::isnan(v)) v = z;
-    y[i] = static_cast<Q>(static_cast<int32_t>(std::min(std::max(v, qmin), qmax)));
-  }
-}
-
-// Dispatches on the 8-bit type of a QConv tensor (uint8 or int8; checked by shape inference).
-template <typename Fn>
-void with_8bit(DType t, Fn&& fn) {
-  if (t == DType::kUInt8) {
-    fn(uint8_t{});
-  } else {
-    fn(int8_t{});
-  }
-}
-
-int64_t zero_point_of(const Tensor& zp) {
-  if (zp.empty()) return 0;
-  int64_t v = 0;
-  with_8bit(zp.dtype(), [&](auto tag) { v = zp.data<decltype(tag)>()[0]; });
-  return v;
-}
-
 class QConvRefKernel final : public Kernel {
  public:
   static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason) {
-    for (const BlockedFormatPtr& f : ctx.input_formats) {
-      if (f) {
-        reason = "reference QConv reads plain tensors only";
-        return nullptr;
-      }
-    }
+    if (!plain_inputs(ctx, "QConv", reason)) return nullptr;
     const ir::Node& node = ctx.node;
-    const std::string act = node.attrs.get_string("activation", "");
-    if (!act.empty() && act != "Relu" && act != "Clip") {
-      reason = "activation '" + act + "' (QConv takes Relu or Clip)";
-      return nullptr;
-    }
+    const std::optional<ReluOrClip> act = relu_or_clip(node, "QConv", reason);
+    if (!act) return nullptr;
     const Shape& x = ctx.inputs.at(In::kX).shape;
     const Shape& w = ctx.inputs.at(In::kW).shape;
     const ir::nn::WindowGeometry g = ir::nn::conv_geometry(node, x, w);
@@ -80,13 +36,7 @@ class QConvRefKernel final : public Kernel {
     k->y_type_ = ctx.outputs.at(0).dtype;
     k->has_bias_ = ctx.inputs.size() > In::kBias && ctx.inputs[In::kBias].present();
     k->quantized_output_ = ctx.inputs.size() > In::kYScale && ctx.inputs[In::kYScale].present();
-    k->relu_ = act == "Relu";
-    if (act == "Clip") {
-      const std::vector<float> params = node.attrs.get_floats("activation_params", {});
-      k->clip_lo_ = params.size() > 0 ? params[0] : -std::numeric_limits<float>::infinity();
-      k->clip_hi_ = params.size() > 1 ? params[1] : std::numeric_limits<float>::infinity();
-      k->clip_ = true;
-    }
+    k->act_ = *act;
     k->threads_ = std::max(1, ctx.num_threads);
     k->x_float_.resize(static_cast<size_t>(shape_numel(x)));
     k->w_float_.resize(static_cast<size_t>(shape_numel(w)));
@@ -96,14 +46,14 @@ class QConvRefKernel final : public Kernel {
 
   void run(const std::vector<Tensor>& in, std::vector<Tensor>& out) override {
     const float x_scale = in[In::kXScale].data<float>()[0];
-    const int64_t x_zp = in.size() > In::kXZeroPoint ? zero_point_of(in[In::kXZeroPoint]) : 0;
+    const int32_t x_zp = zero_point_of(in, In::kXZeroPoint);
     if (x_type_ == DType::kFloat32) {
       // Float X: QuantizeLinear to the zero point's type first, then DequantizeLinear, as the Q -> DQ pair did.
       const int64_t n = in[In::kX].numel();
       with_8bit(x_int_type_, [&](auto tag) {
         using Q = decltype(tag);
         std::vector<Q> q(static_cast<size_t>(n));
-        quantize(in[In::kX].data<float>(), n, x_scale, static_cast<Q>(x_zp), q.data());
+        quantize(in[In::kX].data<float>(), n, x_scale, x_zp, q.data());
         dequantize(q.data(), n, x_scale, x_zp, x_float_.data());
       });
     } else {
@@ -124,10 +74,8 @@ class QConvRefKernel final : public Kernel {
     float* y = quantized_output_ ? y_float_.data() : out[0].data<float>();
     conv_forward(problem_, x_float_.data(), w_float_.data(), bias, y, threads_);
     const int64_t n = out[0].numel();
-    if (relu_) {
-      for (int64_t i = 0; i < n; ++i) y[i] = std::max(y[i], 0.f);
-    } else if (clip_) {
-      for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], clip_lo_), clip_hi_);
+    if (act_.relu || act_.clip) {
+      for (int64_t i = 0; i < n; ++i) y[i] = act_(y[i]);
     }
     if (!quantized_output_) return;
     const float y_scale = in[In::kYScale].data<float>()[0];
@@ -141,8 +89,8 @@ class QConvRefKernel final : public Kernel {
   ConvProblem problem_;
   DType x_type_ = DType::kUInt8, y_type_ = DType::kFloat32;
   DType x_int_type_ = DType::kUInt8;  // the integer type X is (or, for a float X, is quantized to)
-  bool has_bias_ = false, quantized_output_ = false, relu_ = false, clip_ = false;
-  float clip_lo_ = 0.f, clip_hi_ = 0.f;
+  bool has_bias_ = false, quantized_output_ = false;
+  ReluOrClip act_;
   int threads_ = 1;
   std::vector<float> x_float_, w_float_, y_float_;  // scratch: dequantized X and W, float Conv output
 };

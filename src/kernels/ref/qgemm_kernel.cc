@@ -3,11 +3,10 @@
 // dequantized as DequantizeLinear does (float(q - zp) * scale), each output accumulates in float over k, then the
 // bias, the activation and QuantizeLinear's saturate(nearbyint(y / scale) + zp).
 #include <algorithm>
-#include <cmath>
-#include <limits>
 #include <vector>
 
 #include "ir/fused_ops.h"
+#include "kernels/ref/quantized_kernel_util.h"
 #include "kernels/ref/ref_families.h"
 
 namespace qwac::kernels::ref {
@@ -15,35 +14,12 @@ namespace {
 
 using In = ir::QGemmInputs;
 
-int32_t zero_point_of(const std::vector<Tensor>& in, size_t i) {
-  if (in.size() <= i || in[i].empty()) return 0;
-  return in[i].dtype() == DType::kUInt8 ? in[i].data<uint8_t>()[0] : in[i].data<int8_t>()[0];
-}
-
-template <typename Q>
-Q quantize(float x, float scale, int32_t zp) {
-  constexpr float qmin = static_cast<float>(std::numeric_limits<Q>::min());
-  constexpr float qmax = static_cast<float>(std::numeric_limits<Q>::max());
-  const float z = static_cast<float>(zp);
-  float v = std::nearbyint(x / scale) + z;
-  if (std::isnan(v)) v = z;
-  return static_cast<Q>(static_cast<int32_t>(std::min(std::max(v, qmin), qmax)));
-}
-
 class QGemmRefKernel final : public Kernel {
  public:
   static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason) {
-    for (const BlockedFormatPtr& f : ctx.input_formats) {
-      if (f) {
-        reason = "reference QGemm reads plain tensors only";
-        return nullptr;
-      }
-    }
-    const std::string act = ctx.node.attrs.get_string("activation", "");
-    if (!act.empty() && act != "Relu" && act != "Clip") {
-      reason = "activation '" + act + "' (QGemm takes Relu or Clip)";
-      return nullptr;
-    }
+    if (!plain_inputs(ctx, "QGemm", reason)) return nullptr;
+    const std::optional<ReluOrClip> act = relu_or_clip(ctx.node, "QGemm", reason);
+    if (!act) return nullptr;
     auto k = std::make_unique<QGemmRefKernel>();
     const Shape& x = ctx.inputs.at(In::kX).shape;
     const Shape& w = ctx.inputs.at(In::kW).shape;
@@ -56,13 +32,7 @@ class QGemmRefKernel final : public Kernel {
     k->x_int_type_ = has_x_zp ? ctx.inputs[In::kXZeroPoint].dtype : DType::kUInt8;
     k->y_type_ = ctx.outputs.at(0).dtype;
     k->has_bias_ = ctx.inputs.size() > In::kBias && ctx.inputs[In::kBias].present();
-    k->relu_ = act == "Relu";
-    if (act == "Clip") {
-      const std::vector<float> p = ctx.node.attrs.get_floats("activation_params", {});
-      k->lo_ = p.size() > 0 ? p[0] : -std::numeric_limits<float>::infinity();
-      k->hi_ = p.size() > 1 ? p[1] : std::numeric_limits<float>::infinity();
-      k->clip_ = true;
-    }
+    k->act_ = *act;
     return k;
   }
 
@@ -76,9 +46,9 @@ class QGemmRefKernel final : public Kernel {
         const float v = in[In::kX].data<float>()[i];
         q = x_int_type_ == DType::kUInt8 ? quantize<uint8_t>(v, x_scale, x_zp) : quantize<int8_t>(v, x_scale, x_zp);
       } else {
-        q = x_type_ == DType::kUInt8 ? in[In::kX].data<uint8_t>()[i] : in[In::kX].data<int8_t>()[i];
+        q = element_8bit(in[In::kX], i);
       }
-      xf[static_cast<size_t>(i)] = static_cast<float>(q - x_zp) * x_scale;
+      xf[static_cast<size_t>(i)] = dequantize(q, x_zp, x_scale);
     }
     // W as [K, N] floats; the scale is per output column or one for all.
     const Tensor& w_scale = in[In::kWScale];
@@ -99,8 +69,7 @@ class QGemmRefKernel final : public Kernel {
         float acc = 0.f;
         for (int64_t kk = 0; kk < k_; ++kk) acc += x_row[kk] * wf[static_cast<size_t>(kk * n_ + j)];
         if (has_bias_) acc += in[In::kBias].data<float>()[j];
-        if (relu_) acc = std::max(acc, 0.f);
-        if (clip_) acc = std::min(std::max(acc, lo_), hi_);
+        acc = act_(acc);
         const int64_t o = i * n_ + j;
         if (!quantized) {
           out[0].data<float>()[o] = acc;
@@ -115,9 +84,9 @@ class QGemmRefKernel final : public Kernel {
 
  private:
   int64_t m_ = 0, k_ = 0, n_ = 0;
-  bool trans_b_ = false, has_bias_ = false, relu_ = false, clip_ = false;
+  bool trans_b_ = false, has_bias_ = false;
   DType x_type_ = DType::kUInt8, x_int_type_ = DType::kUInt8, y_type_ = DType::kFloat32;
-  float lo_ = 0.f, hi_ = 0.f;
+  ReluOrClip act_;
 };
 
 }  // namespace

@@ -3,11 +3,8 @@
 // (float(q - zp) * scale), pooled by the reference float kernel of the op named by `pool` (created through the
 // reference registry, so the two cannot drift apart), then quantized as QuantizeLinear does:
 // saturate(nearbyint(y / scale) + zp), a division rounding half to even (tensor_quantize_kernels.cc).
-#include <algorithm>
-#include <cmath>
-#include <limits>
-
 #include "ir/fused_ops.h"
+#include "kernels/ref/quantized_kernel_util.h"
 #include "kernels/ref/ref_families.h"
 
 namespace qwac::kernels::ref {
@@ -16,24 +13,10 @@ namespace {
 using In = ir::QLinearPoolInputs;
 constexpr int64_t kPoolOpset = 12;  // the float pooling kernels are not versioned; 12 accepts every attribute
 
-template <typename Fn>
-void with_8bit(DType t, Fn&& fn) {
-  if (t == DType::kUInt8) {
-    fn(uint8_t{});
-  } else {
-    fn(int8_t{});
-  }
-}
-
 class QLinearPoolRefKernel final : public Kernel {
  public:
   static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason) {
-    for (const BlockedFormatPtr& f : ctx.input_formats) {
-      if (f) {
-        reason = "reference QLinearPool reads plain tensors only";
-        return nullptr;
-      }
-    }
+    if (!plain_inputs(ctx, "QLinearPool", reason)) return nullptr;
     const std::string pool = ctx.node.attrs.get_string("pool", "");
     const KernelContext float_ctx{ctx.node,
                                   kPoolOpset,
@@ -62,33 +45,17 @@ class QLinearPoolRefKernel final : public Kernel {
 
   void run(const std::vector<Tensor>& in, std::vector<Tensor>& out) override {
     const float x_scale = in[In::kXScale].data<float>()[0];
-    int64_t x_zp = 0;
-    if (in.size() > In::kXZeroPoint && !in[In::kXZeroPoint].empty()) {
-      with_8bit(x_type_, [&](auto tag) { x_zp = in[In::kXZeroPoint].data<decltype(tag)>()[0]; });
-    }
+    const int32_t x_zp = zero_point_of(in, In::kXZeroPoint);
     with_8bit(x_type_, [&](auto tag) {
       using Q = decltype(tag);
-      const Q* x = in[In::kX].data<Q>();
-      float* xf = x_float_.data<float>();
-      for (int64_t i = 0; i < x_float_.numel(); ++i) {
-        xf[i] = static_cast<float>(static_cast<int64_t>(x[i]) - x_zp) * x_scale;
-      }
+      dequantize(in[In::kX].data<Q>(), x_float_.numel(), x_scale, x_zp, x_float_.data<float>());
     });
     std::vector<Tensor> pool_out = {y_float_};
     pool_->run({x_float_}, pool_out);
     const float y_scale = in[In::kYScale].data<float>()[0];
     with_8bit(y_type_, [&](auto tag) {
       using Q = decltype(tag);
-      constexpr float qmin = static_cast<float>(std::numeric_limits<Q>::min());
-      constexpr float qmax = static_cast<float>(std::numeric_limits<Q>::max());
-      const float z = static_cast<float>(in[In::kYZeroPoint].data<Q>()[0]);
-      const float* y = y_float_.data<float>();
-      Q* q = out[0].data<Q>();
-      for (int64_t i = 0; i < out[0].numel(); ++i) {
-        float v = std::nearbyint(y[i] / y_scale) + z;
-        if (std::isnan(v)) v = z;
-        q[i] = static_cast<Q>(static_cast<int32_t>(std::min(std::max(v, qmin), qmax)));
-      }
+      quantize(y_float_.data<float>(), out[0].numel(), y_scale, in[In::kYZeroPoint].data<Q>()[0], out[0].data<Q>());
     });
   }
 

@@ -1,0 +1,119 @@
+// The per-tensor 8-bit arithmetic the int8 kernels share (QAdd, QGemm, QConv, QLinearPool, and the oneDNN QAdd's
+// type dispatch and zero point), and the input check and fused activation of the reference ones. The reference
+// kernels are the oracles of the int8 path: they must reproduce the float simulation of DequantizeLinear /
+// QuantizeLinear bit for bit (tensor_quantize_kernels.cc), so this is that arithmetic, written once:
+//   DequantizeLinear: float(q - zp) * scale
+//   QuantizeLinear:   saturate(nearbyint(x / scale) + zp), a division rounding half to even, NaN -> zp.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/tensor.h"
+#include "kernels/kernel.h"
+
+namespace qwac::kernels::ref {
+
+// Calls fn(uint8_t{}) or fn(int8_t{}) for the 8-bit type `t` (uint8 or int8; shape inference checked which).
+template <typename Fn>
+void with_8bit(DType t, Fn&& fn) {
+  if (t == DType::kUInt8) {
+    fn(uint8_t{});
+  } else {
+    fn(int8_t{});
+  }
+}
+
+// Element `i` of a uint8/int8 tensor.
+inline int32_t element_8bit(const Tensor& t, int64_t i) {
+  return t.dtype() == DType::kUInt8 ? t.data<uint8_t>()[i] : t.data<int8_t>()[i];
+}
+
+// The value of a uint8/int8 scalar zero point; 0 when the tensor is absent (empty).
+inline int32_t zero_point_of(const Tensor& zp) {
+  return zp.empty() ? 0 : element_8bit(zp, 0);
+}
+
+// The zero point at optional input `i`; 0 when the input is omitted.
+inline int32_t zero_point_of(const std::vector<Tensor>& in, size_t i) {
+  return in.size() > i ? zero_point_of(in[i]) : 0;
+}
+
+// DequantizeLinear of one value.
+inline float dequantize(int32_t q, int32_t zp, float scale) {
+  return static_cast<float>(q - zp) * scale;
+}
+
+// DequantizeLinear of `n` values.
+template <typename Q>
+void dequantize(const Q* q, int64_t n, float scale, int32_t zp, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = dequantize(static_cast<int32_t>(q[i]), zp, scale);
+}
+
+// QuantizeLinear of one value to Q (uint8_t or int8_t).
+template <typename Q>
+Q quantize(float x, float scale, int32_t zp) {
+  constexpr float qmin = static_cast<float>(std::numeric_limits<Q>::min());
+  constexpr float qmax = static_cast<float>(std::numeric_limits<Q>::max());
+  const float z = static_cast<float>(zp);
+  float v = std::nearbyint(x / scale) + z;
+  if (std::isnan(v)) v = z;
+  return static_cast<Q>(static_cast<int32_t>(std::min(std::max(v, qmin), qmax)));
+}
+
+// QuantizeLinear of `n` values to Q.
+template <typename Q>
+void quantize(const float* x, int64_t n, float scale, int32_t zp, Q* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = quantize<Q>(x[i], scale, zp);
+}
+
+// The reference int8 kernels read plain tensors only: false, with `reason` naming `op`, when an input of `ctx` has a
+// blocked (oneDNN) layout.
+inline bool plain_inputs(const KernelContext& ctx, std::string_view op, std::string& reason) {
+  for (const BlockedFormatPtr& f : ctx.input_formats) {
+    if (f) {
+      reason = "reference " + std::string(op) + " reads plain tensors only";
+      return false;
+    }
+  }
+  return true;
+}
+
+// The activation a QConv / QGemm / QAdd applies before quantizing its output (attributes "activation" and
+// "activation_params", ir/fused_ops.h): none, Relu, or Clip (an absent bound is unbounded).
+struct ReluOrClip {
+  bool relu = false, clip = false;
+  float lo = 0.f, hi = 0.f;
+
+  float operator()(float v) const {
+    if (relu) v = std::max(v, 0.f);
+    if (clip) v = std::min(std::max(v, lo), hi);
+    return v;
+  }
+};
+
+// The activation of `node`; nullopt, with `reason` naming `op`, for one other than Relu or Clip.
+inline std::optional<ReluOrClip> relu_or_clip(const ir::Node& node, std::string_view op, std::string& reason) {
+  const std::string act = node.attrs.get_string("activation", "");
+  if (!act.empty() && act != "Relu" && act != "Clip") {
+    reason = "activation '" + act + "' (" + std::string(op) + " takes Relu or Clip)";
+    return std::nullopt;
+  }
+  ReluOrClip a;
+  a.relu = act == "Relu";
+  if (act == "Clip") {
+    const std::vector<float> p = node.attrs.get_floats("activation_params", {});
+    a.lo = p.size() > 0 ? p[0] : -std::numeric_limits<float>::infinity();
+    a.hi = p.size() > 1 ? p[1] : std::numeric_limits<float>::infinity();
+    a.clip = true;
+  }
+  return a;
+}
+
+}  // namespace qwac::kernels::ref
