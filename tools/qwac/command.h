@@ -30,4 +30,7 @@ Action add_convert_command(CLI::App& app);
 std::map<std::string, Shape> resolve_input_shapes(const ir::Model& model, int64_t batch,
                                                   const std::vector<std::string>& shape_overrides);
 
+// "float[1,3,224,224]", symbolic dims by name ("float[batch,10]"), "?" for unknown ones: a value type for humans.
+std::string describe_type(const ir::TypeInfo& t);
+
 }  // namespace qwac::cli

@@ -44,17 +44,6 @@ int64_t parse_batch(const std::string& text) {
   throw InvalidArgument("--batch '" + text + "': expected a positive integer or 'dynamic'");
 }
 
-std::string describe_shape(const ir::TypeInfo& t) {
-  std::string s = std::string(dtype_name(t.dtype));
-  if (!t.shape) return s + "[?]";
-  s += "[";
-  for (size_t i = 0; i < t.shape->size(); ++i) {
-    const ir::Dim& d = (*t.shape)[i];
-    s += (i ? "," : "") + (d.size >= 0 ? std::to_string(d.size) : (d.param.empty() ? "?" : d.param));
-  }
-  return s + "]";
-}
-
 std::string describe_dims(const Shape& s) {
   std::string text = "[";
   for (size_t i = 0; i < s.size(); ++i) text += (i ? "," : "") + std::to_string(s[i]);
@@ -140,10 +129,10 @@ int run_convert(const ConvertOptions& o) {
   std::printf("%s -> %s (batch %s)\n", o.model_path.c_str(), o.output_path.c_str(),
               batch > 0 ? std::to_string(batch).c_str() : kBatchParam);
   for (const ir::Value* v : model.graph->inputs()) {
-    std::printf("  input  %s: %s\n", v->name().c_str(), describe_shape(v->type).c_str());
+    std::printf("  input  %s: %s\n", v->name().c_str(), describe_type(v->type).c_str());
   }
   for (const ir::Value* v : model.graph->outputs()) {
-    std::printf("  output %s: %s\n", v->name().c_str(), describe_shape(v->type).c_str());
+    std::printf("  output %s: %s\n", v->name().c_str(), describe_type(v->type).c_str());
   }
   return 0;
 }

@@ -65,4 +65,15 @@ std::map<std::string, Shape> resolve_input_shapes(const ir::Model& model, int64_
   return shapes;
 }
 
+std::string describe_type(const ir::TypeInfo& t) {
+  std::string s = std::string(dtype_name(t.dtype));
+  if (!t.shape) return s + "[?]";
+  s += "[";
+  for (size_t i = 0; i < t.shape->size(); ++i) {
+    const ir::Dim& d = (*t.shape)[i];
+    s += (i ? "," : "") + (d.size >= 0 ? std::to_string(d.size) : (d.param.empty() ? "?" : d.param));
+  }
+  return s + "]";
+}
+
 }  // namespace qwac::cli
