@@ -18,6 +18,7 @@
 #include "ir/fused_ops.h"
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_families.h"
+#include "kernels/dnnl/dnnl_requantize.h"
 #include "kernels/ref/elementwise_broadcast.h"
 #include "kernels/ref/quantized_kernel_util.h"
 
@@ -142,11 +143,6 @@ dnnl::memory::desc with_type(const dnnl::memory::desc& md, dt t) {
   return dnnl::memory::desc(d);
 }
 
-int32_t zero_point_value(const KernelContext& ctx, size_t i) {
-  if (ctx.inputs.size() <= i || !ctx.inputs[i].present()) return 0;
-  return ref::zero_point_of(*ctx.inputs[i].value);
-}
-
 class QAddKernel final : public Kernel {
  public:
   static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason);
@@ -206,12 +202,12 @@ std::unique_ptr<Kernel> QAddKernel::create(const KernelContext& ctx, std::string
   QAddParams& p = k->params_;
   p.a_scale = ctx.inputs.at(In::kAScale).value->data<float>()[0];
   p.b_scale = ctx.inputs.at(In::kBScale).value->data<float>()[0];
-  p.a_zp = zero_point_value(ctx, In::kAZeroPoint);
-  p.b_zp = zero_point_value(ctx, In::kBZeroPoint);
+  p.a_zp = constant_zero_point(ctx, In::kAZeroPoint);
+  p.b_zp = constant_zero_point(ctx, In::kBZeroPoint);
   const DType y_type = ctx.outputs.at(0).dtype;
   if (y_type != DType::kFloat32) {
     p.y_scale = ctx.inputs.at(In::kYScale).value->data<float>()[0];
-    p.y_zp = zero_point_value(ctx, In::kYZeroPoint);
+    p.y_zp = constant_zero_point(ctx, In::kYZeroPoint);
     const bool u8 = y_type == DType::kUInt8;
     p.q_lo = static_cast<float>((u8 ? 0 : -128) - p.y_zp);
     p.q_hi = static_cast<float>((u8 ? 255 : 127) - p.y_zp);

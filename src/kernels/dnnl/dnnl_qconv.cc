@@ -17,6 +17,7 @@
 #include "ir/fused_ops.h"
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_families.h"
+#include "kernels/dnnl/dnnl_requantize.h"
 
 namespace qwac::kernels::dnnl_impl {
 namespace {
@@ -25,35 +26,19 @@ using In = ir::QConvInputs;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
-dt dnnl_type(DType t) {
-  switch (t) {
-    case DType::kUInt8:
-      return dt::u8;
-    case DType::kInt8:
-      return dt::s8;
-    default:
-      return dt::f32;
-  }
-}
-
 // The source descriptor as the runtime delivers it: the producer's oneDNN layout, or plain of X's type.
 bool given_int8_desc(const KernelContext& ctx, dnnl::memory::desc& md, std::string& reason) {
   const BlockedFormatPtr& f = ctx.input_formats.empty() ? nullptr : ctx.input_formats[In::kX];
   if (!f) {
-    md = plain_desc(ctx.inputs[In::kX].shape, dnnl_type(ctx.inputs[In::kX].dtype));
+    md = plain_desc(ctx.inputs[In::kX].shape, int8_or_f32(ctx.inputs[In::kX].dtype));
     return true;
   }
   if (!given_desc(ctx, In::kX, md, reason)) return false;
-  if (md.data_type() != dnnl_type(ctx.inputs[In::kX].dtype)) {
+  if (md.data_type() != int8_or_f32(ctx.inputs[In::kX].dtype)) {
     reason = "input X arrives in a layout of another data type";
     return false;
   }
   return true;
-}
-
-int32_t zero_point_value(const ir::TensorInfo& info) {
-  if (!info.present()) return 0;
-  return info.dtype == DType::kUInt8 ? info.value->data<uint8_t>()[0] : info.value->data<int8_t>()[0];
 }
 
 bool constant_input(const KernelContext& ctx, size_t i, const char* what, std::string& reason) {
@@ -158,29 +143,13 @@ std::unique_ptr<Kernel> QConvKernel::create(const KernelContext& ctx, std::strin
     }
   }
 
+  // Output channels are dim 1 of the destination (per-channel scales).
+  const int32_t x_zp = constant_zero_point(ctx, In::kXZeroPoint);
   dnnl::primitive_attr attr;
-  // Output channels are dim 1 of the destination: mask 1 << 1 for per-channel scales.
-  attr.set_output_scales(per_channel ? 1 << 1 : 0, out_scales);
-  const int32_t x_zp =
-      zero_point_value(ctx.inputs.size() > In::kXZeroPoint ? ctx.inputs[In::kXZeroPoint] : ir::TensorInfo{});
-  const int32_t y_zp = quantized_output ? zero_point_value(ctx.inputs[In::kYZeroPoint]) : 0;
-  if (x_zp != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {x_zp});
-  if (y_zp != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {y_zp});
-  dnnl::post_ops ops;
-  const std::string act = node.attrs.get_string("activation", "");
-  if (act == "Relu") {
-    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-  } else if (act == "Clip") {
-    // Applied after the output scale, so the bounds are in units of y_scale.
-    const std::vector<float> p = node.attrs.get_floats("activation_params", {});
-    const double lo = p.size() > 0 ? p[0] : -std::numeric_limits<float>::max();
-    const double hi = p.size() > 1 ? p[1] : std::numeric_limits<float>::max();
-    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, static_cast<float>(lo / s_y), static_cast<float>(hi / s_y));
-  } else if (!act.empty()) {
-    reason = "activation '" + act + "' (QConv takes Relu or Clip)";
+  if (!requantization_attr(node, out_scales, x_zp, quantized_output ? constant_zero_point(ctx, In::kYZeroPoint) : 0,
+                           s_y, attr, reason)) {
     return nullptr;
   }
-  attr.set_post_ops(ops);
 
   // A float X is quantized by the kernel (to x_zero_point's type); an integer X arrives quantized.
   const bool float_x = x.dtype == DType::kFloat32;
@@ -198,7 +167,7 @@ std::unique_ptr<Kernel> QConvKernel::create(const KernelContext& ctx, std::strin
   const dnnl::memory::desc weights_plain = plain_desc(Shape(w_dims.begin(), w_dims.end()), dt::s8);
   const dnnl::memory::desc weights_any(w_dims, dt::s8, tag::any);
   const dnnl::memory::desc bias_md = has_bias ? plain_desc({oc}) : dnnl::memory::desc();
-  const dnnl::memory::desc dst_any(to_dims(out_shape), dnnl_type(ctx.outputs[0].dtype), tag::any);
+  const dnnl::memory::desc dst_any(to_dims(out_shape), int8_or_f32(ctx.outputs[0].dtype), tag::any);
 
   auto make_pd = [&](const dnnl::memory::desc& src_md) {
     dnnl::convolution_forward::desc d =
@@ -224,7 +193,7 @@ std::unique_ptr<Kernel> QConvKernel::create(const KernelContext& ctx, std::strin
     }
   }
   if (!have_pd) {
-    const dnnl::memory::desc src_any(to_dims(x.shape), dnnl_type(x_int_type), tag::any);
+    const dnnl::memory::desc src_any(to_dims(x.shape), int8_or_f32(x_int_type), tag::any);
     if (!try_create([&] { pd = make_pd(src_any); }, reason, "int8 convolution")) return nullptr;
     if (is_ref(pd)) {
       // oneDNN's reference int8 convolution is far slower than the float path.

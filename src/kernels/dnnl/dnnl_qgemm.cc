@@ -13,6 +13,7 @@
 #include "ir/fused_ops.h"
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_families.h"
+#include "kernels/dnnl/dnnl_requantize.h"
 
 namespace qwac::kernels::dnnl_impl {
 namespace {
@@ -23,16 +24,6 @@ using tag = dnnl::memory::format_tag;
 
 constexpr float kRoundMagic = 12582912.f;  // 1.5 * 2^23: (v + M) - M rounds |v| < 2^22 half to even
 constexpr int64_t kChunk = 16384;
-
-dt dnnl_type(DType t) {
-  return t == DType::kUInt8 ? dt::u8 : t == DType::kInt8 ? dt::s8 : dt::f32;
-}
-
-int32_t zero_point_value(const KernelContext& ctx, size_t i) {
-  if (ctx.inputs.size() <= i || !ctx.inputs[i].present()) return 0;
-  const Tensor& t = *ctx.inputs[i].value;
-  return t.dtype() == DType::kUInt8 ? t.data<uint8_t>()[0] : t.data<int8_t>()[0];
-}
 
 // QuantizeLinear of a float span: saturate(nearbyint(x / scale) + zp), the rounding done after clamping to the
 // range (exact, since the bounds are integers) so that the loop vectorizes.
@@ -128,37 +119,24 @@ std::unique_ptr<Kernel> QGemmKernel::create(const KernelContext& ctx, std::strin
       bias[static_cast<size_t>(j)] = static_cast<float>(ctx.inputs[In::kBias].value->data<float>()[j] / (s_x * s_w));
     }
   }
+  // Columns are dim 1 of the [M, N] destination (per-column scales).
+  const int32_t x_zp = constant_zero_point(ctx, In::kXZeroPoint);
   dnnl::primitive_attr attr;
-  attr.set_output_scales(per_column ? 1 << 1 : 0, out_scales);  // columns are dim 1 of the [M, N] destination
-  const int32_t x_zp = zero_point_value(ctx, In::kXZeroPoint);
-  const int32_t y_zp = quantized_output ? zero_point_value(ctx, In::kYZeroPoint) : 0;
-  if (x_zp != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {x_zp});
-  if (y_zp != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {y_zp});
-  dnnl::post_ops ops;
-  const std::string act = node.attrs.get_string("activation", "");
-  if (act == "Relu") {
-    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-  } else if (act == "Clip") {
-    const std::vector<float> p = node.attrs.get_floats("activation_params", {});
-    const double lo = p.size() > 0 ? p[0] : -std::numeric_limits<float>::max();
-    const double hi = p.size() > 1 ? p[1] : std::numeric_limits<float>::max();
-    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, static_cast<float>(lo / s_y), static_cast<float>(hi / s_y));
-  } else if (!act.empty()) {
-    reason = "activation '" + act + "' (QGemm takes Relu or Clip)";
+  if (!requantization_attr(node, out_scales, x_zp, quantized_output ? constant_zero_point(ctx, In::kYZeroPoint) : 0,
+                           s_y, attr, reason)) {
     return nullptr;
   }
-  attr.set_post_ops(ops);
 
   const bool float_x = x.dtype == DType::kFloat32;
   const bool has_x_zp = ctx.inputs.size() > In::kXZeroPoint && ctx.inputs[In::kXZeroPoint].present();
   const DType x_int_type = !float_x ? x.dtype : has_x_zp ? ctx.inputs[In::kXZeroPoint].dtype : DType::kUInt8;
-  const dnnl::memory::desc src_md = plain_desc({m, k}, dnnl_type(x_int_type));
+  const dnnl::memory::desc src_md = plain_desc({m, k}, int8_or_f32(x_int_type));
   // W as [K, N]: plain, or the [N, K] tensor read with transposed strides.
   const dnnl::memory::desc w_given =
       trans_b ? dnnl::memory::desc({k, n}, dt::s8, dnnl::memory::dims{1, k}) : plain_desc({k, n}, dt::s8);
   const dnnl::memory::desc w_any({k, n}, dt::s8, tag::any);
   const dnnl::memory::desc bias_md = plain_desc({1, n});
-  const dnnl::memory::desc dst_md = plain_desc({m, n}, dnnl_type(y_type));
+  const dnnl::memory::desc dst_md = plain_desc({m, n}, int8_or_f32(y_type));
   dnnl::matmul::primitive_desc pd;
   if (!try_create(
           [&] {

@@ -1,0 +1,28 @@
+// What qwac's oneDNN int8 kernels (QConv, QGemm, QAdd) share: 8-bit data types, constant zero points, and the
+// requantization of an int32 accumulator expressed as oneDNN attributes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <dnnl.hpp>
+
+#include "ir/graph.h"
+#include "kernels/kernel.h"
+
+namespace qwac::kernels::dnnl_impl {
+
+// u8 / s8 for 8-bit tensors, f32 otherwise.
+dnnl::memory::data_type int8_or_f32(DType t);
+
+// The value of the constant scalar zero point at input `i` (uint8 or int8); 0 when the input is absent.
+int32_t constant_zero_point(const KernelContext& ctx, size_t i);
+
+// dst = saturate(round(act(output_scale * acc) + y_zp)) with the source zero point subtracted by oneDNN:
+// output scales (per-tensor, or per channel of destination dim 1 when out_scales has more than one), zero points,
+// and the node's fused activation (Relu, or Clip whose bounds are divided by s_y because oneDNN applies post-ops
+// after the output scale). False with `reason` for another activation.
+bool requantization_attr(const ir::Node& node, const std::vector<float>& out_scales, int32_t x_zp, int32_t y_zp,
+                         double s_y, dnnl::primitive_attr& attr, std::string& reason);
+
+}  // namespace qwac::kernels::dnnl_impl
