@@ -6,9 +6,9 @@
 
 #include "accuracy/hyperparameter_tuning.h"
 #include "accuracy/session.h"
+#include "core/stopwatch.h"
 #include "ir/graph.h"
 #include "qwac/accuracy_control.h"
-#include "core/stopwatch.h"
 #include "qwac/error.h"
 
 namespace qwac {
@@ -24,18 +24,16 @@ AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset
 
 AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, const Dataset& calibration,
                                                      const Dataset& validation, const std::vector<MetricPtr>& metrics,
-                                                     const AccuracyControlParams& params,
-                                                     const RunOptions& options) {
+                                                     const AccuracyControlParams& params, const RunOptions& options) {
   return run_accuracy_control(model, calibration, accuracy::metrics_validator(validation, metrics, options), params,
                               options);
 }
 
 AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, const Dataset& calibration,
                                                      const Dataset& validation, const ValidationFunction& validation_fn,
-                                                     const AccuracyControlParams& params,
-                                                     const RunOptions& options) {
-  auto validator = std::make_unique<accuracy::Validator>(DatasetPtr(&validation, [](const Dataset*) {}),
-                                                         validation_fn, options);
+                                                     const AccuracyControlParams& params, const RunOptions& options) {
+  auto validator =
+      std::make_unique<accuracy::Validator>(DatasetPtr(&validation, [](const Dataset*) {}), validation_fn, options);
   return run_accuracy_control(model, calibration, std::move(validator), params, options);
 }
 
@@ -113,7 +111,8 @@ AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset
   for (const std::string& op : state.set.quantized_ops) {
     const OpState& o = ops[op];
     if (o.all_on && o.rung > 0) {
-      raised.push_back({{"op", op}, {"type", op_types[op]}, {"precision", ctx.ladder.at(static_cast<size_t>(o.rung - 1)).name}});
+      raised.push_back(
+          {{"op", op}, {"type", op_types[op]}, {"precision", ctx.ladder.at(static_cast<size_t>(o.rung - 1)).name}});
     } else if (o.all_on) {
       ++still_quantized;
     } else {
@@ -140,7 +139,8 @@ AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset
                       {"annotation_free", params.annotation_free},
                       {"convert_to_mixed_preset", params.convert_to_mixed_preset},
                       {"tune_hyperparams", params.tune_hyperparams}};
-  if (params.max_iter_num != std::numeric_limits<int64_t>::max()) report["params"]["max_iter_num"] = params.max_iter_num;
+  if (params.max_iter_num != std::numeric_limits<int64_t>::max())
+    report["params"]["max_iter_num"] = params.max_iter_num;
   report["reached"] = result.reached;
   report["steps"] = ctx.steps;
   report["reverted_ops"] = reverted;
@@ -161,12 +161,14 @@ AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset
   report["timings_seconds"] = timings;
   std::string summary = std::to_string(reverted.size()) + " of " + std::to_string(total) + " quantized ops reverted";
   for (size_t i = 0; i < reverted.size(); ++i) {
-    summary += (i ? ", " : ": ") + reverted[i]["op"].get<std::string>() + " (" + reverted[i]["type"].get<std::string>() + ")";
+    summary +=
+        (i ? ", " : ": ") + reverted[i]["op"].get<std::string>() + " (" + reverted[i]["type"].get<std::string>() + ")";
   }
   if (!raised.empty()) {
     summary += "; " + std::to_string(raised.size()) + " raised";
     for (size_t i = 0; i < raised.size(); ++i) {
-      summary += (i ? ", " : ": ") + raised[i]["op"].get<std::string>() + " (" + raised[i]["precision"].get<std::string>() + ")";
+      summary += (i ? ", " : ": ") + raised[i]["op"].get<std::string>() + " (" +
+                 raised[i]["precision"].get<std::string>() + ")";
     }
   }
   report["summary"] = summary;

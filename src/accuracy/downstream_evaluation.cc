@@ -152,8 +152,8 @@ std::optional<ChangedPart> find_changed_part(const ir::Model& base, const ir::Mo
   std::unordered_set<const ir::Value*> changed_values;
   std::set<const ir::Node*> in_part;
   for (const ir::Node* n : order) {
-    const bool reads_shape_only = (n->domain().empty() || n->domain() == "ai.onnx") &&
-                                  (n->op_type() == "Shape" || n->op_type() == "Size");
+    const bool reads_shape_only =
+        (n->domain().empty() || n->domain() == "ai.onnx") && (n->op_type() == "Shape" || n->op_type() == "Size");
     bool all_constant = true;
     for (const ir::Value* v : n->inputs()) {
       all_constant = all_constant && (v == nullptr || v->is_constant() || constant_only.count(v));

@@ -38,8 +38,9 @@ std::vector<Coordinate> search_space(const QuantizationParams& base) {
   space.push_back({"activations.range_estimator",
                    {nullptr, {{"preset", "quantile"}}, quantile(1e-3), {{"preset", "mse"}}},
                    [](QuantizationParams& q, const nlohmann::json& v) { q.activations.range_estimator = v; }});
-  space.push_back({"bias_correction", {"fast", "full", "none"},
-                   [](QuantizationParams& q, const nlohmann::json& v) { q.bias_correction = v; }});
+  space.push_back({"bias_correction", {"fast", "full", "none"}, [](QuantizationParams& q, const nlohmann::json& v) {
+                     q.bias_correction = v;
+                   }});
   return space;
 }
 
@@ -122,7 +123,8 @@ bool tune_hyperparameters(Session& session, const ir::Model& model, const Datase
     ctx.state = saved_state;
     ctx.state_tag = saved_tag;
     ctx.best = session.initial;
-    ctx.logger->info("tune_hyperparams: the tuned settings do not beat the defaults on the full set; kept the defaults");
+    ctx.logger->info(
+        "tune_hyperparams: the tuned settings do not beat the defaults on the full set; kept the defaults");
   }
   return keep;
 }

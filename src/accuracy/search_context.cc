@@ -10,7 +10,6 @@
 namespace qwac::accuracy {
 namespace {
 
-
 // Mean over outputs of |ref - x|^2 / |ref|^2 (NNCF's normalized MSE), for one sample.
 double nmse(const Tensor& ref, const Tensor& x) {
   double num = 0, den = 0;
@@ -97,7 +96,8 @@ std::string SearchContext::describe_group(int group) const {
   return s + "]";
 }
 
-Candidate SearchContext::validate(const quant::QuantizerSet& set, const std::string& what, const nlohmann::json& extra) {
+Candidate SearchContext::validate(const quant::QuantizerSet& set, const std::string& what,
+                                  const nlohmann::json& extra) {
   const auto t0 = std::chrono::steady_clock::now();
   Candidate c;
   c.set = set;

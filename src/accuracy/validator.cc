@@ -136,7 +136,10 @@ DatasetPtr relabel(DatasetPtr base, std::vector<int64_t> labels) {
 }
 
 Validator::Validator(DatasetPtr validation, std::vector<MetricPtr> metrics, RunOptions options, int streams)
-    : validation_(std::move(validation)), metrics_(std::move(metrics)), options_(std::move(options)), streams_(streams) {
+    : validation_(std::move(validation)),
+      metrics_(std::move(metrics)),
+      options_(std::move(options)),
+      streams_(streams) {
   if (metrics_.empty()) throw InvalidConfig("accuracy control needs at least one metric (engine.metrics)");
 }
 
@@ -152,8 +155,8 @@ ValidationResult Validator::run_function(const ir::Model& model, const Dataset& 
   EngineCompiledModel compiled(model, options_, keep_outputs ? &r.outputs : nullptr);
   ValidationOutput v = fn_.fn(compiled, data);
   if (!std::isfinite(v.value)) {
-    throw DataError("validation function '" + fn_.name + "' returned " + std::to_string(v.value) +
-                    " on " + data.describe() + "; it must return a finite metric");
+    throw DataError("validation function '" + fn_.name + "' returned " + std::to_string(v.value) + " on " +
+                    data.describe() + "; it must return a finite metric");
   }
   if (!v.per_sample.empty() && static_cast<int64_t>(v.per_sample.size()) != data.size()) {
     throw InvalidArgument("validation function '" + fn_.name + "' returned " + std::to_string(v.per_sample.size()) +
@@ -268,9 +271,9 @@ std::vector<ValidationResult> Validator::subsets(const ir::Model& base, const st
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<const ir::Model*> todo;
   for (size_t i : pending) todo.push_back(variants[i]);
-  std::vector<ValidationResult> computed = evaluate_variants(
-      base, todo, data, metrics_, options_, keep_outputs,
-      [&](const ir::Model& m) { return run(m, data, keep_outputs); });
+  std::vector<ValidationResult> computed =
+      evaluate_variants(base, todo, data, metrics_, options_, keep_outputs,
+                        [&](const ir::Model& m) { return run(m, data, keep_outputs); });
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (size_t j = 0; j < pending.size(); ++j) {
     const size_t i = pending[j];

@@ -47,8 +47,8 @@ TEST(ChangedPart, RecomputesShapeArithmeticInsteadOfFeedingIt) {
     ir::Value* m = b.node(middle, {a}, "b");
     ir::Value* shape = b.node("Shape", {a}, "shape");
     const int64_t zero = 0, minus_one = -1;
-    ir::Value* batch = b.node("Gather", {shape, b.g->add_constant("zero", Tensor::from_values<int64_t>({1}, &zero))},
-                              "batch");
+    ir::Value* batch =
+        b.node("Gather", {shape, b.g->add_constant("zero", Tensor::from_values<int64_t>({1}, &zero))}, "batch");
     ir::Value* target = b.node(
         "Concat", {batch, b.g->add_constant("minus_one", Tensor::from_values<int64_t>({1}, &minus_one))}, "target");
     b.g->find_node("target")->attrs.set("axis", int64_t{0});

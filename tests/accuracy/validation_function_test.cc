@@ -79,7 +79,8 @@ AccuracyControlParams params(double max_drop) {
 TEST(ValidationFunction, DrivesTheSearchFromItsOwnValues) {
   Demo demo;
   auto metric = std::make_shared<TrueClassLogit>();
-  ValidationFunction fn{"true_class_logit", true, [metric](CompiledModel& m, const Dataset& d) { return (*metric)(m, d); }};
+  ValidationFunction fn{"true_class_logit", true,
+                        [metric](CompiledModel& m, const Dataset& d) { return (*metric)(m, d); }};
   const AccuracyControlResult r = quantize_with_accuracy_control(demo.model, *demo.data, *demo.data, fn, params(0.0));
   ASSERT_TRUE(r.reached) << r.report.dump(2);
   const auto& m = r.report["metrics"]["true_class_logit"];
@@ -102,7 +103,8 @@ TEST(ValidationFunction, WithoutPerSampleValuesRanksByOutputError) {
   Demo demo;
   auto metric = std::make_shared<TrueClassLogit>();
   metric->per_sample = false;
-  ValidationFunction fn{"true_class_logit", true, [metric](CompiledModel& m, const Dataset& d) { return (*metric)(m, d); }};
+  ValidationFunction fn{"true_class_logit", true,
+                        [metric](CompiledModel& m, const Dataset& d) { return (*metric)(m, d); }};
   const AccuracyControlResult r = quantize_with_accuracy_control(demo.model, *demo.data, *demo.data, fn, params(0.0));
   EXPECT_TRUE(r.reached);
   EXPECT_FALSE(r.report["reverted_ops"].empty());

@@ -106,7 +106,6 @@ std::unique_ptr<Kernel> QConvKernel::create(const KernelContext& ctx, std::strin
     reason = "bias is " + std::string(dtype_name(ctx.inputs[In::kBias].dtype)) + ", expected float";
     return nullptr;
   }
-  const bool quantized_output = ctx.inputs.size() > In::kYScale && ctx.inputs[In::kYScale].present();
   const int64_t groups = node.attrs.get_int("group", 1);
   const int64_t c = x.shape[1], oc = w.shape[0];
   if (groups < 1 || c % groups != 0 || oc % groups != 0 || w.shape[1] * groups != c) {
@@ -119,37 +118,12 @@ std::unique_ptr<Kernel> QConvKernel::create(const KernelContext& ctx, std::strin
   if (!forward_geometry(node, in_spatial, kernel, g, reason)) return nullptr;
   const Shape& out_shape = ctx.outputs.at(0).shape;
 
-  // Requantization factors, computed in double and rounded once to float.
-  const double s_x = ctx.inputs[In::kXScale].value->data<float>()[0];
-  const Tensor& w_scale_t = *ctx.inputs[In::kWScale].value;
-  const double s_y = quantized_output ? ctx.inputs[In::kYScale].value->data<float>()[0] : 1.0;
-  if (!(s_x > 0.0) || !(s_y > 0.0)) {
-    reason = "scales must be positive (Relu only commutes with a positive output scale)";
-    return nullptr;
-  }
-  const bool per_channel = w_scale_t.numel() != 1;
-  std::vector<float> out_scales(per_channel ? static_cast<size_t>(oc) : 1);
-  std::vector<float> bias(has_bias ? static_cast<size_t>(oc) : 0);
-  for (int64_t m = 0; m < oc; ++m) {
-    const double s_w = w_scale_t.data<float>()[per_channel ? m : 0];
-    if (!(s_w > 0.0)) {
-      reason = "weight scale of output channel " + std::to_string(m) + " is not positive";
-      return nullptr;
-    }
-    if (per_channel || m == 0)
-      out_scales[static_cast<size_t>(per_channel ? m : 0)] = static_cast<float>(s_x * s_w / s_y);
-    if (has_bias) {
-      bias[static_cast<size_t>(m)] = static_cast<float>(ctx.inputs[In::kBias].value->data<float>()[m] / (s_x * s_w));
-    }
-  }
-
-  // Output channels are dim 1 of the destination (per-channel scales).
-  const int32_t x_zp = constant_zero_point(ctx, In::kXZeroPoint);
-  dnnl::primitive_attr attr;
-  if (!requantization_attr(node, out_scales, x_zp, quantized_output ? constant_zero_point(ctx, In::kYZeroPoint) : 0,
-                           s_y, attr, reason)) {
-    return nullptr;
-  }
+  Requantization rq;
+  if (!conv_like_requantization(ctx, oc, "channel", rq, reason)) return nullptr;
+  const double s_x = rq.s_x;
+  const int32_t x_zp = rq.x_zp;
+  const dnnl::primitive_attr& attr = rq.attr;
+  const std::vector<float>& bias = rq.bias;
 
   // A float X is quantized by the kernel (to x_zero_point's type); an integer X arrives quantized.
   const bool float_x = x.dtype == DType::kFloat32;

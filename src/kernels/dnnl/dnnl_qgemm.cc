@@ -96,36 +96,13 @@ std::unique_ptr<Kernel> QGemmKernel::create(const KernelContext& ctx, std::strin
   const int64_t m = shape_numel(x.shape) / std::max<int64_t>(k, 1);
   const bool has_bias = ctx.inputs.size() > In::kBias && ctx.inputs[In::kBias].present();
   const DType y_type = ctx.outputs.at(0).dtype;
-  const bool quantized_output = y_type != DType::kFloat32;
 
-  const double s_x = ctx.inputs[In::kXScale].value->data<float>()[0];
-  const Tensor& w_scale_t = *ctx.inputs[In::kWScale].value;
-  const double s_y = quantized_output ? ctx.inputs[In::kYScale].value->data<float>()[0] : 1.0;
-  if (!(s_x > 0.0) || !(s_y > 0.0)) {
-    reason = "scales must be positive (Relu only commutes with a positive output scale)";
-    return nullptr;
-  }
-  const bool per_column = w_scale_t.numel() != 1;
-  std::vector<float> out_scales(per_column ? static_cast<size_t>(n) : 1);
-  std::vector<float> bias(has_bias ? static_cast<size_t>(n) : 0);
-  for (int64_t j = 0; j < n; ++j) {
-    const double s_w = w_scale_t.data<float>()[per_column ? j : 0];
-    if (!(s_w > 0.0)) {
-      reason = "weight scale of output column " + std::to_string(j) + " is not positive";
-      return nullptr;
-    }
-    if (per_column || j == 0) out_scales[static_cast<size_t>(per_column ? j : 0)] = static_cast<float>(s_x * s_w / s_y);
-    if (has_bias) {
-      bias[static_cast<size_t>(j)] = static_cast<float>(ctx.inputs[In::kBias].value->data<float>()[j] / (s_x * s_w));
-    }
-  }
-  // Columns are dim 1 of the [M, N] destination (per-column scales).
-  const int32_t x_zp = constant_zero_point(ctx, In::kXZeroPoint);
-  dnnl::primitive_attr attr;
-  if (!requantization_attr(node, out_scales, x_zp, quantized_output ? constant_zero_point(ctx, In::kYZeroPoint) : 0,
-                           s_y, attr, reason)) {
-    return nullptr;
-  }
+  Requantization rq;
+  if (!conv_like_requantization(ctx, n, "column", rq, reason)) return nullptr;
+  const double s_x = rq.s_x;
+  const int32_t x_zp = rq.x_zp;
+  const dnnl::primitive_attr& attr = rq.attr;
+  const std::vector<float>& bias = rq.bias;
 
   const bool float_x = x.dtype == DType::kFloat32;
   const bool has_x_zp = ctx.inputs.size() > In::kXZeroPoint && ctx.inputs[In::kXZeroPoint].present();

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "ir/fused_ops.h"
+
 namespace qwac::kernels::dnnl_impl {
 
 dnnl::memory::data_type int8_or_f32(DType t) {
@@ -35,6 +37,39 @@ bool requantization_attr(const ir::Node& node, const std::vector<float>& out_sca
   }
   attr.set_post_ops(ops);
   return true;
+}
+
+bool conv_like_requantization(const KernelContext& ctx, int64_t channels, const char* channel_word, Requantization& out,
+                              std::string& reason) {
+  using In = ir::QConvInputs;  // QGemm takes the same positions
+  const bool quantized_output = ctx.inputs.size() > In::kYScale && ctx.inputs[In::kYScale].present();
+  const bool has_bias = ctx.inputs.size() > In::kBias && ctx.inputs[In::kBias].present();
+  out.s_x = ctx.inputs[In::kXScale].value->data<float>()[0];
+  out.s_y = quantized_output ? ctx.inputs[In::kYScale].value->data<float>()[0] : 1.0;
+  if (!(out.s_x > 0.0) || !(out.s_y > 0.0)) {
+    reason = "scales must be positive (Relu only commutes with a positive output scale)";
+    return false;
+  }
+  const Tensor& w_scale = *ctx.inputs[In::kWScale].value;
+  const bool per_channel = w_scale.numel() != 1;
+  std::vector<float> out_scales(per_channel ? static_cast<size_t>(channels) : 1);
+  out.bias.assign(has_bias ? static_cast<size_t>(channels) : 0, 0.f);
+  for (int64_t c = 0; c < channels; ++c) {
+    const double s_w = w_scale.data<float>()[per_channel ? c : 0];
+    if (!(s_w > 0.0)) {
+      reason = std::string("weight scale of output ") + channel_word + " " + std::to_string(c) + " is not positive";
+      return false;
+    }
+    if (per_channel || c == 0)
+      out_scales[static_cast<size_t>(per_channel ? c : 0)] = static_cast<float>(out.s_x * s_w / out.s_y);
+    if (has_bias) {
+      out.bias[static_cast<size_t>(c)] =
+          static_cast<float>(ctx.inputs[In::kBias].value->data<float>()[c] / (out.s_x * s_w));
+    }
+  }
+  out.x_zp = constant_zero_point(ctx, In::kXZeroPoint);
+  const int32_t y_zp = quantized_output ? constant_zero_point(ctx, In::kYZeroPoint) : 0;
+  return requantization_attr(ctx.node, out_scales, out.x_zp, y_zp, out.s_y, out.attr, reason);
 }
 
 }  // namespace qwac::kernels::dnnl_impl

@@ -18,6 +18,19 @@ dnnl::memory::data_type int8_or_f32(DType t);
 // The value of the constant scalar zero point at input `i` (uint8 or int8); 0 when the input is absent.
 int32_t constant_zero_point(const KernelContext& ctx, size_t i);
 
+// The requantization of a QConv / QGemm (their shared input layout, ir/fused_ops.h) with `channels` outputs along
+// destination dim 1: output_scale[c] = s_x * s_w[c] / s_y (s_y = 1 for a float output), the float bias in
+// accumulator units B[c] / (s_x * s_w[c]) (oneDNN adds the bias before the output scale), and `attr` set by
+// requantization_attr. False with `reason` for non-positive scales or an unsupported activation.
+struct Requantization {
+  double s_x = 1, s_y = 1;
+  int32_t x_zp = 0;
+  std::vector<float> bias;  // empty without a bias input
+  dnnl::primitive_attr attr;
+};
+bool conv_like_requantization(const KernelContext& ctx, int64_t channels, const char* channel_word,
+                              Requantization& out, std::string& reason);
+
 // dst = saturate(round(act(output_scale * acc) + y_zp)) with the source zero point subtracted by oneDNN:
 // output scales (per-tensor, or per channel of destination dim 1 when out_scales has more than one), zero points,
 // and the node's fused activation (Relu, or Clip whose bounds are divided by s_y because oneDNN applies post-ops
