@@ -5,7 +5,7 @@
 // replayed through the metrics afterwards. The values equal those of evaluating each variant whole up to float
 // rounding: a cut tensor enters the sub-model in plain layout, where oneDNN may choose another convolution kernel
 // (another summation order) than after a blocked producer; a sample at a near-tie can then change its top-1. Runs
-// stay deterministic. On SqueezeNet's 19 groups this makes the ranking about 35 % faster.
+// stay deterministic. On SqueezeNet's 19 groups this made the ranking about a third faster.
 #pragma once
 
 #include <optional>
