@@ -5,14 +5,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ccache
   libdnnl-dev                 # oneDNN 2.6: FP32 and INT8 kernels
+  ocl-icd-opencl-dev opencl-headers  # oneDNN's CMake config looks for OpenCL (libdnnl-dev only recommends them)
   libonnx-dev libonnx-testdata  # ONNX model classes, checker, shape inference; backend conformance data
   libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libjpeg62-turbo-dev libpng-dev zlib1g-dev
+  libjpeg-turbo-progs         # djpeg: the reference JPEG decoder of the tests and of ../shared/tools/ort-eval
   libomp-dev
+  python3 python3-numpy python3-onnx python3-pytest pybind11-dev python3-dev  # the Python module and its tests
+  python3-torch python3-torchvision  # test corpus and benchmark models exported by torch (scripts in tests/, bench/)
+  chromium                    # headless render test of the HTML report
 )
 
 missing=()
@@ -56,6 +61,8 @@ else
 fi
 
 BUILD_DIR=${QWAC_BUILD_DIR:-build}
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
+LAUNCHER=()
+command -v ccache >/dev/null 2>&1 && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)  # rebuilds of other checkouts reuse objects
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "${LAUNCHER[@]}"
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 echo "[setup] built: $BUILD_DIR/qwac"

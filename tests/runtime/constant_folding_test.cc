@@ -260,7 +260,7 @@ TEST(FoldConstants, SharedModelsComputeTheSameAfterFolding) {
     }
     infer_value_types(model, shapes);
   }
-  EXPECT_EQ(models, 6);
+  EXPECT_GT(models, 0) << "no model.onnx under shared/assets/models";
 }
 
 }  // namespace
