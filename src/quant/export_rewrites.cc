@@ -58,7 +58,47 @@ void remove_if_unused(ir::Graph& g, ir::Value* v) {
   }
 }
 
-// --- hard_sigmoid_as_add -------------------------------------------------------------------------------------------
+// --- hard_sigmoid_as_add / hard_swish_as_add_mul ------------------------------------------------------------------
+
+// A DequantizeLinear whose 8-bit type is uint8 (an absent zero-point means uint8): ONNX Runtime's binary QLinear
+// selectors want one type on every input and the output.
+bool uint8_dequantize(const ir::Node* dq) {
+  if (!is_op(dq, "DequantizeLinear")) return false;
+  const ir::Value* zp = dq->input(2);
+  if (zp == nullptr) return constant_of(dq->input(0)) == nullptr || constant_of(dq->input(0))->dtype() == DType::kUInt8;
+  return zp->type.dtype == DType::kUInt8 || (constant_of(zp) != nullptr && constant_of(zp)->dtype() == DType::kUInt8);
+}
+
+// The only reader of `y` when it is input 0 of a QuantizeLinear (and `y` is not a graph output).
+ir::Node* single_quantize_reader(const ir::Graph& g, const ir::Value* y) {
+  if (y == nullptr || g.is_graph_output(y) || y->uses().size() != 1) return nullptr;
+  ir::Node* q = y->uses().front().node;
+  return is_op(q, "QuantizeLinear") && y->uses().front().input_index == 0 ? q : nullptr;
+}
+
+// x + beta/alpha with the constant as an exact uint8 DequantizeLinear: (1 - 0) * c for c >= 0, (0 - 1) * (-c)
+// otherwise. Returns the sum.
+ir::Value* add_offset(ir::Graph& g, ir::Value* x, float c, const std::string& base) {
+  const uint8_t cq = c >= 0.f ? 1 : 0, cz = c >= 0.f ? 0 : 1;
+  const float cs = c == 0.f ? 1.f : std::fabs(c);
+  ir::Value* cq_v = g.add_constant(g.unique_name(base + "_offset_quantized"), Tensor::from_values<uint8_t>({}, &cq));
+  ir::Value* cs_v = g.add_constant(g.unique_name(base + "_offset_scale"), Tensor::from_values<float>({}, &cs));
+  ir::Value* cz_v = g.add_constant(g.unique_name(base + "_offset_zero_point"), Tensor::from_values<uint8_t>({}, &cz));
+  ir::Value* offset = add_float_value(g, base + "_offset", ir::TypeInfo{});
+  offset->type.shape = ir::SymbolicShape{};
+  g.add_node("DequantizeLinear", {cq_v, cs_v, cz_v}, {offset}, unique_node_name(g, base + "_offset_DequantizeLinear"));
+  ir::Value* shifted = add_float_value(g, base + "_shifted", x->type);
+  g.add_node("Add", {x, offset}, {shifted}, unique_node_name(g, base + "_as_Add"));
+  return shifted;
+}
+
+ir::Value* scalar_constant(ir::Graph& g, const std::string& hint, float v) {
+  return g.add_constant(g.unique_name(hint), Tensor::from_values<float>({}, &v));
+}
+
+ir::Value* uint8_constant(ir::Graph& g, const std::string& hint, uint8_t v) {
+  return g.add_constant(g.unique_name(hint), Tensor::from_values<uint8_t>({}, &v));
+}
 
 size_t hard_sigmoid_as_add(ir::Graph& g) {
   size_t rewritten = 0;
@@ -66,12 +106,9 @@ size_t hard_sigmoid_as_add(ir::Graph& g) {
     if (!is_op(hs, "HardSigmoid")) continue;
     ir::Value* x = hs->input(0);
     ir::Value* y = hs->output(0);
-    if (x == nullptr || !is_op(x->producer(), "DequantizeLinear") || y == nullptr || g.is_graph_output(y) ||
-        y->uses().size() != 1) {
-      continue;
-    }
-    ir::Node* q = y->uses().front().node;
-    if (!is_op(q, "QuantizeLinear") || y->uses().front().input_index != 0) continue;
+    if (x == nullptr || !uint8_dequantize(x->producer())) continue;
+    ir::Node* q = single_quantize_reader(g, y);
+    if (q == nullptr) continue;
     const std::optional<float> s = scalar_float(q->input(1));
     const Tensor* zp = constant_of(q->input(2));
     // uint8 with zero-point 0 (an absent zero-point is uint8 0): the saturation at 0 is the clip at 0.
@@ -81,25 +118,10 @@ size_t hard_sigmoid_as_add(ir::Graph& g) {
     const float alpha = hs->attrs.get_float("alpha", 0.2f), beta = hs->attrs.get_float("beta", 0.5f);
     // The saturation at 255 must not exceed the clip at 1.
     if (!(alpha > 0.f) || static_cast<double>(*s) * 255.0 > 1.0 + 1e-6) continue;
-
-    // beta / alpha as an exact uint8 DequantizeLinear: (1 - 0) * c for c >= 0, (0 - 1) * (-c) otherwise.
-    const float c = beta / alpha;
-    const std::string base = hs->name();
-    const uint8_t cq = c >= 0.f ? 1 : 0, cz = c >= 0.f ? 0 : 1;
-    const float cs = c == 0.f ? 1.f : std::fabs(c);
-    ir::Value* cq_v = g.add_constant(g.unique_name(base + "_offset_quantized"), Tensor::from_values<uint8_t>({}, &cq));
-    ir::Value* cs_v = g.add_constant(g.unique_name(base + "_offset_scale"), Tensor::from_values<float>({}, &cs));
-    ir::Value* cz_v = g.add_constant(g.unique_name(base + "_offset_zero_point"), Tensor::from_values<uint8_t>({}, &cz));
-    ir::Value* offset = add_float_value(g, base + "_offset", ir::TypeInfo{});
-    offset->type.shape = ir::SymbolicShape{};
-    g.add_node("DequantizeLinear", {cq_v, cs_v, cz_v}, {offset}, unique_node_name(g, base + "_offset_DequantizeLinear"));
-    ir::Value* shifted = add_float_value(g, base + "_shifted", x->type);
-    g.add_node("Add", {x, offset}, {shifted}, unique_node_name(g, base + "_as_Add"));
-    const float s_shifted = *s / alpha;
-    ir::Value* scale = g.add_constant(g.unique_name(base + "_shifted_scale"), Tensor::from_values<float>({}, &s_shifted));
+    ir::Value* shifted = add_offset(g, x, beta / alpha, hs->name());
     ir::Value* old_scale = q->input(1);
     g.set_input(q, 0, shifted);
-    g.set_input(q, 1, scale);
+    g.set_input(q, 1, scalar_constant(g, hs->name() + "_shifted_scale", *s / alpha));
     g.remove_node(hs);
     if (y->uses().empty() && !g.is_graph_output(y)) g.remove_value(y);
     remove_if_unused(g, old_scale);
@@ -108,9 +130,43 @@ size_t hard_sigmoid_as_add(ir::Graph& g) {
   return rewritten;
 }
 
+// DQ(x) -> HardSwish -> Q  becomes  DQ(x) * DQ_h(Q_h(DQ(x) + 3)) -> Q with the hard-sigmoid factor on a fixed uint8
+// grid [0, 1] (scale 1/255, zero-point 0, written as Q(scale 6/255) of x + 3 as above). The one number that changes
+// is the factor, rounded to a multiple of 1/255 (at most 0.2 % of x): ONNX Runtime then runs QLinearAdd +
+// QLinearMul instead of HardSigmoid and Mul in float (it has no HardSwish kernel and expands the function).
+size_t hard_swish_as_add_mul(ir::Graph& g) {
+  constexpr float kAlpha = 1.f / 6.f, kBeta = 0.5f, kFactorScale = 1.f / 255.f;
+  size_t rewritten = 0;
+  for (ir::Node* hs : g.topological_order()) {
+    if (!is_op(hs, "HardSwish")) continue;
+    ir::Value* x = hs->input(0);
+    ir::Value* y = hs->output(0);
+    if (x == nullptr || !uint8_dequantize(x->producer()) || single_quantize_reader(g, y) == nullptr) continue;
+    const std::string base = hs->name();
+    ir::Value* shifted = add_offset(g, x, kBeta / kAlpha, base);
+    ir::Value* zero = uint8_constant(g, base + "_factor_zero_point", 0);
+    ir::Value* factor_q = g.add_value(g.unique_name(base + "_factor_quantized"));
+    factor_q->type = x->type;
+    factor_q->type.dtype = DType::kUInt8;
+    g.add_node("QuantizeLinear", {shifted, scalar_constant(g, base + "_factor_shifted_scale", kFactorScale / kAlpha), zero},
+               {factor_q}, unique_node_name(g, base + "_factor_QuantizeLinear"));
+    ir::Value* factor = add_float_value(g, base + "_factor", x->type);
+    g.add_node("DequantizeLinear", {factor_q, scalar_constant(g, base + "_factor_scale", kFactorScale), zero}, {factor},
+               unique_node_name(g, base + "_factor_DequantizeLinear"));
+    ir::Value* product = add_float_value(g, base + "_product", y->type);
+    g.add_node("Mul", {x, factor}, {product}, unique_node_name(g, base + "_as_Mul"));
+    g.replace_all_uses(y, product);
+    g.remove_node(hs);
+    g.remove_value(y);
+    ++rewritten;
+  }
+  return rewritten;
+}
+
 using Lowering = std::function<size_t(ir::Graph&)>;
 const std::map<std::string, Lowering>& lowerings() {
-  static const std::map<std::string, Lowering> kLowerings = {{"hard_sigmoid_as_add", hard_sigmoid_as_add}};
+  static const std::map<std::string, Lowering> kLowerings = {{"hard_sigmoid_as_add", hard_sigmoid_as_add},
+                                                             {"hard_swish_as_add_mul", hard_swish_as_add_mul}};
   return kLowerings;
 }
 

@@ -9,7 +9,11 @@
 //    range [0, 255 s] lies within [0, 1] (always so for a HardSigmoid output): the clip is the saturation of the
 //    QuantizeLinear. ONNX Runtime has no int8 HardSigmoid and runs it in float between DequantizeLinear and
 //    QuantizeLinear; the Add (with its constant as a DequantizeLinear) is a QLinearAdd, so x * HardSigmoid(x) runs as
-//    QLinearAdd + QLinearMul, all in 8 bits.
+//    QLinearAdd + QLinearMul, all in 8 bits. The input's DequantizeLinear must be uint8 (one type per QLinear op).
+//  - "hard_swish_as_add_mul": DQ(x) -> HardSwish -> Q  becomes  DQ(x) * DQ(Q(DQ(x) + 3, 6/255), 1/255) -> Q, the
+//    same hard-sigmoid trick with the factor on a fixed [0, 1] grid of step 1/255 (the one number that changes: at
+//    most 0.2 % of x). ONNX Runtime has no HardSwish kernel (it expands the function into float HardSigmoid and Mul);
+//    this runs as QLinearAdd + QLinearMul.
 //
 // Float weights (ExportProfile::float_unfused_weights): a DequantizeLinear of a constant (weight, int32 bias) whose
 // reader the runtime would not turn into an int8 kernel runs at every inference; it is replaced by its float result
