@@ -19,5 +19,6 @@ void register_batchnorm_kernels(KernelRegistry& registry);  // BatchNormalizatio
 void register_concat_kernels(KernelRegistry& registry);     // Concat
 void register_softmax_kernels(KernelRegistry& registry);    // Softmax, LogSoftmax
 void register_lrn_kernels(KernelRegistry& registry);        // LRN
+void register_layer_norm_kernels(KernelRegistry& registry);  // LayerNormalization
 
 }  // namespace qwac::kernels::dnnl_impl
