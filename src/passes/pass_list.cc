@@ -4,6 +4,7 @@
 #include "passes/fold_batchnorm.h"
 #include "passes/fold_constant_nodes.h"
 #include "passes/fuse_conv_activation.h"
+#include "passes/fuse_matmul.h"
 #include "passes/fuse_qdq_add.h"
 #include "passes/fuse_qdq_conv.h"
 #include "passes/fuse_qdq_gemm.h"
@@ -20,6 +21,8 @@ std::vector<std::unique_ptr<Pass>> engine_fusion_passes() {
   list.push_back(std::make_unique<RecognizeLayerNorm>());  // ReduceMean/Sub/Pow/.../Div [*s] [+b] -> LayerNormalization
   list.push_back(std::make_unique<FoldBatchNorm>());       // Conv -> BatchNormalization -> Conv
   list.push_back(std::make_unique<FuseConvActivation>());  // Conv [+ residual Add] [+ activation] -> FusedConv
+  // [Transpose/Gather views] -> MatMul [* scale] [+ bias] [+ residual/mask] [+ activation] [-> Transpose] -> FusedMatMul
+  list.push_back(std::make_unique<FuseMatMul>());
   list.push_back(std::make_unique<FuseQuantizeDequantize>());  // QuantizeLinear -> DequantizeLinear -> FakeQuantize
   return list;
 }
