@@ -283,6 +283,23 @@ ExportProfile parse_export_profile(const nlohmann::json& j, const std::string& w
   o.read("float_unfused_weights", p.float_unfused_weights);
   o.read("lowerings", p.lowerings);
   if (o.has("quantizable")) p.quantizable = parse_quantizable_list(o, where);
+  if (const nlohmann::json* rules = o.section("keep_float")) {
+    if (!rules->is_array()) throw InvalidConfig(o.path("keep_float") + ": expected an array of rules");
+    for (size_t i = 0; i < rules->size(); ++i) {
+      JsonOptions r((*rules)[i], index_path(where, "keep_float", i));
+      KeepFloatRule rule;
+      r.require("op_type", rule.op_type);
+      r.read("max_input_channels", rule.max_input_channels);
+      r.read("graph_input_only", rule.graph_input_only);
+      r.require("reason", rule.reason);
+      r.finish();
+      if (rule.max_input_channels < 0) {
+        throw InvalidConfig(r.path("max_input_channels") + ": must be >= 0 (0 = any), got " +
+                            std::to_string(rule.max_input_channels));
+      }
+      p.keep_float.push_back(std::move(rule));
+    }
+  }
   o.finish();
   return p;
 }

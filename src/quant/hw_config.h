@@ -35,6 +35,15 @@ struct QuantizableOp {
   OutputQuantizer output = OutputQuantizer::kNone;
 };
 
+// An op the runtime runs faster in float than in int8 (a measured property of its kernels), kept float with the
+// activation fused after it.
+struct KeepFloatRule {
+  std::string op_type;
+  int64_t max_input_channels = 0;  // > 0: only when the op reads at most this many channels (weight dim 1 x group)
+  bool graph_input_only = false;   // only when its data input is a graph input
+  std::string reason;              // why, for the report
+};
+
 // What the runtime of the exported file needs (hw_configs/<name>.json with "export_profile"). Read by placement
 // (which ops run in int8, output quantizers, which fusions the runtime honours) and by the materializer (storage
 // types, lowerings, float weights where the runtime cannot fuse).
@@ -54,6 +63,7 @@ struct ExportProfile {
   // (dequantized at export, the same numbers) instead of being dequantized at every run.
   bool float_unfused_weights = false;
   std::vector<std::string> lowerings;  // named QDQ rewrites applied at export (quant/qdq_materialize.h)
+  std::vector<KeepFloatRule> keep_float;
 
   bool honours(const std::string& fusion) const;
 };

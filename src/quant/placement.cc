@@ -97,6 +97,7 @@ class Placer {
     for (size_t i = 0; i < order_.size(); ++i) rank_[order_[i]] = i;
     for (size_t i = 0; i < graph.inputs().size(); ++i) input_position_[graph.inputs()[i]] = i;
     find_fusions();
+    find_kept_float();
   }
 
   QuantizerSet run() {
@@ -203,6 +204,10 @@ class Placer {
       add_float_op(n, "ignored scope: " + *why);
       return;
     }
+    if (auto kept = kept_float_.find(&n); kept != kept_float_.end()) {
+      add_float_op(n, kept->second);
+      return;
+    }
     if (auto fused = fused_into_.find(&n); fused != fused_into_.end()) {
       add_float_op(n, "inside fusion '" + fused->second + "': the runtime executes it with the op before it, so no "
                       "quantizer goes inside");
@@ -280,6 +285,42 @@ class Placer {
         for (const auto& [id, node] : m->nodes) fused_into_.emplace(node, m->pattern->name);
       }
     }
+  }
+
+  // The profile's keep_float rules: such an op stays float, and so does an activation after it that the float
+  // runtime fuses into it (any device fusion: ORT's float Conv takes Relu, HardSigmoid, hard-swish... as one kernel).
+  void find_kept_float() {
+    if (options_.profile == nullptr || options_.profile->keep_float.empty()) return;
+    std::vector<const FusionPattern*> all;
+    for (const FusionPattern& f : hw_.fusions) all.push_back(&f);
+    for (const ir::Node* n : order_) {
+      if (!default_domain(*n)) continue;
+      for (const KeepFloatRule& rule : options_.profile->keep_float) {
+        if (rule.op_type != n->op_type() || !keeps_float(*n, rule)) continue;
+        kept_float_[n] = "kept float for " + options_.profile->name + ": " + rule.reason;
+        if (n->num_outputs() > 0 && n->output(0) != nullptr) {
+          if (std::optional<PatternMatch> m = match_activation(graph_, all, *n->output(0))) {
+            for (const auto& [id, node] : m->nodes) {
+              kept_float_[node] = "fused with " + n->describe() + ", which is kept float for " +
+                                  options_.profile->name;
+            }
+          }
+        }
+        break;
+      }
+    }
+  }
+
+  bool keeps_float(const ir::Node& n, const KeepFloatRule& rule) const {
+    const ir::Value* x = n.input(0);
+    if (rule.graph_input_only && (x == nullptr || !graph_.is_graph_input(x))) return false;
+    if (rule.max_input_channels > 0) {
+      const ir::Value* w = n.input(1);
+      if (w == nullptr || !w->is_constant() || w->constant->rank() < 2) return false;
+      const int64_t channels = w->constant->dim(1) * n.attrs.get_int("group", 1);
+      if (channels > rule.max_input_channels) return false;
+    }
+    return true;
   }
 
   // The value a quantized op's output quantizer goes on: after an honoured activation fusion (Conv -> Relu: the
@@ -448,6 +489,7 @@ class Placer {
   std::vector<const FusionPattern*> fusions_;
   std::map<const ir::Value*, const ir::Value*> activation_output_;  // fused activation: input -> pattern output
   std::map<const ir::Node*, std::string> fused_into_;              // node inside an honoured fusion -> its name
+  std::map<const ir::Node*, std::string> kept_float_;              // ops the profile keeps float -> reason
 };
 
 }  // namespace
