@@ -35,7 +35,12 @@ struct QuantizerParams {
 
 struct QuantizationParams {
   std::string target_device = "ANY";        // ANY, CPU, GPU, NPU, GNA
-  std::string preset = "performance";       // performance | mixed (| accuracy on GNA)
+  std::string preset;                       // performance | mixed (| accuracy on GNA); "" = the model type's
+                                            //   default (mixed for transformers), else performance
+  // The network family, for its quantization rules (NNCF's model_type; src/quant/hw_configs/transformer.json):
+  // "" = none, "transformer" = LayerNorm/GELU/residual glue and attention's Softmax x V in float, symmetric
+  // Q x K^T inputs, mixed preset.
+  std::string model_type;
   int64_t stat_subset_size = 300;           // calibration samples (clamped to the dataset size)
   bool shuffle_data = false;                // deterministic subset: first N, or a seeded shuffle
   uint64_t seed = 0;

@@ -6,6 +6,7 @@
 #include "accuracy/checkpoint.h"
 #include "core/stopwatch.h"
 #include "quant/hw_config.h"
+#include "quant/model_type.h"
 #include "quant/precision_ladder.h"
 #include "qwac/error.h"
 
@@ -171,7 +172,7 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
   session->initial = ctx.validate(state.set, "default quantization");
   Candidate& current = session->initial;
   report["default_quantization"] = state.report;
-  if (!current.drop.satisfied && params.convert_to_mixed_preset && params.base.preset == "performance") {
+  if (!current.drop.satisfied && params.convert_to_mixed_preset && quant::resolved_preset(params.base) == "performance") {
     QuantizationParams mixed = params.base;
     mixed.preset = "mixed";
     quant::QuantizationState mixed_state = quant::run_default_quantization(model, calibration, mixed, options);

@@ -8,6 +8,7 @@
 #include "quant/bias_correction.h"
 #include "quant/calibration.h"
 #include "quant/canonicalize.h"
+#include "quant/model_type.h"
 #include "quant/placement.h"
 #include "quant/quant_params.h"
 #include "quant/range_estimator.h"
@@ -144,11 +145,13 @@ QuantizationState run_default_quantization(const ir::Model& model, const Dataset
 
   // --- parameters
   const HwConfig& hw = hw_config_for(params.target_device);
-  const Preset preset = parse_preset(params.preset, where + ".preset");
+  const ModelTypeConfig* model_type = model_type_for(params.model_type, where + ".model_type");
+  const std::string preset_text = resolved_preset(params);  // "" = the model type's default, else performance
+  const Preset preset = parse_preset(preset_text, where + ".preset");
   if (std::find(hw.presets.begin(), hw.presets.end(), preset) == hw.presets.end()) {
     std::string allowed;
     for (Preset p : hw.presets) allowed += (allowed.empty() ? "" : ", ") + preset_name(p);
-    throw InvalidConfig(where + ".preset: '" + params.preset + "' is not available for target device " +
+    throw InvalidConfig(where + ".preset: '" + preset_text + "' is not available for target device " +
                         hw.target_device + " (allowed: " + allowed + ")");
   }
   if (params.stat_subset_size < 1) {
@@ -160,6 +163,7 @@ QuantizationState run_default_quantization(const ir::Model& model, const Dataset
   }
   PlacementOptions placement;
   placement.preset = preset;
+  placement.model_type = model_type;
   placement.weight_granularity =
       parse_granularity(params.weights.granularity.value_or("perchannel"), where + ".weights.granularity");
   if (params.activations.granularity &&
@@ -320,6 +324,7 @@ QuantizationState run_default_quantization(const ir::Model& model, const Dataset
   rep["algorithm"] = "DefaultQuantization";
   rep["params"] = {{"target_device", hw.target_device},
                    {"preset", preset_name(preset)},
+                   {"model_type", model_type != nullptr ? model_type->name : "none"},
                    {"stat_subset_size", params.stat_subset_size},
                    {"shuffle_data", params.shuffle_data},
                    {"seed", params.seed},

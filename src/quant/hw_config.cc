@@ -188,6 +188,7 @@ const Registry& registry() {
       } catch (const nlohmann::json::parse_error& e) {
         throw InternalError(where + ": malformed built-in config: " + e.what());
       }
+      if (j.is_object() && j.contains("model_type")) continue;  // a model type (quant/model_type.h reads it)
       if (j.is_object() && j.contains("export_profile") && !j.contains("target_device")) {
         ExportProfile profile = parse_export_profile(j, where);
         if (profile.name != embedded::kHwConfigNames[i]) {

@@ -98,6 +98,7 @@ class Placer {
     for (size_t i = 0; i < graph.inputs().size(); ++i) input_position_[graph.inputs()[i]] = i;
     find_fusions();
     find_kept_float();
+    find_model_type_ignored();
   }
 
   QuantizerSet run() {
@@ -204,6 +205,14 @@ class Placer {
       add_float_op(n, "ignored scope: " + *why);
       return;
     }
+    if (model_type_float(n)) {
+      add_float_op(n, "model_type " + options_.model_type->name + " keeps " + n.op_type() + " in float");
+      return;
+    }
+    if (auto ignored = model_type_ignored_.find(&n); ignored != model_type_ignored_.end()) {
+      add_float_op(n, ignored->second);
+      return;
+    }
     if (auto kept = kept_float_.find(&n); kept != kept_float_.end()) {
       add_float_op(n, kept->second);
       return;
@@ -307,6 +316,22 @@ class Placer {
           }
         }
         break;
+      }
+    }
+  }
+
+  // The model type's ignored patterns (NNCF's): every node of a match stays float, whatever it is.
+  void find_model_type_ignored() {
+    if (options_.model_type == nullptr) return;
+    for (const ir::Node* n : order_) {
+      if (!default_domain(*n)) continue;
+      for (const FusionPattern& p : options_.model_type->ignored_patterns) {
+        std::optional<PatternMatch> m = match_pattern(graph_, p, *n);
+        if (!m) continue;
+        for (const auto& [id, node] : m->nodes) {
+          model_type_ignored_.emplace(node, "model_type " + options_.model_type->name + ": in ignored pattern '" +
+                                                p.name + "' (anchored at " + n->describe() + ")");
+        }
       }
     }
   }
@@ -441,6 +466,14 @@ class Placer {
       }
     } else {
       q.spec = activation_spec;
+      if (options_.model_type != nullptr && options_.model_type->symmetric_activation_matmul &&
+          std::all_of(members.begin(), members.end(), [](const EdgeInfo* e) { return reads_two_computed(*e); })) {
+        // Both operands of attention's MatMuls: symmetric (unsigned when the range is >= 0, as after Softmax).
+        q.spec.mode = QuantMode::kSymmetric;
+        q.spec.narrow_range = false;
+        q.spec.is_signed = true;
+        q.spec.signedness_from_range = true;
+      }
     }
     for (const EdgeInfo* e : members) {
       if (!e->producer.empty()) q.producer = e->producer;
@@ -458,7 +491,17 @@ class Placer {
 
   bool profile_outputs() const { return options_.profile != nullptr && options_.profile->output_quantizers; }
   bool quantized_producer(const ir::Node& p) const {
-    return default_domain(p) && quantizable_.count(p.op_type()) != 0 && fused_into_.count(&p) == 0;
+    return default_domain(p) && quantizable_.count(p.op_type()) != 0 && fused_into_.count(&p) == 0 &&
+           !model_type_float(p) && model_type_ignored_.count(&p) == 0;
+  }
+  bool model_type_float(const ir::Node& n) const {
+    return options_.model_type != nullptr && default_domain(n) && options_.model_type->float_op_types.count(n.op_type());
+  }
+  // A quantized MatMul input whose node has two computed (non-constant) inputs.
+  static bool reads_two_computed(const EdgeInfo& e) {
+    const ir::Node& n = *e.node;
+    return e.quantized_op && n.op_type() == "MatMul" && n.num_inputs() == 2 && n.input(0) != nullptr &&
+           n.input(1) != nullptr && !n.input(0)->is_constant() && !n.input(1)->is_constant();
   }
 
   static std::string quantizer_name(const Quantizer& q, const std::vector<const EdgeInfo*>& members) {
@@ -490,6 +533,7 @@ class Placer {
   std::map<const ir::Value*, const ir::Value*> activation_output_;  // fused activation: input -> pattern output
   std::map<const ir::Node*, std::string> fused_into_;              // node inside an honoured fusion -> its name
   std::map<const ir::Node*, std::string> kept_float_;              // ops the profile keeps float -> reason
+  std::map<const ir::Node*, std::string> model_type_ignored_;      // nodes of the model type's ignored patterns
 };
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "ir/graph.h"
 #include "quant/hw_config.h"
 #include "quant/ignored_scope.h"
+#include "quant/model_type.h"
 #include "quant/quantizer_set.h"
 
 namespace qwac::quant {
@@ -31,6 +32,9 @@ struct PlacementOptions {
   Granularity weight_granularity = Granularity::kPerChannel;  // falls back to per-tensor if the device forbids it
   IgnoredScope ignored_scope;
   const ExportProfile* profile = nullptr;  // the exported file's runtime (not owned); nullptr = device semantics
+  // The network family's rules (quant/model_type.h; not owned; nullptr = none): op types kept in float, symmetric
+  // quantizers on both inputs of a MatMul of two computed tensors.
+  const ModelTypeConfig* model_type = nullptr;
   // Overrides of the preset's specs (from the config's "weights"/"activations" sections), when set.
   std::optional<int> weight_bits, activation_bits;
   std::optional<QuantMode> weight_mode, activation_mode;

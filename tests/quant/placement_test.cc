@@ -548,6 +548,100 @@ TEST(PlacementProfiles, KeepFloatRuleKeepsTheOpAndItsFusedActivationFloat) {
             nullptr);
 }
 
+// ---- model types
+
+// One pre-norm attention block as exporters write it: x -> q/k/v projections (MatMul + bias Add), Q x K^T (K through a
+// Transpose), scale Mul, Softmax, P x V, output projection, residual Add.
+struct AttentionNet {
+  GraphBuilder b;
+  AttentionNet() {
+    ir::Value* x = b.input("x");
+    auto linear = [&](ir::Value* in, const std::string& name) {
+      return b.node("Add", {b.node("MatMul", {in, b.constant(name + "_w", {8, 8})}, name), b.constant(name + "_b", {8})},
+                    name + "_bias");
+    };
+    ir::Value* q = linear(x, "q");
+    ir::Value* k = linear(x, "k");
+    ir::Value* v = linear(x, "v");
+    ir::Value* scores = b.node("MatMul", {q, b.node("Transpose", {k}, "kt")}, "qk");
+    ir::Value* probs = b.node("Softmax", {b.node("Mul", {scores, b.constant("scale", {})}, "scaled")}, "softmax");
+    ir::Value* context = b.node("MatMul", {probs, v}, "pv");
+    b.output(b.node("Add", {linear(context, "proj"), x}, "residual"));
+  }
+};
+
+PlacementOptions transformer() {
+  PlacementOptions o;
+  o.preset = Preset::kMixed;
+  o.profile = &export_profile_for("onnxruntime");
+  o.model_type = model_type_for("transformer", "model_type");
+  return o;
+}
+
+TEST(PlacementModelType, TransformerQuantizesTheMatMulsAndKeepsTheGlueFloat) {
+  AttentionNet n;
+  const QuantizerSet set = place_quantizers(n.b.model, hw_config_for("CPU"), transformer());
+  SCOPED_TRACE(dump(set));
+  // Projections: input and per-channel weight (axis -1 of [K, N] = N); x is read by the three projections only
+  // (the residual Add stays float), so one asymmetric (mixed) quantizer serves the three.
+  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"q", "k", "v", "qk", "proj"}));
+  EXPECT_EQ(edges_of(set, "x"), (std::vector<QuantizedEdge>{edge("q", 0), edge("k", 0), edge("v", 0)}));
+  EXPECT_EQ(quantizer_on(set, "x")->spec.mode, QuantMode::kAsymmetric);
+  for (const std::string w : {"q_w", "k_w", "v_w", "proj_w"}) {
+    ASSERT_NE(quantizer_on(set, w), nullptr) << w;
+    EXPECT_EQ(quantizer_on(set, w)->spec.granularity, Granularity::kPerChannel) << w;
+    EXPECT_EQ(quantizer_on(set, w)->spec.axis, 1) << w;
+    EXPECT_EQ(quantizer_on(set, w)->spec.mode, QuantMode::kSymmetric) << w;
+  }
+  // Q x K^T: both operands symmetric (signed, or unsigned when the range is >= 0), K above its Transpose.
+  for (const std::string src : {"q_bias_out", "k_bias_out"}) {
+    const Quantizer* q = quantizer_on(set, src);
+    ASSERT_NE(q, nullptr) << src;
+    EXPECT_EQ(q->spec.mode, QuantMode::kSymmetric) << src;
+    EXPECT_TRUE(q->spec.signedness_from_range) << src;
+    EXPECT_FALSE(q->spec.narrow_range) << src;
+  }
+  EXPECT_EQ(edges_of(set, "q_bias_out"), std::vector<QuantizedEdge>{edge("qk", 0)});
+  EXPECT_EQ(edges_of(set, "k_bias_out"), std::vector<QuantizedEdge>{edge("qk", 1)});
+  // Softmax x V: NNCF's SOFTMAX_MATMUL ignored pattern, float; nothing quantizes the probabilities or V.
+  ASSERT_NE(find_float(set, "pv"), nullptr);
+  EXPECT_NE(find_float(set, "pv")->reason.find("ignored pattern 'softmax_matmul'"), std::string::npos)
+      << find_float(set, "pv")->reason;
+  EXPECT_EQ(quantizer_on(set, "softmax_out"), nullptr);
+  EXPECT_EQ(quantizer_on(set, "v_bias_out"), nullptr);
+  // The context feeds the output projection: its input quantizer, asymmetric (one operand is a weight).
+  EXPECT_EQ(edges_of(set, "pv_out"), std::vector<QuantizedEdge>{edge("proj", 0)});
+  EXPECT_EQ(quantizer_on(set, "pv_out")->spec.mode, QuantMode::kAsymmetric);
+  // The element-wise glue: the residual Add of two computed tensors and the scale Mul stay float, reported.
+  ASSERT_NE(find_float(set, "residual"), nullptr);
+  EXPECT_EQ(find_float(set, "residual")->reason, "model_type transformer keeps Add in float");
+  EXPECT_EQ(quantizer_on(set, "proj_bias_out"), nullptr);
+  EXPECT_EQ(quantizer_on(set, "qk_out"), nullptr) << "the scale Mul is float: no output quantizer on Q x K^T";
+}
+
+TEST(PlacementModelType, WithoutAModelTypeTheSameBlockQuantizesTheGlue) {
+  // The contrast that makes the test above mean something: the device alone quantizes P x V and the residual Add.
+  AttentionNet n;
+  PlacementOptions o = transformer();
+  o.model_type = nullptr;
+  const QuantizerSet set = place_quantizers(n.b.model, hw_config_for("CPU"), o);
+  SCOPED_TRACE(dump(set));
+  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"q", "k", "v", "qk", "pv", "proj", "residual"}));
+  EXPECT_EQ(quantizer_on(set, "q_bias_out")->spec.mode, QuantMode::kAsymmetric);
+  EXPECT_EQ(find_float(set, "pv"), nullptr);
+}
+
+TEST(PlacementModelType, TransformerOnAConvNetChangesOnlyTheGlue) {
+  // Conv -> Relu -> Conv: nothing of the transformer rules applies; placement is the device's.
+  GraphBuilder b;
+  b.output(b.conv(b.node("Relu", {b.conv(b.input("x"), "conv1")}, "relu1"), "conv2"));
+  PlacementOptions plain = transformer();
+  plain.model_type = nullptr;
+  const QuantizerSet with = place_quantizers(b.model, hw_config_for("CPU"), transformer());
+  const QuantizerSet without = place_quantizers(b.model, hw_config_for("CPU"), plain);
+  EXPECT_EQ(dump(with), dump(without));
+}
+
 // ---- real models
 
 struct ModelCase {
