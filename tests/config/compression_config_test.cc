@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "quant/model_type.h"
 #include "qwac/error.h"
 
 namespace qwac {
@@ -425,7 +426,8 @@ TEST(ExampleConfigs, EveryCompressionSectionParses) {
       const bool tight = name.find("-aaq-0.002.json") != std::string::npos;
       const bool twin = name.find("-aaq.json") != std::string::npos && name.find("-gna-") == std::string::npos;
       if (tight || twin) {
-        EXPECT_EQ(p.base.preset, "performance");
+        // The defaults: performance, or the model type's preset (transformer: mixed).
+        EXPECT_EQ(quant::resolved_preset(p.base), p.base.model_type == "transformer" ? "mixed" : "performance");
         EXPECT_EQ(p.base.stat_subset_size, 300);
         EXPECT_EQ(p.drop_type, "absolute");
         EXPECT_EQ(p.max_drop, tight ? 0.002 : 0.01);
