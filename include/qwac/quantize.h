@@ -38,7 +38,7 @@ struct QuantizationParams {
   std::string preset;                       // performance | mixed (| accuracy on GNA); "" = the model type's
                                             //   default (mixed for transformers), else performance
   // The network family, for its quantization rules (NNCF's model_type; src/quant/hw_configs/transformer.json):
-  // "" = none, "transformer" = LayerNorm/GELU/residual glue and attention's Softmax x V in float, symmetric
+  // "" = none, "transformer" = LayerNorm/GELU glue, the attention mask's Add and Softmax x V in float, symmetric
   // Q x K^T inputs, mixed preset.
   std::string model_type;
   int64_t stat_subset_size = 300;           // calibration samples (clamped to the dataset size)

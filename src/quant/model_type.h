@@ -2,11 +2,12 @@
 // quantization beyond the target device's rules, as data (src/quant/hw_configs/<name>.json with a "model_type"
 // key; the only one today is "transformer"):
 //   - the preset used when the parameters give none (transformer: mixed);
-//   - op types that stay in float whatever the device quantizes (the element-wise glue of LayerNorm, GELU, residual
-//     and mask additions), reported as float ops with the model type as the reason;
+//   - op types that stay in float whatever the device quantizes (the element-wise glue of LayerNorm and GELU),
+//     reported as float ops with the model type as the reason;
 //   - ignored patterns (NNCF's IgnoredPatternNames for transformers), in the fusion-pattern format
 //     (quant/fusion_pattern.h): every node of a match stays float (Softmax -> MatMul: attention's P x V, whose
-//     probabilities an 8-bit grid resolves poorly);
+//     probabilities an 8-bit grid resolves poorly; Add -> Softmax: the additive mask, whose -10000 entries would
+//     take the whole range);
 //   - symmetric quantizers for both inputs of a MatMul of two computed tensors (attention's Q x K^T).
 // NNCF also runs SmoothQuant for transformers; qwac does not (yet).
 #pragma once

@@ -107,7 +107,7 @@ TEST(QuantizeTransformer, AttentionBlockStructureNumbersAndReport) {
 
   EXPECT_EQ(r.report["params"]["preset"], "mixed");
   EXPECT_EQ(r.report["params"]["model_type"], "transformer");
-  EXPECT_EQ(r.report["quantized_ops"], (nlohmann::json{"q", "k", "v", "qk", "proj"}));
+  EXPECT_EQ(r.report["quantized_ops"], (nlohmann::json{"q", "k", "v", "qk", "proj", "residual"}));
   // Projections: int8 weights and a quantized input; Q x K^T: both operands quantized.
   for (const char* mm : {"q", "k", "v", "proj"}) {
     EXPECT_TRUE(reads_dequantized(node(q, mm), 0)) << mm;
@@ -115,12 +115,12 @@ TEST(QuantizeTransformer, AttentionBlockStructureNumbersAndReport) {
   }
   EXPECT_TRUE(reads_dequantized(node(q, "qk"), 0));
   EXPECT_TRUE(reads_dequantized(node(q, "qk"), 1));
-  // Softmax x V and the glue read float.
+  // Softmax x V and the scale read float; the residual Add int8.
   EXPECT_FALSE(reads_dequantized(node(q, "pv"), 0));
   EXPECT_FALSE(reads_dequantized(node(q, "pv"), 1));
-  EXPECT_FALSE(reads_dequantized(node(q, "residual"), 0));
-  EXPECT_FALSE(reads_dequantized(node(q, "residual"), 1));
   EXPECT_FALSE(reads_dequantized(node(q, "scale"), 0));
+  EXPECT_TRUE(reads_dequantized(node(q, "residual"), 0));
+  EXPECT_TRUE(reads_dequantized(node(q, "residual"), 1));
   // Q x K^T's operands are symmetric: zero-point 128 in ONNX Runtime's uint8 storage (signed ranges) or 0 (>= 0).
   for (size_t i = 0; i < 2; ++i) {
     const ir::Node* dq = node(q, "qk").input(i)->producer();

@@ -29,15 +29,17 @@ TEST(ModelType, TransformerIsBuiltIn) {
   EXPECT_EQ(t->name, "transformer");
   EXPECT_EQ(t->preset, "mixed");
   EXPECT_TRUE(t->symmetric_activation_matmul);
-  for (const char* op : {"Add", "Mul", "Div", "Sub", "Pow", "Sqrt", "ReduceMean"}) {
+  for (const char* op : {"Mul", "Div", "Sub", "Pow", "Sqrt", "ReduceMean"}) {
     EXPECT_EQ(t->float_op_types.count(op), 1u) << op;
   }
+  EXPECT_EQ(t->float_op_types.count("Add"), 0u) << "residual Adds stay int8 (the mask's Add is a pattern)";
   EXPECT_EQ(t->float_op_types.count("MatMul"), 0u);
   EXPECT_EQ(t->float_op_types.count("Gemm"), 0u);
   EXPECT_EQ(t->float_op_types.count("Conv"), 0u);  // ViT's patch embedding stays int8
-  ASSERT_EQ(t->ignored_patterns.size(), 1u);
+  ASSERT_EQ(t->ignored_patterns.size(), 2u);
   EXPECT_EQ(t->ignored_patterns[0].name, "softmax_matmul");
   EXPECT_EQ(t->ignored_patterns[0].output, "m");
+  EXPECT_EQ(t->ignored_patterns[1].name, "attention_mask_add");
 }
 
 TEST(ModelType, ItIsNotATargetDevice) {

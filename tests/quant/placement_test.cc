@@ -551,7 +551,7 @@ TEST(PlacementProfiles, KeepFloatRuleKeepsTheOpAndItsFusedActivationFloat) {
 // ---- model types
 
 // One pre-norm attention block as exporters write it: x -> q/k/v projections (MatMul + bias Add), Q x K^T (K through a
-// Transpose), scale Mul, Softmax, P x V, output projection, residual Add.
+// Transpose), scale Mul, additive mask, Softmax, P x V, output projection, residual Add.
 struct AttentionNet {
   GraphBuilder b;
   AttentionNet() {
@@ -564,7 +564,8 @@ struct AttentionNet {
     ir::Value* k = linear(x, "k");
     ir::Value* v = linear(x, "v");
     ir::Value* scores = b.node("MatMul", {q, b.node("Transpose", {k}, "kt")}, "qk");
-    ir::Value* probs = b.node("Softmax", {b.node("Mul", {scores, b.constant("scale", {})}, "scaled")}, "softmax");
+    ir::Value* scaled = b.node("Mul", {scores, b.constant("scale", {})}, "scaled");
+    ir::Value* probs = b.node("Softmax", {b.node("Add", {scaled, b.input("mask")}, "masked")}, "softmax");
     ir::Value* context = b.node("MatMul", {probs, v}, "pv");
     b.output(b.node("Add", {linear(context, "proj"), x}, "residual"));
   }
@@ -582,10 +583,11 @@ TEST(PlacementModelType, TransformerQuantizesTheMatMulsAndKeepsTheGlueFloat) {
   AttentionNet n;
   const QuantizerSet set = place_quantizers(n.b.model, hw_config_for("CPU"), transformer());
   SCOPED_TRACE(dump(set));
-  // Projections: input and per-channel weight (axis -1 of [K, N] = N); x is read by the three projections only
-  // (the residual Add stays float), so one asymmetric (mixed) quantizer serves the three.
-  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"q", "k", "v", "qk", "proj"}));
-  EXPECT_EQ(edges_of(set, "x"), (std::vector<QuantizedEdge>{edge("q", 0), edge("k", 0), edge("v", 0)}));
+  // Projections: input and per-channel weight (axis -1 of [K, N] = N); x is read by the three projections and the
+  // residual Add, one asymmetric (mixed) quantizer for the four.
+  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"q", "k", "v", "qk", "proj", "residual"}));
+  EXPECT_EQ(edges_of(set, "x"),
+            (std::vector<QuantizedEdge>{edge("q", 0), edge("k", 0), edge("v", 0), edge("residual", 1)}));
   EXPECT_EQ(quantizer_on(set, "x")->spec.mode, QuantMode::kAsymmetric);
   for (const std::string w : {"q_w", "k_w", "v_w", "proj_w"}) {
     ASSERT_NE(quantizer_on(set, w), nullptr) << w;
@@ -603,30 +605,54 @@ TEST(PlacementModelType, TransformerQuantizesTheMatMulsAndKeepsTheGlueFloat) {
   }
   EXPECT_EQ(edges_of(set, "q_bias_out"), std::vector<QuantizedEdge>{edge("qk", 0)});
   EXPECT_EQ(edges_of(set, "k_bias_out"), std::vector<QuantizedEdge>{edge("qk", 1)});
-  // Softmax x V: NNCF's SOFTMAX_MATMUL ignored pattern, float; nothing quantizes the probabilities or V.
+  // The additive mask before the Softmax and Softmax x V: ignored patterns, float; nothing quantizes the mask, the
+  // probabilities or V.
+  ASSERT_NE(find_float(set, "masked"), nullptr);
+  EXPECT_NE(find_float(set, "masked")->reason.find("ignored pattern 'attention_mask_add'"), std::string::npos)
+      << find_float(set, "masked")->reason;
   ASSERT_NE(find_float(set, "pv"), nullptr);
   EXPECT_NE(find_float(set, "pv")->reason.find("ignored pattern 'softmax_matmul'"), std::string::npos)
       << find_float(set, "pv")->reason;
+  EXPECT_EQ(quantizer_on(set, "mask"), nullptr);
   EXPECT_EQ(quantizer_on(set, "softmax_out"), nullptr);
   EXPECT_EQ(quantizer_on(set, "v_bias_out"), nullptr);
   // The context feeds the output projection: its input quantizer, asymmetric (one operand is a weight).
   EXPECT_EQ(edges_of(set, "pv_out"), std::vector<QuantizedEdge>{edge("proj", 0)});
   EXPECT_EQ(quantizer_on(set, "pv_out")->spec.mode, QuantMode::kAsymmetric);
-  // The element-wise glue: the residual Add of two computed tensors and the scale Mul stay float, reported.
-  ASSERT_NE(find_float(set, "residual"), nullptr);
-  EXPECT_EQ(find_float(set, "residual")->reason, "model_type transformer keeps Add in float");
-  EXPECT_EQ(quantizer_on(set, "proj_bias_out"), nullptr);
+  // The residual Add reads the projection's biased output quantized (ORT keeps MatMul + bias in the int8 group).
+  EXPECT_EQ(edges_of(set, "proj_bias_out"), std::vector<QuantizedEdge>{edge("residual", 0)});
   EXPECT_EQ(quantizer_on(set, "qk_out"), nullptr) << "the scale Mul is float: no output quantizer on Q x K^T";
 }
 
+TEST(PlacementModelType, ElementWiseGlueOfTwoComputedTensorsStaysFloat) {
+  // GELU as exporters write it: x * 0.5 * (1 + erf(x / sqrt 2)); its Mul of two computed tensors stays float, and so
+  // does a Sub of two computed tensors (LayerNorm's x - mean); the MatMuls around it are int8.
+  GraphBuilder b;
+  ir::Value* h = b.node("MatMul", {b.input("x"), b.constant("w1", {8, 8})}, "fc1");
+  ir::Value* erf = b.node("Erf", {b.node("Div", {h, b.constant("sqrt2", {})}, "div")}, "erf");
+  ir::Value* gelu = b.node("Mul", {h, b.node("Add", {erf, b.constant("one", {})}, "plus1")}, "gelu");
+  ir::Value* centered = b.node("Sub", {gelu, b.node("ReduceMean", {gelu}, "mean")}, "center");
+  b.output(b.node("MatMul", {centered, b.constant("w2", {8, 8})}, "fc2"));
+  const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), transformer());
+  SCOPED_TRACE(dump(set));
+  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"fc1", "fc2"}));
+  ASSERT_NE(find_float(set, "gelu"), nullptr);
+  EXPECT_EQ(find_float(set, "gelu")->reason, "model_type transformer keeps Mul in float");
+  EXPECT_EQ(edges_of(set, "center_out"), std::vector<QuantizedEdge>{edge("fc2", 0)});
+  PlacementOptions plain = transformer();
+  plain.model_type = nullptr;
+  const QuantizerSet device_only = place_quantizers(b.model, hw_config_for("CPU"), plain);
+  EXPECT_EQ(device_only.quantized_ops, (std::vector<std::string>{"fc1", "gelu", "fc2"})) << dump(device_only);
+}
+
 TEST(PlacementModelType, WithoutAModelTypeTheSameBlockQuantizesTheGlue) {
-  // The contrast that makes the test above mean something: the device alone quantizes P x V and the residual Add.
+  // The contrast that makes the test above mean something: the device alone quantizes the mask Add and P x V.
   AttentionNet n;
   PlacementOptions o = transformer();
   o.model_type = nullptr;
   const QuantizerSet set = place_quantizers(n.b.model, hw_config_for("CPU"), o);
   SCOPED_TRACE(dump(set));
-  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"q", "k", "v", "qk", "pv", "proj", "residual"}));
+  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"q", "k", "v", "qk", "masked", "pv", "proj", "residual"}));
   EXPECT_EQ(quantizer_on(set, "q_bias_out")->spec.mode, QuantMode::kAsymmetric);
   EXPECT_EQ(find_float(set, "pv"), nullptr);
 }
