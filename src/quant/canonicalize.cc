@@ -74,8 +74,9 @@ CanonicalModel canonicalize(const ir::Model& model, const std::map<std::string, 
   CanonicalModel out{model.clone(), true, model.opset(""), {}};
   ir::Model& m = out.model;
 
-  passes::EliminateDropout().run(m);
+  // Constants first: a Dropout's training_mode or a BN's parameters may come from Constant nodes.
   size_t folded_nodes = fold_constants(m);
+  passes::EliminateDropout().run(m);
 
   const size_t bn_before = count_op(*m.graph, "BatchNormalization");
   passes::FoldBatchNorm().run(m);

@@ -1,8 +1,8 @@
 // Canonicalization before placement: the FP32 model in the form quantizers are placed on.
 //
-//   1. inference-only clean-up (Identity/Dropout removed) and constant sub-graphs folded: weights held in
-//      `Constant` nodes (paddle2onnx, older converters) or reached through Reshape/Transpose/Cast... become
-//      initializers, so the next steps see them as weights;
+//   1. constant sub-graphs folded: weights held in `Constant` nodes (paddle2onnx, older converters) or reached
+//      through Reshape/Transpose/Cast... become initializers, so the next steps see them as weights; then the
+//      inference-only clean-up (Identity/Dropout removed);
 //   2. BatchNormalization folded into the preceding Conv/ConvTranspose/Gemm, so the folded weights are what gets
 //      quantized (a BN left alone would rescale int8 outputs in float, and runtimes cannot fuse it);
 //   3. qwac's shape inference on the real input shapes: every value's concrete type for one sample (a malformed

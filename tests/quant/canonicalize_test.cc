@@ -86,6 +86,25 @@ TEST(Canonicalize, ConstantNodeWeightsFoldIntoInitializersThenBatchNormFoldsAndT
   expect_same_outputs(original, c.model, {3, 2, 6, 6});
 }
 
+// Dropout-12 whose ratio and training_mode come from Constant nodes: removed once the constants are folded.
+TEST(Canonicalize, DropoutWithConstantNodeInputsIsRemoved) {
+  testing::ModelBuilder b(31, 12);
+  ir::Value* x = b.input("x", {1, 2, 4, 4});
+  std::mt19937 rng(5);
+  ir::Value* c = b.node("Conv", {x, constant_node(b, "w", testing::random_tensor({2, 2, 1, 1}, rng))}, "conv");
+  const float ratio = 0.1f;
+  const bool training = false;
+  ir::Value* d = b.node("Dropout", {c, constant_node(b, "ratio", Tensor::from_values<float>({}, &ratio)),
+                                    constant_node(b, "training", Tensor::from_values<bool>({}, &training))},
+                        "dropout");
+  b.g->add_output(b.node("Relu", {d}, "relu"));
+  CapturingLogger logger;
+  const CanonicalModel canonical = canonicalize(b.model, {{"x", {1, 2, 4, 4}}}, CanonicalizeOptions{}, logger);
+  EXPECT_EQ(count_op(canonical.model, "Dropout"), 0u);
+  EXPECT_EQ(count_op(canonical.model, "Constant"), 0u);
+  expect_same_outputs(b.model, canonical.model, {1, 2, 4, 4});
+}
+
 // A Resize-10 that samples up along H and down along W: Resize-11's single nearest_mode cannot reproduce the
 // legacy per-axis rounding, so the opset stays 10 and weights fall back to per-tensor, with a warning naming it.
 TEST(Canonicalize, NodeThatCannotReach13FallsBackToPerTensorWeightsNamingIt) {
