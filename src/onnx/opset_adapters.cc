@@ -233,8 +233,9 @@ ir::Node* resize_11(AdaptContext& ctx, ir::Node* node) {
   if (mode == "nearest") {
     const std::optional<bool> up = resize_direction(ctx, node);
     if (!up) {
-      throw AdaptDeclined("it samples up on some axes and down on others, which no single Resize-11 nearest_mode "
-                          "reproduces");
+      throw AdaptDeclined(
+          "it samples up on some axes and down on others, which no single Resize-11 nearest_mode "
+          "reproduces");
     }
     node->attrs.set("nearest_mode", std::string(*up ? "floor" : "ceil"));
   }
@@ -431,6 +432,8 @@ const OpChange* find_op_change(std::string_view op_type, int64_t version) {
   return it == std::end(kOpChanges) ? nullptr : it;
 }
 
-std::span<const OpChange> op_changes() { return kOpChanges; }
+std::span<const OpChange> op_changes() {
+  return kOpChanges;
+}
 
 }  // namespace qwac::onnxio

@@ -12,7 +12,9 @@
 namespace qwac::onnxio {
 namespace {
 
-bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+bool is_default_domain(const std::string& domain) {
+  return domain.empty() || domain == "ai.onnx";
+}
 
 // Lowest IR version whose ONNX release defined each default-domain opset (ONNX's versioning table). A model
 // stamped with an older IR than its opset needs is rejected by some runtimes (ONNX Runtime among them), and the
@@ -30,7 +32,8 @@ int64_t min_ir_version_for_opset(int64_t opset) {
 ir::Node* adapt_step(AdaptContext& ctx, ir::Node* node, int64_t version) {
   const onnx::OpSchema* schema =
       onnx::OpSchemaRegistry::Schema(node->op_type(), static_cast<int>(version), onnx::ONNX_DOMAIN);
-  if (schema == nullptr) throw AdaptDeclined("ONNX defines no " + node->op_type() + " at opset " + std::to_string(version));
+  if (schema == nullptr)
+    throw AdaptDeclined("ONNX defines no " + node->op_type() + " at opset " + std::to_string(version));
   if (schema->SinceVersion() != version) return node;
   const OpChange* change = find_op_change(node->op_type(), version);
   if (change == nullptr) {
@@ -45,8 +48,8 @@ ir::Node* adapt_step(AdaptContext& ctx, ir::Node* node, int64_t version) {
 void upgrade_opset(ir::Model& model, int64_t target, const ValueTypes& value_types) {
   const int64_t current = model.opset("");
   if (current >= target) return;
-  const std::string what = "cannot upgrade the model from default-domain opset " + std::to_string(current) + " to " +
-                           std::to_string(target);
+  const std::string what =
+      "cannot upgrade the model from default-domain opset " + std::to_string(current) + " to " + std::to_string(target);
   if (target > kMaxAdaptedOpset) {
     throw InvalidModel(what + ": qwac's opset adapters reach opset " + std::to_string(kMaxAdaptedOpset));
   }

@@ -151,7 +151,8 @@ TEST(OpsetCorpus, EveryModelAtEveryOpsetQuantizesAndOnnxRuntimeAgrees) {
     GTEST_SKIP() << "no corpus in " << dir << ": run the opset_corpus_generate test (ctest -L corpus), which needs "
                  << "/usr/bin/python3 with torch and onnx";
   }
-  if (std::string(QWAC_NODE_EXECUTABLE).empty() || !fs::exists(std::string(QWAC_ORT_NODE_MODULES) + "/onnxruntime-node")) {
+  if (std::string(QWAC_NODE_EXECUTABLE).empty() ||
+      !fs::exists(std::string(QWAC_ORT_NODE_MODULES) + "/onnxruntime-node")) {
     GTEST_SKIP() << "node or onnxruntime-node is missing (scripts/setup.sh installs them into tools/ort)";
   }
   const std::string work = dir + "/out";
@@ -169,9 +170,11 @@ TEST(OpsetCorpus, EveryModelAtEveryOpsetQuantizesAndOnnxRuntimeAgrees) {
     return work + "/" + r.e.model + "_op" + std::to_string(r.e.opset) + "_" + r.e.weights + "." + what + ".ort.npy";
   };
   for (const Row& r : rows) {
-    jobs.push_back({{"model", r.e.path}, {"inputs", {{r.e.input_name, r.e.input}}}, {"outputs", {ort_output(r, "fp32")}}});
+    jobs.push_back(
+        {{"model", r.e.path}, {"inputs", {{r.e.input_name, r.e.input}}}, {"outputs", {ort_output(r, "fp32")}}});
     if (!r.canonical_path.empty()) {
-      jobs.push_back({{"model", r.canonical_path}, {"inputs", {{r.e.input_name, r.e.input}}},
+      jobs.push_back({{"model", r.canonical_path},
+                      {"inputs", {{r.e.input_name, r.e.input}}},
                       {"outputs", {ort_output(r, "canonical")}}});
     }
     if (!r.qdq_path.empty()) {

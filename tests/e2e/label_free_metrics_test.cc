@@ -5,8 +5,8 @@
 
 #include <cmath>
 #include <memory>
-#include <random>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 
 #include "e2e/e2e_util.h"
@@ -58,7 +58,8 @@ std::string write_config(const Scratch& scratch, const std::string& model, const
 }
 
 json evaluate_json(const std::string& config, const std::string& model = "") {
-  const CliRun r = run_qwac("evaluate --config " + config + (model.empty() ? "" : " --model " + model) + " --json --quiet");
+  const CliRun r =
+      run_qwac("evaluate --config " + config + (model.empty() ? "" : " --model " + model) + " --json --quiet");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.exit_code == 0 ? json::parse(r.out) : json::object();
 }
@@ -98,9 +99,9 @@ TEST(LabelFreeMetrics, EvaluateQuantizeEvaluateAndTheAccuracySearchAgree) {
 
   // The accuracy search on nmse: a generous bound is met by the default quantization, whose nmse the search
   // measures as quantize --evaluate did (the search runs on the 24 samples, quantize --evaluate too).
-  const std::string aaq = write_config(
-      scratch, model, "AccuracyAwareQuantization",
-      {{"maximal_drop", 0.5}, {"stat_subset_size", 16}, {"metrics", json::array({{{"name", "nmse"}}})}});
+  const std::string aaq =
+      write_config(scratch, model, "AccuracyAwareQuantization",
+                   {{"maximal_drop", 0.5}, {"stat_subset_size", 16}, {"metrics", json::array({{{"name", "nmse"}}})}});
   const std::string aaq_report = scratch.path("aaq.json");
   const CliRun a = run_qwac("quantize --config " + aaq + " --output " + scratch.path("aaq.onnx") + " --report " +
                             aaq_report + " --quiet");
@@ -113,11 +114,11 @@ TEST(LabelFreeMetrics, EvaluateQuantizeEvaluateAndTheAccuracySearchAgree) {
 
   // A bound the default quantization misses: the search reverts groups to float until nmse is within it.
   const double bound = 0.2 * int8_nmse;
-  const std::string strict = write_config(
-      scratch, model, "AccuracyAwareQuantization",
-      {{"maximal_drop", bound}, {"stat_subset_size", 16}, {"metrics", json::array({{{"name", "nmse"}}})}});
-  const CliRun st = run_qwac("quantize --config " + strict + " --output " + scratch.path("strict.onnx") +
-                             " --report " + aaq_report + " --quiet");
+  const std::string strict =
+      write_config(scratch, model, "AccuracyAwareQuantization",
+                   {{"maximal_drop", bound}, {"stat_subset_size", 16}, {"metrics", json::array({{{"name", "nmse"}}})}});
+  const CliRun st = run_qwac("quantize --config " + strict + " --output " + scratch.path("strict.onnx") + " --report " +
+                             aaq_report + " --quiet");
   ASSERT_EQ(st.exit_code, 0) << st.err;
   const json srep = json::parse(testing::read_file_bytes(aaq_report));
   EXPECT_LE(srep["metrics"]["nmse"]["final"].get<double>(), bound) << srep["metrics"].dump();

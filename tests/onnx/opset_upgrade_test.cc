@@ -75,7 +75,8 @@ size_t count_op(const ir::Model& m, const std::string& op) {
 
 // Upgrades `model` to 13 (with inferred types unless `with_types` is false) and checks: the opset, the checker, and
 // outputs equal to the original's on seeded inputs of `shapes`.
-ir::Model upgrade_and_compare(const ir::Model& model, const std::map<std::string, Shape>& shapes, bool with_types = true) {
+ir::Model upgrade_and_compare(const ir::Model& model, const std::map<std::string, Shape>& shapes,
+                              bool with_types = true) {
   ir::Model upgraded = model.clone();
   upgrade_opset(upgraded, 13, with_types ? inferred_types(model, shapes) : ValueTypes{});
   EXPECT_EQ(upgraded.opset(""), 13);
@@ -248,12 +249,9 @@ TEST(UpgradeOpset, UpsampleAndResize10BecomeResize13WithTheSameSampling) {
     const char* nearest_mode;  // expected, "" for linear
   };
   const Case cases[] = {
-      {7, "Upsample", "nearest", {1, 1, 2, 3}, "floor"},
-      {8, "Upsample", "linear", {1, 1, 2, 2.5f}, ""},
-      {9, "Upsample", "nearest", {1, 1, 3, 1.5f}, "floor"},
-      {9, "Upsample", "linear", {1, 1, 2, 3}, ""},
-      {10, "Resize", "nearest", {1, 1, 0.5f, 0.6f}, "ceil"},
-      {10, "Resize", "linear", {1, 1, 0.5f, 2}, ""},
+      {7, "Upsample", "nearest", {1, 1, 2, 3}, "floor"},     {8, "Upsample", "linear", {1, 1, 2, 2.5f}, ""},
+      {9, "Upsample", "nearest", {1, 1, 3, 1.5f}, "floor"},  {9, "Upsample", "linear", {1, 1, 2, 3}, ""},
+      {10, "Resize", "nearest", {1, 1, 0.5f, 0.6f}, "ceil"}, {10, "Resize", "linear", {1, 1, 0.5f, 2}, ""},
   };
   for (const Case& c : cases) {
     for (bool as_constant_node : {false, true}) {
@@ -317,7 +315,8 @@ TEST(UpgradeOpset, DropoutAndBatchNormalizationUpgrade) {
   b.g->find_node("dropout")->attrs.set("ratio", 0.3f);
   std::mt19937 rng(3);
   std::vector<ir::Value*> bn_inputs = {d};
-  for (const char* p : {"scale", "bias", "mean"}) bn_inputs.push_back(b.g->add_constant(p, testing::random_tensor({3}, rng)));
+  for (const char* p : {"scale", "bias", "mean"})
+    bn_inputs.push_back(b.g->add_constant(p, testing::random_tensor({3}, rng)));
   bn_inputs.push_back(b.g->add_constant("var", testing::random_tensor({3}, rng, 0.5f, 1.5f)));
   ir::Value* y = b.node("BatchNormalization", bn_inputs, "bn");
   b.g->find_node("bn")->attrs.set("spatial", int64_t{1});

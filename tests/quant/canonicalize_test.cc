@@ -56,8 +56,9 @@ ir::Model opset9_constant_weights_model() {
   ir::Value* x = b.input("x", {1, 2, 6, 6});
   b.model.graph->inputs()[0]->type.shape->at(0) = ir::Dim{-1, "batch"};
   std::mt19937 rng(5);
-  ir::Value* c = b.node("Conv", {x, constant_node(b, "w", testing::random_tensor({4, 2, 3, 3}, rng)),
-                                 constant_node(b, "bias", testing::random_tensor({4}, rng))},
+  ir::Value* c = b.node("Conv",
+                        {x, constant_node(b, "w", testing::random_tensor({4, 2, 3, 3}, rng)),
+                         constant_node(b, "bias", testing::random_tensor({4}, rng))},
                         "conv");
   std::vector<ir::Value*> bn = {c};
   for (const char* p : {"gamma", "beta", "mean"}) bn.push_back(constant_node(b, p, testing::random_tensor({4}, rng)));
@@ -94,8 +95,9 @@ TEST(Canonicalize, DropoutWithConstantNodeInputsIsRemoved) {
   ir::Value* c = b.node("Conv", {x, constant_node(b, "w", testing::random_tensor({2, 2, 1, 1}, rng))}, "conv");
   const float ratio = 0.1f;
   const bool training = false;
-  ir::Value* d = b.node("Dropout", {c, constant_node(b, "ratio", Tensor::from_values<float>({}, &ratio)),
-                                    constant_node(b, "training", Tensor::from_values<bool>({}, &training))},
+  ir::Value* d = b.node("Dropout",
+                        {c, constant_node(b, "ratio", Tensor::from_values<float>({}, &ratio)),
+                         constant_node(b, "training", Tensor::from_values<bool>({}, &training))},
                         "dropout");
   b.g->add_output(b.node("Relu", {d}, "relu"));
   CapturingLogger logger;

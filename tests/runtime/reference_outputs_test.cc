@@ -28,8 +28,8 @@ ir::Model small_model(float w_shift = 0.f) {
 }
 
 std::shared_ptr<const Dataset> random_data(int64_t count) {
-  return std::make_shared<data::RandomDataset>(std::vector<data::RandomInputSpec>{{"x", {1, 4}, DType::kFloat32, -1, 1}},
-                                               count, 9);
+  return std::make_shared<data::RandomDataset>(
+      std::vector<data::RandomInputSpec>{{"x", {1, 4}, DType::kFloat32, -1, 1}}, count, 9);
 }
 
 TEST(ReferenceOutputs, EverySampleGetsItsOwnFp32Outputs) {
