@@ -247,6 +247,30 @@ ir::Node* resize_11(AdaptContext& ctx, ir::Node* node) {
   return node;
 }
 
+// Resize-13 dropped coordinate_transformation_mode "tf_half_pixel_for_nn" (x_original = (x + 0.5) / scale, the
+// mode tf2onnx writes for TensorFlow's nearest resize with half-pixel centers). With y = (x + 0.5) / scale and
+// half_pixel's y - 0.5: floor(y) = round_prefer_ceil(y - 0.5) and round_prefer_floor(y) = ceil(y - 0.5), ties
+// included, so nearest with those two rounding modes has an exact half_pixel form; the others have none.
+ir::Node* resize_13(AdaptContext&, ir::Node* node) {
+  if (node->attrs.get_string("coordinate_transformation_mode", "half_pixel") != "tf_half_pixel_for_nn") return node;
+  if (node->attrs.get_string("mode", "nearest") != "nearest") {
+    throw AdaptDeclined(
+        "coordinate_transformation_mode tf_half_pixel_for_nn with a mode other than nearest has no "
+        "opset-13 equivalent");
+  }
+  const std::string rounding = node->attrs.get_string("nearest_mode", "round_prefer_floor");
+  const std::map<std::string, std::string> equivalent = {{"floor", "round_prefer_ceil"},
+                                                         {"round_prefer_floor", "ceil"}};
+  auto it = equivalent.find(rounding);
+  if (it == equivalent.end()) {
+    throw AdaptDeclined("coordinate_transformation_mode tf_half_pixel_for_nn with nearest_mode " + rounding +
+                        " has no opset-13 equivalent");
+  }
+  node->attrs.set("coordinate_transformation_mode", std::string("half_pixel"));
+  node->attrs.set("nearest_mode", it->second);
+  return node;
+}
+
 // Softmax, LogSoftmax and Hardmax before 13 flatten the input to 2-D at `axis` (default 1) and normalize the rows;
 // from 13 on they normalize along `axis` alone. The same result: Flatten(axis) -> op(axis 1) -> Reshape to the
 // input's run-time shape (so the model still runs at any batch). When the axis is the last one the two meanings
@@ -396,7 +420,7 @@ constexpr OpChange kOpChanges[] = {
     {"Relu", 13, nullptr},
     {"Reshape", 13, nullptr},
     {"Resize", 11, resize_11},
-    {"Resize", 13, nullptr},
+    {"Resize", 13, resize_13},
     {"Shape", 13, nullptr},
     {"Sigmoid", 13, nullptr},
     {"Sign", 13, nullptr},

@@ -285,6 +285,29 @@ TEST(UpgradeOpset, UpsampleAndResize10BecomeResize13WithTheSameSampling) {
   }
 }
 
+// tf2onnx's nearest resize (tf_half_pixel_for_nn, gone at opset 13) becomes half_pixel with the rounding that
+// picks the same pixels, for sampling up and down.
+TEST(UpgradeOpset, TfHalfPixelForNearestBecomesHalfPixel) {
+  const std::pair<const char*, const char*> modes[] = {{"floor", "round_prefer_ceil"}, {"", "ceil"}};
+  for (const auto& [from, to] : modes) {
+    for (const std::vector<float>& scales : {std::vector<float>{1, 1, 2, 3}, std::vector<float>{1, 1, 0.5f, 0.75f}}) {
+      SCOPED_TRACE(std::string("nearest_mode '") + from + "' scale " + std::to_string(scales[3]));
+      testing::ModelBuilder b(31, 11);
+      ir::Value* x = b.input("x", {1, 2, 6, 8});
+      ir::Value* roi = b.g->add_constant("roi", Tensor(DType::kFloat32, {0}));
+      ir::Value* s = b.g->add_constant("scales", Tensor::from_values<float>({4}, scales.data()));
+      ir::Value* y = b.node("Resize", {x, roi, s}, "resize");
+      ir::Node* n = b.g->find_node("resize");
+      n->attrs.set("coordinate_transformation_mode", std::string("tf_half_pixel_for_nn"));
+      if (*from) n->attrs.set("nearest_mode", std::string(from));
+      b.g->add_output(y);
+      const ir::Model up = upgrade_and_compare(b.model, {{"x", {1, 2, 6, 8}}});
+      EXPECT_EQ(up.graph->find_node("resize")->attrs.get_string("coordinate_transformation_mode"), "half_pixel");
+      EXPECT_EQ(up.graph->find_node("resize")->attrs.get_string("nearest_mode"), to);
+    }
+  }
+}
+
 TEST(UpgradeOpset, ResizeDirectionComesFromInferredShapesWhenScalesAreComputed) {
   // Resize-10 whose scales are computed from the input (scale = 2 per spatial axis via Div of shapes): the
   // direction comes from qwac's shape inference.
