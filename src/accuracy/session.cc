@@ -44,7 +44,9 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
   auto session = std::make_unique<Session>();
   auto logger = options.logger ? options.logger : make_null_logger();
   session->validator = std::move(validator_ptr);
-  const DatasetPtr val(&session->validator->dataset(), [](const Dataset*) {});
+  // Label-free metrics compare with the FP32 model's outputs: computed once, before the baseline.
+  session->validator->attach_reference_outputs(model);
+  const DatasetPtr val = session->validator->dataset_ptr();
   const Dataset& validation = *val;
   const std::vector<MetricPtr> metrics = session->validator->metrics();
   if (!params.checkpoint_path.empty()) {

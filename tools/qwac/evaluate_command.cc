@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/evaluation.h"
+#include "runtime/reference_outputs.h"
 #include "command.h"
 #include "config/config.h"
 #include "core/atomic_file.h"
@@ -103,7 +104,16 @@ int run_evaluate(const EvaluateOptions& o) {
                   << s.annotation.label << ',' << cls << ',' << score << '\n';
     };
   }
-  const runtime::EvaluationResult r = runtime::evaluate(model, *built.dataset, metrics, eo);
+  // Label-free metrics compare with the FP32 outputs of the config's model (the one --model was quantized from).
+  DatasetPtr data = built.dataset;
+  if (runtime::needs_reference_outputs(metrics)) {
+    const bool same = model_path == cfg.model.model;
+    const ir::Model reference = same ? ir::Model{} : onnxio::load_model(cfg.model.model);
+    runtime::EvaluationOptions ro = eo;
+    ro.on_sample = nullptr;
+    data = runtime::with_reference_outputs(data, same ? model : reference, ro);
+  }
+  const runtime::EvaluationResult r = runtime::evaluate(model, *data, metrics, eo);
   if (!o.predictions_path.empty()) write_file_atomically(o.predictions_path, predictions.str());
 
   if (o.json) {
