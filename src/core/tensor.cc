@@ -4,6 +4,8 @@
 #include <cstring>
 #include <new>
 
+#include "core/resource_limits.h"
+
 namespace qwac {
 
 std::shared_ptr<std::byte> allocate_aligned(size_t bytes) {
@@ -17,8 +19,20 @@ std::shared_ptr<std::byte> allocate_aligned(size_t bytes) {
 }
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  uint64_t bytes = dtype_size(dtype_);
+  bool overflow = false;
   for (int64_t d : shape_) {
     if (d < 0) throw InternalError("tensor shape " + shape_to_string(shape_) + " has a negative dimension");
+    const auto product = checked_product({static_cast<int64_t>(bytes), d});
+    overflow = overflow || !product;
+    bytes = product.value_or(bytes);
+  }
+  // The last line of defence against a shape from a hostile file or a mistaken batch size: refuse before asking
+  // the allocator (which would either fail after minutes of paging or have the process killed).
+  if (overflow || !fits_memory_budget(bytes)) {
+    throw InvalidArgument("a tensor of " + describe() + " needs " +
+                          (overflow ? std::string("more than 8 EiB") : describe_bytes(bytes)) + memory_budget_hint() +
+                          "; use a smaller batch size or input shape, or check the model's shapes");
   }
   storage_ = allocate_aligned(nbytes());
   data_ = storage_.get();

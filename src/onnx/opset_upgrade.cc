@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "onnx/model_check.h"
 #include "onnx/model_io.h"
 #include "qwac/error.h"
 
@@ -42,6 +43,7 @@ void upgrade_opset(ir::Model& model, int64_t target) {
   onnx::ModelProto converted;
   try {
     onnx::ModelProto proto = model_to_proto(model);
+    check_model_proto(proto);  // ONNX's shape inference divides by attributes such as strides: check them first
     // The converter's adapters need the shapes of broadcast operands (e.g. Add's legacy broadcast attribute).
     onnx::shape_inference::InferShapes(proto);
     converted = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(target));
