@@ -9,6 +9,12 @@
 namespace qwac {
 
 std::shared_ptr<std::byte> allocate_aligned(size_t bytes) {
+  // Every large buffer (tensors, the engine's activation arena) comes through here: a request beyond the memory
+  // budget is refused before the allocator would page for minutes or the kernel kill the process.
+  if (!fits_memory_budget(bytes)) {
+    throw InvalidArgument("an allocation of " + describe_bytes(bytes) + " was refused" + memory_budget_hint() +
+                          "; use a smaller batch size or input shape, or check the model's shapes");
+  }
   // aligned_alloc needs a size that is a multiple of the alignment; allocate at least one block so that
   // empty tensors still have a valid, unique pointer.
   const size_t rounded = ((bytes + kTensorAlignment - 1) / kTensorAlignment) * kTensorAlignment;

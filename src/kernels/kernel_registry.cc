@@ -1,8 +1,27 @@
 #include "kernels/kernel.h"
 
+#include <algorithm>
+
 #include "qwac/error.h"
 
 namespace qwac::kernels {
+
+namespace {
+
+// oneDNN 2.6 divides by zero (SIGFPE) when a primitive is created for a tensor with a zero-size dimension (found by
+// the fuzz suite: an empty weight, an input dimension 0); such nodes go to the reference kernels, which loop zero
+// times.
+bool has_empty_tensor(const KernelContext& ctx) {
+  for (const ir::TensorInfo& t : ctx.inputs) {
+    if (t.present() && std::find(t.shape.begin(), t.shape.end(), 0) != t.shape.end()) return true;
+  }
+  for (const ir::OutputInfo& t : ctx.outputs) {
+    if (std::find(t.shape.begin(), t.shape.end(), 0) != t.shape.end()) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 void KernelRegistry::add(KernelDef def) {
   if (!def.create) throw InternalError("kernel def for " + def.op_type + " has no factory");
@@ -28,6 +47,10 @@ KernelSelection KernelRegistry::select(const std::string& op_type, const std::st
   for (const KernelDef* def : candidates(op_type, domain, opset)) {
     std::string reason;
     KernelContext ctx = make_context(*def);
+    if (def->impl.rfind("dnnl", 0) == 0 && has_empty_tensor(ctx)) {
+      selection.declines.push_back(def->impl + ": a tensor has a zero-size dimension (oneDNN cannot take it)");
+      continue;
+    }
     std::unique_ptr<Kernel> k = def->create(ctx, reason);
     if (k) {
       selection.kernel = std::move(k);
