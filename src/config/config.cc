@@ -449,7 +449,8 @@ std::vector<NamedPath> input_paths(const Config& c, const std::string& model_ove
   paths.push_back(model_override.empty() ? NamedPath{"model.model", c.model.model} : NamedPath{"--model", model_override});
   const nlohmann::json& d = c.engine.dataset;
   if (!d.is_object()) return paths;
-  const bool in_archive = d.value("type", "") == "npz";  // "array" names a member of the archive, not a file
+  const auto type = d.find("type");
+  const bool in_archive = type != d.end() && type->is_string() && type->get<std::string>() == "npz";  // "array" names a member of the archive, not a file
   for (const char* key : {"labels", "images", "npz", "array", "dir", "files"}) {
     const auto it = d.find(key);
     if (it == d.end() || (in_archive && std::string(key) != "npz")) continue;

@@ -1,5 +1,6 @@
 #include "quant/input_model_check.h"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <string>
@@ -26,9 +27,25 @@ bool is_quantized_op(const std::string& op) {
   return false;
 }
 
+// Ops whose input 1 is the weight quantization reads (its range, per channel).
+constexpr std::array<std::string_view, 4> kWeightedOps = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
+
+void check_weights_not_empty(const ir::Model& model) {
+  for (const ir::Node* n : model.graph->nodes()) {
+    if (std::find(kWeightedOps.begin(), kWeightedOps.end(), n->op_type()) == kWeightedOps.end()) continue;
+    if (n->inputs().size() < 2 || n->inputs()[1] == nullptr || !n->inputs()[1]->is_constant()) continue;
+    const Tensor& w = *n->inputs()[1]->constant;
+    if (w.numel() == 0) {
+      throw InvalidModel(n->describe() + " has an empty weight '" + n->inputs()[1]->name() + "' " + w.describe() +
+                         ": there is nothing to quantize and the op computes nothing; fix or re-export the model");
+    }
+  }
+}
+
 }  // namespace
 
 void check_quantizable_input(const ir::Model& model) {
+  check_weights_not_empty(model);
   std::map<std::string, int> counts;
   const ir::Node* first = nullptr;
   for (const ir::Node* n : model.graph->nodes()) {

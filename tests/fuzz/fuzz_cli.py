@@ -215,7 +215,9 @@ def run_case(qwac, workdir, index, case, setup=None):
         setup(folder)
     before = digest_tree(folder, "out" + os.sep)
     start = time.monotonic()
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    # A small memory budget keeps two parallel runs of a shape bomb from taking the (shared) machine's memory: qwac
+    # must refuse such requests with one line whatever the budget.
+    env = dict(os.environ, OMP_NUM_THREADS="1", QWAC_MEMORY_LIMIT=os.environ.get("QWAC_MEMORY_LIMIT", "1G"))
     try:
         proc = subprocess.run([qwac] + case.args, cwd=folder, capture_output=True, timeout=TIMEOUT_S, env=env)
     except subprocess.TimeoutExpired:
