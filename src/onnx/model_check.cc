@@ -3,6 +3,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,37 @@ void check_node(const onnx::NodeProto& n, int index) {
   }
 }
 
+// Every tensor a node reads and every graph output is defined exactly once (graph input, initializer or node
+// output). qwac's import says the same later; ONNX's version converter, which runs first on old opsets, dereferences
+// a null value for an undefined graph output (SIGSEGV, found by the libFuzzer campaign).
+void check_definitions(const onnx::GraphProto& graph) {
+  std::set<std::string> defined;
+  for (const auto& in : graph.input()) defined.insert(in.name());
+  for (const auto& init : graph.initializer()) defined.insert(init.name());
+  for (int i = 0; i < graph.node_size(); ++i) {
+    for (const std::string& out : graph.node(i).output()) {
+      if (out.empty()) continue;
+      if (!defined.insert(out).second) {
+        throw InvalidModel("output '" + out + "' of " + node_what(graph.node(i), i) +
+                           " is already defined (every tensor must have a single definition)");
+      }
+    }
+  }
+  for (int i = 0; i < graph.node_size(); ++i) {
+    for (const std::string& in : graph.node(i).input()) {
+      if (!in.empty() && defined.count(in) == 0) {
+        throw InvalidModel(node_what(graph.node(i), i) + " input '" + in +
+                           "' is neither a graph input, an initializer nor a node output");
+      }
+    }
+  }
+  for (const auto& out : graph.output()) {
+    if (defined.count(out.name()) == 0) {
+      throw InvalidModel("graph output '" + out.name() + "' is neither a graph input, an initializer nor a node output");
+    }
+  }
+}
+
 }  // namespace
 
 void check_model_proto(const onnx::ModelProto& proto) {
@@ -96,6 +128,7 @@ void check_model_proto(const onnx::ModelProto& proto) {
     throw InvalidModel("graph '" + graph.name() + "' declares no outputs; a model must have at least one");
   }
   for (int i = 0; i < graph.node_size(); ++i) check_node(graph.node(i), i);
+  check_definitions(graph);
 }
 
 }  // namespace qwac::onnxio

@@ -87,6 +87,19 @@ TEST(ModelCheck, DuplicateOpsetImportsAndMissingOutputsAreRefused) {
   EXPECT_NE(invalid_model([&] { check_model_proto(none); }).find("declares no outputs"), std::string::npos);
 }
 
+// Found by the libFuzzer campaign: ONNX's version converter (run on opsets < 7 at import) dereferences a null value
+// for a graph output that nothing defines.
+TEST(ModelCheck, UndefinedTensorsAreRefusedBeforeTheVersionConverter) {
+  onnx::ModelProto m = conv_model(6, 1);
+  m.mutable_graph()->mutable_output(0)->set_name("\t");
+  std::string msg = invalid_model([&] { model_from_proto(m, ""); });
+  EXPECT_NE(msg.find("graph output '\t' is neither a graph input"), std::string::npos) << msg;
+  m = conv_model(6, 1);
+  m.mutable_graph()->mutable_node(0)->set_input(1, "nowhere");
+  msg = invalid_model([&] { model_from_proto(m, ""); });
+  EXPECT_NE(msg.find("Conv 'conv' input 'nowhere'"), std::string::npos) << msg;
+}
+
 // An initializer declaring 2^40 elements over a few bytes is refused from its header, not by trying to allocate.
 TEST(ModelCheck, InitializerSizesAreCheckedAgainstTheirBytesBeforeAllocating) {
   onnx::ModelProto m = conv_model(13, 1);
