@@ -15,8 +15,8 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may follow the sub-command
   std::string memory_limit;
   app.add_option("--memory-limit", memory_limit,
-                 "Most memory one input (tensor, image, array) may take, e.g. 4G (default: the physical memory, "
-                 "ulimit -v or the cgroup limit; also QWAC_MEMORY_LIMIT)");
+                 "Memory budget, e.g. 4G: the most qwac's tensors may hold at once and one decoded image or array may "
+                 "take (default: the physical memory, ulimit -v or the cgroup limit; also QWAC_MEMORY_LIMIT)");
   std::vector<std::pair<CLI::App*, qwac::cli::Action>> commands;
   auto add = [&](qwac::cli::Action (*adder)(CLI::App&)) {
     const size_t before = app.get_subcommands({}).size();
