@@ -543,6 +543,14 @@ def build_cases(seed, scale):
                            (["evaluate", "--config", "cfg.json", "--model", "m.onnx", "--limit", "2"], [])]:
             add("Conv strides 0 opset %d %s" % (opset, args[0]), args,
                 dict(base, **{"m.onnx": strides0.SerializeToString()}), outs, expect={4})
+    bomb = conv_model()
+    bomb.graph.initializer.append(numpy_helper.from_array(np.array([100000, 100000, 100], dtype=np.int64), "bs"))
+    bomb.graph.node.append(helper.make_node("ConstantOfShape", ["bs"], ["bomb"], name="bomb",
+                                            value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])))
+    bomb.graph.output.append(helper.make_tensor_value_info("bomb", TensorProto.FLOAT, None))
+    for args in (["inspect", "--plan", "m.onnx"], ["bench", "m.onnx", "--iterations", "1", "--warmup", "0"]):
+        add("huge ConstantOfShape %s" % args[0], args, dict(base, **{"m.onnx": bomb.SerializeToString()}),
+            expect={4})
     add("already quantized", ["quantize", "--config", "cfg.json", "--model", "m.onnx", "--output", "out/q.onnx"],
         dict(base, **{"m.onnx": qdq_model().SerializeToString()}), ["out/q.onnx"], expect={4})
     # Configs, through quantize (reads every section) and evaluate.
