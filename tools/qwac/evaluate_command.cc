@@ -12,6 +12,8 @@
 #include "command.h"
 #include "config/config.h"
 #include "core/atomic_file.h"
+#include "core/output_paths.h"
+#include "core/resource_limits.h"
 #include "onnx/model_io.h"
 #include "qwac/error.h"
 #include "terminal_progress.h"
@@ -71,11 +73,17 @@ std::string csv_field(const std::string& s) {
 }
 
 int run_evaluate(const EvaluateOptions& o) {
-  if (o.threads < -1 || o.streams < -1) throw InvalidArgument("--threads and --streams must be >= 0 (0 = auto)");
+  if (o.threads < -1 || o.streams < -1 || o.threads > kMaxThreads || o.streams > kMaxThreads) {
+    throw InvalidArgument("--threads and --streams must be in 0.." + std::to_string(kMaxThreads) + " (0 = auto)");
+  }
   if (o.limit < 0) throw InvalidArgument("--limit must be >= 0 (0 = all samples), got " + std::to_string(o.limit));
   const config::Config cfg = config::load_config(o.config_path);
+  if (!o.predictions_path.empty()) {
+    check_output_paths(config::input_paths(cfg, o.model_override), {{"--predictions", o.predictions_path}});
+  }
   const std::string model_path = o.model_override.empty() ? cfg.model.model : o.model_override;
   const ir::Model model = onnxio::load_model(model_path);
+  config::validate_metrics(cfg, model);
   const config::BuiltDataset built = config::build_dataset(cfg, model);
   std::vector<MetricPtr> metrics = config::build_metrics(cfg);
   auto logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);

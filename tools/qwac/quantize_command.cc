@@ -16,6 +16,8 @@
 #include "config/compression_config.h"
 #include "config/config.h"
 #include "core/atomic_file.h"
+#include "core/output_paths.h"
+#include "core/resource_limits.h"
 #include "ir/graph.h"
 #include "onnx/model_io.h"
 #include "qwac/error.h"
@@ -181,7 +183,9 @@ int run_accuracy_aware(const QuantizeOptions& o, const config::Config& cfg, cons
 }
 
 int run_quantize(const QuantizeOptions& o) {
-  if (o.threads < -1) throw InvalidArgument("--threads must be >= 0 (0 = all cores)");
+  if (o.threads < -1 || o.threads > kMaxThreads) {
+    throw InvalidArgument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = all cores)");
+  }
   const config::Config cfg = config::load_config(o.config_path);
   const config::CompressionSection compression = config::parse_compression(cfg.compression);
   if (compression.algorithms.size() != 1) {
@@ -193,13 +197,16 @@ int run_quantize(const QuantizeOptions& o) {
     throw InvalidConfig("compression.algorithms[0].name: unknown algorithm '" + algo.name +
                         "' (expected \"DefaultQuantization\" or \"AccuracyAwareQuantization\")");
   }
-  // Fail on an unwritable destination now, not after minutes of calibration.
-  const std::filesystem::path out_dir = std::filesystem::absolute(o.output_path).parent_path();
-  if (!std::filesystem::is_directory(out_dir)) {
-    throw IoError("--output: folder '" + out_dir.string() + "' does not exist; create it first");
-  }
+  // Fail on an unwritable destination or an output that would overwrite an input now, not after minutes of work.
+  std::vector<NamedPath> outputs = {{"--output", o.output_path}};
+  if (!o.report_path.empty()) outputs.push_back({"--report", o.report_path});
+  if (algo.name == "AccuracyAwareQuantization") outputs.push_back({"the checkpoint", o.output_path + ".checkpoint.json"});
+  check_output_paths(config::input_paths(cfg, o.model_override), outputs);
   const std::string model_path = o.model_override.empty() ? cfg.model.model : o.model_override;
   const ir::Model model = onnxio::load_model(model_path);
+  if (o.evaluate || algo.name == "AccuracyAwareQuantization" || !cfg.engine.metrics.is_null()) {
+    config::validate_metrics(cfg, model);
+  }
   const config::BuiltDataset built = config::build_dataset(cfg, model);
   auto logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
   if (built.skipped > 0) logger->warning("skipped " + std::to_string(built.skipped) + " unreadable sample(s)");
