@@ -157,6 +157,7 @@ Config parse_config(const nlohmann::json& root, const std::string& path) {
     e.read("reference_kernels", c.engine.reference_kernels);
     e.read("skip_unreadable", c.engine.skip_unreadable);
     if (const nlohmann::json* d = e.section("dataset")) c.engine.dataset = *d;
+    if (const nlohmann::json* d = e.section("calibration_dataset")) c.engine.calibration_dataset = *d;
     if (const nlohmann::json* m = e.section("metrics")) c.engine.metrics = *m;
     e.finish();
     if (c.engine.threads < 0) throw InvalidConfig("engine.threads: must be >= 0 (0 = all cores)");
@@ -182,13 +183,19 @@ Config load_config(const std::string& path) {
   return parse_config(root, path);
 }
 
-BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
-  if (c.engine.dataset.is_null()) throw InvalidConfig("engine.dataset: required section is missing");
-  JsonOptions o(c.engine.dataset, "engine.dataset");
+namespace {
+
+// One dataset section (engine.dataset or engine.calibration_dataset, named by `where` in messages).
+BuiltDataset build_dataset_section(const Config& c, const nlohmann::json& section, const std::string& where,
+                                   const ir::Model& model) {
+  if (section.is_null()) throw InvalidConfig(where + ": required section is missing");
+  JsonOptions o(section, where);
   std::string type;
   o.require("type", type);
   std::string name;
   o.read("name", name);
+  std::vector<int64_t> range;
+  o.read("range", range);
   BuiltDataset built;
   const std::string input = type == "onnx_testset" ? std::string() : default_input(model, o);
   if (type == "image_folder") {
@@ -201,7 +208,7 @@ BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
     o.read("label_offset", opt.label_offset);
     opt.input_name = input;
     opt.name = name;
-    opt.preprocess = read_preprocessing(o.section("preprocessing"), "engine.dataset.preprocessing");
+    opt.preprocess = read_preprocessing(o.section("preprocessing"), where + ".preprocessing");
     o.finish();
     auto ds = std::make_shared<data::ImageFolderDataset>(opt);
     if (c.engine.skip_unreadable) {
@@ -219,7 +226,7 @@ BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
     opt.labels_path = o.has("labels") ? required_path(c, o, "labels") : "";
     opt.input_name = input;
     opt.name = name;
-    opt.preprocess = read_preprocessing(o.section("preprocessing"), "engine.dataset.preprocessing");
+    opt.preprocess = read_preprocessing(o.section("preprocessing"), where + ".preprocessing");
     o.finish();
     built.dataset = std::make_shared<data::IdxDataset>(opt);
   } else if (type == "cifar") {
@@ -228,13 +235,13 @@ BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
     o.require("files", files);
     for (auto& f : files) {
       f = resolve(c, f);
-      if (!fs::exists(f)) throw InvalidConfig("engine.dataset.files: '" + f + "' does not exist");
+      if (!fs::exists(f)) throw InvalidConfig(where + ".files: '" + f + "' does not exist");
     }
     opt.batch_files = files;
     o.read("label_bytes", opt.label_bytes);
     opt.input_name = input;
     opt.name = name;
-    opt.preprocess = read_preprocessing(o.section("preprocessing"), "engine.dataset.preprocessing");
+    opt.preprocess = read_preprocessing(o.section("preprocessing"), where + ".preprocessing");
     o.finish();
     built.dataset = std::make_shared<data::CifarDataset>(opt);
   } else if (type == "npy" || type == "npz") {
@@ -271,13 +278,13 @@ BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
       s.dtype = v->type.dtype;
       s.low = low;
       s.high = high;
-      if (!v->type.shape) throw InvalidConfig("engine.dataset: input '" + v->name() + "' has no declared shape");
+      if (!v->type.shape) throw InvalidConfig(where + ": input '" + v->name() + "' has no declared shape");
       for (size_t i = 0; i < v->type.shape->size(); ++i) {
         const int64_t d = (*v->type.shape)[i].size;
         if (i == 0) {
           s.shape.push_back(1);
         } else if (d < 0) {
-          throw InvalidConfig("engine.dataset: input '" + v->name() + "' has a symbolic dimension " +
+          throw InvalidConfig(where + ": input '" + v->name() + "' has a symbolic dimension " +
                               std::to_string(i) + "; the random dataset needs concrete shapes");
         } else {
           s.shape.push_back(d);
@@ -287,11 +294,35 @@ BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
     }
     built.dataset = std::make_shared<data::RandomDataset>(specs, count, static_cast<uint64_t>(seed));
   } else {
-    throw InvalidConfig("engine.dataset.type: unknown value \"" + type +
+    throw InvalidConfig(where + ".type: unknown value \"" + type +
                         "\"; expected one of \"image_folder\" | \"idx\" | \"cifar\" | \"npy\" | \"npz\" | "
                         "\"onnx_testset\" | \"random\"");
   }
+  if (o.has("range")) {
+    const int64_t size = built.dataset->size();
+    if (range.size() != 2 || range[0] < 0 || range[0] >= range[1] || range[1] > size) {
+      std::string got = "[";
+      for (size_t i = 0; i < range.size(); ++i) got += (i ? ", " : "") + std::to_string(range[i]);
+      throw InvalidConfig(o.path("range") + ": expected [begin, end] with 0 <= begin < end <= " +
+                          std::to_string(size) + " (the number of samples of " + built.dataset->describe() +
+                          "), got " + got + "]");
+    }
+    std::vector<int64_t> indices;
+    for (int64_t i = range[0]; i < range[1]; ++i) indices.push_back(i);
+    built.dataset = make_subset(built.dataset, std::move(indices));
+  }
   return built;
+}
+
+}  // namespace
+
+BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
+  return build_dataset_section(c, c.engine.dataset, "engine.dataset", model);
+}
+
+BuiltDataset build_calibration_dataset(const Config& c, const ir::Model& model) {
+  if (c.engine.calibration_dataset.is_null()) return build_dataset(c, model);
+  return build_dataset_section(c, c.engine.calibration_dataset, "engine.calibration_dataset", model);
 }
 
 std::vector<MetricPtr> build_metrics(const Config& c) {
