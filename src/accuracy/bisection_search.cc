@@ -1,108 +1,38 @@
-// qwac's restore search (`search: bisection`, the default name): rank once (adaptively), then choose the groups to
-// revert by estimates on a small subset, and spend full validations only to confirm.
+// qwac's restore search (`search: bisection`, the default): rank once, adaptively, then find the shortest prefix of
+// the ranking whose revert satisfies the bound with full validations that stop as soon as they are decided.
 //
-//   1. forward selection: the next group to revert is, among the first few ranked groups not chosen yet, the one
-//      whose revert on top of those chosen gives the best estimate on the selection subset (the samples where the
-//      start and FP32 disagree: most of what a revert changes happens there). The estimate of a set is exact on
-//      its subset (partial runs from the start model) and assumes the start's per-sample values elsewhere;
-//   2. when the selection estimate is within the bound, the set is estimated on the whole ranking subset (the
-//      samples closest to a decision as well), and when that holds too,
-//   3. confirmed by one full validation, processing the most informative samples first and stopping as soon as
-//      the drop is predicted beyond the bound. When it fails, the samples where it differed from the start join the
-//      estimate subsets, the bound the estimates are judged against is lowered by how far they were off, and the
-//      selection goes on from the chosen set.
-// Interactions between groups count (each choice is estimated on top of the previous ones), the ranking need not be
-// monotonic (it only proposes candidates), and only a complete full validation within the bound ends the search.
-// Without per-sample values (mAP-like metrics) nothing is estimated: prefixes of the ranking are bisected with full
-// validations, then pruned with full validations.
+//   1. rank (ranking.cc): blocks of groups, then successive halving of the groups of the best blocks, ordered by
+//      how firmly each revert agrees with FP32's decisions on the most informative samples;
+//   2. walk the prefixes "revert the top k groups": k = 1, 2, 3, 4 one after the other (most searches end there),
+//      then 8, 16, ... and bisection between the longest failing and the shortest passing prefix;
+//   3. prune the passing prefix: put back to int8 the least helpful half of its groups at once, then quarters, ...
+//      keeping every change a validation accepts (delta debugging: a group the ranking overrated goes back with
+//      others, in one validation);
+//   4. every candidate is judged by a full validation that processes the samples most likely to change first and
+//      stops once the drop is predicted beyond the bound even if every remaining sample took the better of its
+//      FP32 and default-quantization values (a failing candidate costs a fraction of a validation: a twentieth on
+//      mobilenetv3s), or, for a candidate the pruning may still shrink, within the bound even if they took the
+//      worse of the two;
+//   5. the final answer is confirmed by a complete validation (a pass decided early rests on the assumption that
+//      the candidate lies between FP32 and the default quantization on the samples not seen): should it fail, the
+//      candidate accepted before it is confirmed, and so on. Only a complete validation within the bound ends the
+//      search with success.
+// Measured alternatives that estimate candidates on a subset and confirm once (forward selection, estimate-guided
+// pruning) chose worse on mobilenetv3s: groups that a revert changes samples outside any affordable subset, and
+// the bound (4 samples of 2,000) is smaller than that noise. The ranking need not be monotonic: bisection keeps
+// the shortest passing prefix it validated, and only a complete validation within the bound ends the search.
+// Without per-sample values (mAP-like metrics) validations cannot stop early; the walk is the same.
 #include <algorithm>
-#include <cmath>
 #include <map>
-#include <optional>
 #include <set>
 
 #include "accuracy/search_context.h"
-#include "core/stopwatch.h"
 
 namespace qwac::accuracy {
 namespace {
 
-// Candidates weighed at each selection step: the first not-yet-chosen groups of the ranking, and the neighbours of
-// the groups chosen so far (a convolution and its activation's quantizer help together more than alone: on
-// mobilenetv3s the first layer's Conv and hard-swish Mul gain 13 samples together, 2 apart).
-constexpr size_t kCandidates = 6;
-// Each step weighs the candidates on the first samples of the selection subset, then the best few on all of it.
-constexpr int64_t kFirstLookSamples = 32;
-constexpr size_t kSecondLook = 3;
-// The selection subset: the samples where the start and FP32 differ, at least this many.
-constexpr int64_t kSelectionSamples = 64;
-constexpr int kMaxConfirmations = 4;
-
-struct Search {
-  SearchContext& ctx;
-  const Candidate& start;
-  std::vector<int> order;               // ranked groups
-  std::vector<int64_t> ranking_subset;  // estimates within the bound are checked here
-  std::vector<int64_t> selection_subset;
-  int64_t estimates = 0;
-  // How far estimates have been too optimistic (metric units, per controlled metric): subtracted from the bounds
-  // the estimates are judged against.
-  std::vector<double> allowance;
-
-  quant::QuantizerSet prefix_set(size_t k) const {
-    quant::QuantizerSet set = start.set;
-    for (size_t i = 0; i < k; ++i) ctx.revert(set, order[i]);
-    return set;
-  }
-
-  struct Estimate {
-    DropReport drop;
-    double agreement = 0;  // with FP32's decisions, over the subset (when known)
-  };
-
-  // Estimated drops of several sets on `subset`, in one pass from the start's model.
-  std::vector<Estimate> estimate(const std::vector<quant::QuantizerSet>& sets, const std::vector<int64_t>& subset) {
-    const auto t0 = SteadyClock::now();
-    std::vector<Estimate> out;
-    const std::vector<ValidationResult> r = ctx.evaluate_sets(start.set, sets, subset, false, "estimate");
-    std::vector<ControlledMetric> judged = ctx.metrics;
-    for (size_t k = 0; k < judged.size() && k < allowance.size(); ++k) judged[k].bound -= allowance[k];
-    for (const ValidationResult& x : r) {
-      out.push_back({compute_drop(judged, estimate_full_values(start, subset, x)), ctx.agreement_score(x.agreement)});
-    }
-    estimates += static_cast<int64_t>(sets.size());
-    ctx.stage_seconds["estimates"] += seconds_since(t0);
-    return out;
-  }
-
-  // Which of two estimates moves the model more toward FP32: agreement with its decisions when known (continuous),
-  // else the estimated drop.
-  bool preferred(const Estimate& a, const Estimate& b) const {
-    if (ctx.has_agreement() && a.agreement != b.agreement) return a.agreement > b.agreement;
-    return better(a.drop, b.drop);
-  }
-
-  // Samples where a validated candidate differs from the start (the estimates' assumption outside their subsets).
-  size_t refine(const Candidate& c) {
-    std::set<int64_t> in_ranking(ranking_subset.begin(), ranking_subset.end());
-    std::set<int64_t> in_selection(selection_subset.begin(), selection_subset.end());
-    size_t added = 0;
-    for (const ControlledMetric& m : ctx.metrics) {
-      const std::vector<double>& got = c.result.per_sample.at(m.index);
-      const std::vector<double>& was = start.result.per_sample.at(m.index);
-      for (size_t i = 0; i < got.size(); ++i) {
-        const auto sample = static_cast<int64_t>(i);
-        if (std::isnan(got[i]) || got[i] == was[i]) continue;
-        if (in_selection.insert(sample).second) selection_subset.push_back(sample);
-        if (in_ranking.insert(sample).second) {
-          ranking_subset.push_back(sample);
-          ++added;
-        }
-      }
-    }
-    return added;
-  }
-};
+// Prefixes validated one after the other before galloping.
+constexpr size_t kLinearPrefixes = 4;
 
 // Groups whose ops are connected (directly, or through ops no group covers) in the canonical graph.
 std::vector<std::set<int>> group_neighbours(const SearchContext& ctx) {
@@ -112,12 +42,14 @@ std::vector<std::set<int>> group_neighbours(const SearchContext& ctx) {
   for (const quant::QuantizerGroup& q : set.groups) {
     for (const std::string& op : q.ops) group_of[op] = q.id;
   }
+  std::map<std::string, const ir::Node*> by_name;
+  for (const ir::Node* n : g.nodes()) by_name[n->name()] = n;
   std::vector<std::set<int>> out(set.groups.size());
   for (const quant::QuantizerGroup& q : set.groups) {
     std::vector<const ir::Node*> stack;
     std::set<const ir::Node*> seen;
     for (const std::string& op : q.ops) {
-      if (const ir::Node* n = g.find_node(op)) stack.push_back(n);
+      if (auto it = by_name.find(op); it != by_name.end()) stack.push_back(it->second);
     }
     while (!stack.empty()) {
       const ir::Node* n = stack.back();
@@ -126,12 +58,10 @@ std::vector<std::set<int>> group_neighbours(const SearchContext& ctx) {
       auto visit = [&](const ir::Node* m) {
         if (m == nullptr || seen.count(m)) return;
         auto it = group_of.find(m->name());
-        if (it == group_of.end()) {
-          stack.push_back(m);  // an op no group covers: look through it
-        } else if (it->second != q.id) {
+        if (it != group_of.end() && it->second != q.id) {
           out[static_cast<size_t>(q.id)].insert(it->second);
         } else {
-          stack.push_back(m);
+          stack.push_back(m);  // the group's own op, or one no group covers: look through it
         }
       };
       for (const ir::Value* v : n->inputs()) {
@@ -146,40 +76,45 @@ std::vector<std::set<int>> group_neighbours(const SearchContext& ctx) {
   return out;
 }
 
-// Without estimates: bisection of the prefixes with full validations, then pruning with full validations.
-Candidate bisect_with_full_validations(SearchContext& ctx, Search& s, size_t n) {
-  std::map<size_t, Candidate> validated;
-  auto validate = [&](size_t k) -> const Candidate& {
-    if (auto it = validated.find(k); it != validated.end()) return it->second;
-    std::vector<int> groups(s.order.begin(), s.order.begin() + static_cast<std::ptrdiff_t>(k));
-    Candidate c = ctx.validate(s.prefix_set(k), ctx.action() + " the top " + std::to_string(k) + " ranked group(s)",
-                               {{"search", "bisection"}, {"prefix", k}, {"groups", groups}});
-    return validated.emplace(k, std::move(c)).first->second;
+// What the ranking reverts together: a group with weights and its weightless neighbours (the activation that
+// follows a convolution, the scaling Mul of a squeeze-and-excitation block): such pairs help together more than
+// apart (mobilenetv3s: the first Conv and its hard-swish Mul gain 13 samples together, 2 alone). A weightless group
+// with no weighted neighbour is its own unit. Units of weightless groups covered by a weighted one are not ranked
+// alone; the pruning puts back any group a unit did not need.
+struct Units {
+  std::vector<int> entries;               // a representative group per unit
+  std::vector<std::vector<int>> members;  // the unit's groups, representative first
+};
+
+Units revert_units(const SearchContext& ctx, const std::vector<int>& groups) {
+  const quant::QuantizerSet& set = ctx.state->set;
+  const std::set<int> available(groups.begin(), groups.end());
+  auto weighted = [&](int g) {
+    const quant::QuantizerGroup& q = set.groups.at(static_cast<size_t>(g));
+    return std::any_of(q.quantizers.begin(), q.quantizers.end(),
+                       [&](int z) { return set.at(z).kind == quant::QuantizerKind::kWeight; });
   };
-  size_t lo = 0, hi = 0;
-  for (size_t k = (n + 1) / 2; !ctx.budget_exhausted();) {
-    if (validate(k).drop.satisfied) {
-      hi = k;
-      break;
+  const std::vector<std::set<int>> neighbours = group_neighbours(ctx);
+  Units u;
+  std::set<int> covered;
+  for (int g : groups) {
+    if (!weighted(g)) continue;
+    std::vector<int> members{g};
+    for (int h : neighbours.at(static_cast<size_t>(g))) {
+      if (available.count(h) && !weighted(h)) {
+        members.push_back(h);
+        covered.insert(h);
+      }
     }
-    lo = k;
-    if (k == n) break;
-    k = std::min(n, 2 * k);
+    u.entries.push_back(g);
+    u.members.push_back(std::move(members));
   }
-  if (hi == 0) return *ctx.best;
-  while (hi - lo > 1 && !ctx.budget_exhausted()) {
-    const size_t mid = lo + (hi - lo) / 2;
-    (validate(mid).drop.satisfied ? hi : lo) = mid;
+  for (int g : groups) {
+    if (weighted(g) || covered.count(g)) continue;
+    u.entries.push_back(g);
+    u.members.push_back({g});
   }
-  Candidate result = validate(hi);
-  for (size_t i = hi; i-- > 0 && hi > 1 && !ctx.budget_exhausted();) {
-    quant::QuantizerSet trial = result.set;
-    ctx.restore(trial, s.order[i]);
-    Candidate c = ctx.validate(trial, "restore " + ctx.describe_group(s.order[i]),
-                               {{"search", "bisection"}, {"group", s.order[i]}});
-    if (c.drop.satisfied) result = std::move(c);
-  }
-  return result;
+  return u;
 }
 
 }  // namespace
@@ -187,102 +122,97 @@ Candidate bisect_with_full_validations(SearchContext& ctx, Search& s, size_t n) 
 Candidate bisection_search(SearchContext& ctx, Candidate initial) {
   const int metric = initial.drop.worst;
   const std::vector<int64_t> subset = select_ranking_subset(ctx, initial);
+  const Units units = revert_units(ctx, ctx.enabled_groups(initial.set));
   const std::vector<RankedGroup> ranked =
-      rank_groups(ctx, initial, ctx.enabled_groups(initial.set), subset, metric, /*adaptive=*/true);
-  Search s{ctx, initial, {}, subset, {}, 0, std::vector<double>(ctx.metrics.size(), 0.0)};
-  for (const RankedGroup& r : ranked) s.order.push_back(r.group);
-  const size_t n = std::min(s.order.size(), static_cast<size_t>(std::max<int64_t>(0, ctx.max_iter_num)));
+      rank_groups(ctx, initial, units.entries, subset, metric, /*adaptive=*/true, units.members);
+  // The prefix of k units, as groups in rank order (each group once).
+  std::vector<std::vector<int>> prefix_groups(1);
+  for (const RankedGroup& r : ranked) {
+    std::vector<int> next = prefix_groups.back();
+    for (int g : r.unit) {
+      if (std::find(next.begin(), next.end(), g) == next.end()) next.push_back(g);
+    }
+    prefix_groups.push_back(std::move(next));
+  }
+  const size_t n = std::min(ranked.size(), static_cast<size_t>(std::max<int64_t>(0, ctx.max_iter_num)));
   if (n == 0) return *ctx.best;
-  if (!ctx.can_estimate) return bisect_with_full_validations(ctx, s, n);
 
-  // The selection subset: the samples of the ranking subset (informative first) where the start and FP32 differ.
-  int64_t disagreeing = 0;
-  for (int64_t i : subset) {
-    for (const ControlledMetric& m : ctx.metrics) {
-      const double f = ctx.fp32_value(m.index, i);
-      if (!std::isnan(f) && f != initial.result.per_sample.at(m.index)[static_cast<size_t>(i)]) {
-        ++disagreeing;
-        break;
-      }
+  std::map<size_t, Candidate> validated;
+  auto passes = [&](size_t k) {
+    auto it = validated.find(k);
+    if (it == validated.end()) {
+      quant::QuantizerSet set = initial.set;
+      const std::vector<int>& groups = prefix_groups.at(k);
+      for (int g : groups) ctx.revert(set, g);
+      // A single group cannot be pruned: a pass decided early would only be confirmed right after.
+      Candidate c = ctx.validate(set, ctx.action() + " the top " + std::to_string(k) + " ranked unit(s)",
+                                 {{"search", "bisection"}, {"prefix", k}, {"groups", groups}}, &initial,
+                                 /*may_pass_early=*/groups.size() > 1);
+      it = validated.emplace(k, std::move(c)).first;
     }
+    return it->second.drop.satisfied;
+  };
+
+  size_t lo = 0, hi = 0;  // lo fails (0 = the start), hi passes (0 = none found)
+  for (size_t k = 1; k <= n && !ctx.budget_exhausted();) {
+    if (passes(k)) {
+      hi = k;
+      break;
+    }
+    lo = k;
+    if (k == n) break;
+    k = k < kLinearPrefixes ? k + 1 : std::min(n, 2 * k);
   }
-  const auto selection = static_cast<size_t>(
-      std::min<int64_t>(static_cast<int64_t>(subset.size()), std::max(disagreeing, kSelectionSamples)));
-  s.selection_subset.assign(subset.begin(), subset.begin() + static_cast<std::ptrdiff_t>(selection));
+  if (hi == 0) return *ctx.best;  // even reverting every ranked group (or the budget) did not reach the bound
+  while (hi - lo > 1 && !ctx.budget_exhausted()) {
+    const size_t mid = lo + (hi - lo) / 2;
+    (passes(mid) ? hi : lo) = mid;
+  }
+  Candidate result = validated.at(hi);
+  std::vector<Candidate> accepted{result};  // every candidate accepted as passing, in order
 
-  const std::vector<std::set<int>> neighbours = group_neighbours(ctx);
-  quant::QuantizerSet current = initial.set;
-  std::vector<int> chosen;
-  std::vector<int> pool(s.order.begin(), s.order.begin() + static_cast<std::ptrdiff_t>(n));
-  int confirmations = 0;
-  while (!pool.empty() && chosen.size() < n && confirmations < kMaxConfirmations && !ctx.budget_exhausted()) {
-    // 1. the best next group among the first candidates of the ranking and the chosen groups' neighbours, on top
-    //    of those chosen: all on the first samples of the selection subset, the best few on all of it.
-    std::vector<int> candidates(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(std::min(kCandidates, pool.size())));
-    for (int c : chosen) {
-      for (int nb : neighbours.at(static_cast<size_t>(c))) {
-        if (std::find(pool.begin(), pool.end(), nb) != pool.end() &&
-            std::find(candidates.begin(), candidates.end(), nb) == candidates.end()) {
-          candidates.push_back(nb);
-        }
+  // Prune: restore chunks of the kept groups, least helpful (last ranked) first, halving the chunk size.
+  std::vector<int> kept = prefix_groups.at(hi);
+  for (size_t chunk = kept.size() / 2; chunk >= 1 && !ctx.budget_exhausted(); chunk /= 2) {
+    for (size_t end = kept.size(); end > 0 && kept.size() > 1 && !ctx.budget_exhausted();) {
+      const size_t begin = end >= chunk ? end - chunk : 0;
+      if (end - begin >= kept.size()) break;  // never restore everything (the start fails)
+      quant::QuantizerSet trial = result.set;
+      std::vector<int> restored(kept.begin() + static_cast<std::ptrdiff_t>(begin),
+                                kept.begin() + static_cast<std::ptrdiff_t>(end));
+      for (int g : restored) ctx.restore(trial, g);
+      std::string what = "restore";
+      for (int g : restored) what += " " + std::to_string(g);
+      Candidate c = ctx.validate(trial, what + " (prune)", {{"search", "bisection"}, {"restored_groups", restored}},
+                                 &initial, /*may_pass_early=*/kept.size() - restored.size() > 1);
+      if (c.drop.satisfied) {
+        result = std::move(c);
+        accepted.push_back(result);
+        kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(begin), kept.begin() + static_cast<std::ptrdiff_t>(end));
       }
+      end = begin;
     }
-    std::vector<quant::QuantizerSet> trials;
-    for (int g : candidates) {
-      quant::QuantizerSet t = current;
-      ctx.revert(t, g);
-      trials.push_back(std::move(t));
-    }
-    std::vector<size_t> look(trials.size());
-    for (size_t c = 0; c < look.size(); ++c) look[c] = c;
-    if (trials.size() > kSecondLook && static_cast<int64_t>(s.selection_subset.size()) > kFirstLookSamples) {
-      const std::vector<int64_t> first(s.selection_subset.begin(), s.selection_subset.begin() + kFirstLookSamples);
-      const std::vector<Search::Estimate> quick = s.estimate(trials, first);
-      std::stable_sort(look.begin(), look.end(), [&](size_t a, size_t b) { return s.preferred(quick[a], quick[b]); });
-      look.resize(kSecondLook);
-    }
-    std::vector<quant::QuantizerSet> finalists;
-    for (size_t c : look) finalists.push_back(trials[c]);
-    const std::vector<Search::Estimate> e = s.estimate(finalists, s.selection_subset);
-    size_t best_look = 0;
-    for (size_t c = 1; c < look.size(); ++c) {
-      if (s.preferred(e[c], e[best_look])) best_look = c;
-    }
-    const DropReport& estimated = e[best_look].drop;
-    const size_t pick = look[best_look];
-    const int picked = candidates[pick];
-    current = std::move(trials[pick]);
-    chosen.push_back(picked);
-    pool.erase(std::find(pool.begin(), pool.end(), picked));
-    nlohmann::json step = {{"what", "estimate"},
-                           {"select", picked},
-                           {"candidates", candidates},
-                           {"chosen", chosen},
-                           {"estimated_within_bound", estimated.satisfied},
-                           {"subset", s.selection_subset.size()}};
-    if (!estimated.satisfied) {
-      ctx.steps.push_back(step);
-      continue;
-    }
-    // 2. the whole ranking subset.
-    const DropReport wide = s.estimate({current}, s.ranking_subset).front().drop;
-    step["ranking_subset_estimate_within_bound"] = wide.satisfied;
-    ctx.steps.push_back(step);
-    if (!wide.satisfied) continue;
-    // 3. confirm.
-    ++confirmations;
-    Candidate c = ctx.validate(current, ctx.action() + " " + std::to_string(chosen.size()) + " group(s)",
-                               {{"search", "bisection"}, {"groups", chosen}, {"estimates", s.estimates}}, &initial);
+    if (chunk == 1) break;
+  }
+
+  // Confirm: the last accepted candidate with a complete validation; should it fail (a pass decided early was
+  // wrong), the one accepted before it, and so on.
+  for (auto it = accepted.rbegin(); it != accepted.rend(); ++it) {
+    if (it->complete()) return *it;
+    Candidate c = ctx.validate(it->set, "confirm", {{"search", "bisection"}}, &initial, /*may_pass_early=*/false);
     if (c.complete() && c.drop.satisfied) return c;
-    for (size_t k = 0; k < ctx.metrics.size(); ++k) {
-      s.allowance[k] = std::max(s.allowance[k], c.drop.drops[k] - wide.drops[k]);
-    }
-    const size_t added = s.refine(c);
-    ctx.logger->info("the estimate missed: " + std::to_string(added) + " sample(s) join the ranking subset (now " +
-                     std::to_string(s.ranking_subset.size()) + "); selecting further groups");
   }
-  ctx.logger->info("estimates did not settle; bisecting the prefixes with full validations");
-  return bisect_with_full_validations(ctx, s, n);
+  ctx.logger->info("no accepted candidate held on the whole set; validating the prefixes completely");
+  lo = 0;
+  hi = 0;
+  for (size_t k = 1; k <= n && !ctx.budget_exhausted(); k = k < n ? std::min(n, 2 * k) : n + 1) {
+    quant::QuantizerSet set = initial.set;
+    for (int g : prefix_groups.at(k)) ctx.revert(set, g);
+    Candidate c = ctx.validate(set, "revert the top " + std::to_string(k) + " ranked unit(s), complete",
+                               {{"search", "bisection"}, {"prefix", k}}, &initial, /*may_pass_early=*/false);
+    if (c.complete() && c.drop.satisfied) return c;
+  }
+  return *ctx.best;
 }
 
 }  // namespace qwac::accuracy

@@ -19,8 +19,13 @@ namespace qwac::accuracy {
 namespace {
 
 // Samples of the first adaptive round, and the fewest groups a round keeps.
-constexpr int64_t kFirstRoundSamples = 16;
+constexpr int64_t kFirstRoundSamples = 32;
 constexpr size_t kKeepAtLeast = 6;
+// With more groups than this, the adaptive ranking first reverts blocks of consecutive groups (about kBlocks of
+// them) and keeps the groups of the best third of the blocks: a group that matters shows in its block, and a model
+// of 80 groups is screened with 10 variants instead of 80 (each variant is a model to build and run).
+constexpr size_t kBlockScreening = 16;
+constexpr size_t kBlocks = 10;
 
 struct Tally {
   int group = -1;
@@ -36,7 +41,16 @@ struct Tally {
 }  // namespace
 
 std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& current, const std::vector<int>& groups,
-                                     const std::vector<int64_t>& subset, int metric, bool adaptive) {
+                                     const std::vector<int64_t>& subset, int metric, bool adaptive,
+                                     const std::vector<std::vector<int>>& units) {
+  // What reverting entry i means: its unit when given, else the group alone.
+  auto revert_entry = [&](quant::QuantizerSet& set, size_t i) {
+    if (i < units.size() && !units[i].empty()) {
+      for (int g : units[i]) ctx.revert(set, g);
+    } else {
+      ctx.revert(set, groups[i]);
+    }
+  };
   const auto t0 = SteadyClock::now();
   const ControlledMetric& m = ctx.metrics.at(static_cast<size_t>(metric));
   const bool distance_mode = ctx.rank_by_distance;
@@ -53,6 +67,72 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
   const auto total = static_cast<int64_t>(subset.size());
   int round = 0;
   std::vector<nlohmann::json> rounds;
+  auto score_of = [&](const ValidationResult& r, double& metric_sum, double& distance_sum, double& agreement) {
+    for (double v : r.per_sample.at(m.index)) metric_sum += v;
+    for (double d : r.distance) distance_sum += std::isnan(d) ? 0.0 : d;
+    agreement += ctx.agreement_score(r.agreement);
+  };
+
+  if (adaptive && groups.size() > kBlockScreening && total > 0) {
+    // Round 0: blocks of consecutive groups (ids follow the graph order), on the first samples.
+    std::vector<size_t> by_id(groups.size());
+    std::iota(by_id.begin(), by_id.end(), 0);
+    std::sort(by_id.begin(), by_id.end(), [&](size_t a, size_t b) { return groups[a] < groups[b]; });
+    const size_t per_block = (groups.size() + kBlocks - 1) / kBlocks;
+    std::vector<std::vector<size_t>> blocks;
+    for (size_t i = 0; i < by_id.size(); i += per_block) {
+      blocks.emplace_back(by_id.begin() + static_cast<std::ptrdiff_t>(i),
+                          by_id.begin() + static_cast<std::ptrdiff_t>(std::min(by_id.size(), i + per_block)));
+    }
+    const int64_t upto = std::min(total, kFirstRoundSamples);
+    const std::vector<int64_t> samples(subset.begin(), subset.begin() + upto);
+    std::vector<quant::QuantizerSet> sets;
+    for (const auto& block : blocks) {
+      quant::QuantizerSet set = current.set;
+      for (size_t t : block) revert_entry(set, t);
+      sets.push_back(std::move(set));
+    }
+    ctx.progress->begin("rank round 0: " + std::to_string(blocks.size()) + " blocks of groups on " +
+                            std::to_string(upto) + " samples",
+                        static_cast<int64_t>(blocks.size()));
+    const std::vector<ValidationResult> results = ctx.evaluate_sets(current.set, sets, samples, want_distance, "rank");
+    ctx.progress->advance(static_cast<int64_t>(blocks.size()));
+    ctx.progress->end();
+    struct BlockScore {
+      double metric = 0, distance = 0, agreement = 0;
+    };
+    std::vector<BlockScore> bs(blocks.size());
+    for (size_t b = 0; b < blocks.size(); ++b) score_of(results[b], bs[b].metric, bs[b].distance, bs[b].agreement);
+    std::vector<size_t> order(blocks.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      if (!distance_mode) {
+        const double sa = m.higher_better ? bs[a].metric : -bs[a].metric;
+        const double sb = m.higher_better ? bs[b].metric : -bs[b].metric;
+        if (sa != sb) return sa > sb;
+      }
+      if (by_agreement && bs[a].agreement != bs[b].agreement) return bs[a].agreement > bs[b].agreement;
+      return bs[a].distance < bs[b].distance;
+    });
+    const size_t keep = std::max<size_t>(3, (blocks.size() + 2) / 3);
+    alive.clear();
+    for (size_t rank = 0; rank < order.size(); ++rank) {
+      for (size_t t : blocks[order[rank]]) {
+        if (rank < keep) {
+          alive.push_back(t);
+        } else {
+          // Dropped with its block: ordered after every kept group, by its block's rank.
+          tallies[t].round = -static_cast<int>(rank);
+          tallies[t].metric_sum = bs[order[rank]].metric;
+          tallies[t].agreement = bs[order[rank]].agreement;
+          tallies[t].distance_sum = bs[order[rank]].distance;
+          tallies[t].samples = upto;
+        }
+      }
+    }
+    rounds.push_back({{"round", 0}, {"blocks", blocks.size()}, {"groups_per_block", per_block},
+                      {"blocks_kept", std::min(keep, blocks.size())}, {"samples", upto}});
+  }
   while (!alive.empty() && seen < total) {
     ++round;
     const int64_t upto = adaptive ? std::min(total, seen == 0 ? kFirstRoundSamples : 2 * seen) : total;
@@ -60,7 +140,7 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
     std::vector<quant::QuantizerSet> sets;
     for (size_t t : alive) {
       quant::QuantizerSet set = current.set;
-      ctx.revert(set, tallies[t].group);
+      revert_entry(set, t);
       sets.push_back(std::move(set));
     }
     ctx.progress->begin("rank round " + std::to_string(round) + ": groups on " + std::to_string(upto) + " samples",
@@ -84,10 +164,7 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
         t.per_sample[k].insert(t.per_sample[k].end(), r.per_sample[k].begin(), r.per_sample[k].end());
       }
       t.distance.insert(t.distance.end(), r.distance.begin(), r.distance.end());
-      const std::vector<double>& ps = r.per_sample.at(m.index);
-      for (double v : ps) t.metric_sum += v;
-      for (double d : r.distance) t.distance_sum += std::isnan(d) ? 0.0 : d;
-      t.agreement += ctx.agreement_score(r.agreement);
+      score_of(r, t.metric_sum, t.distance_sum, t.agreement);
       t.samples = upto;
       t.round = round;
     }
@@ -96,12 +173,12 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
     auto better_tally = [&](size_t a, size_t b) {
       const Tally& x = tallies[a];
       const Tally& y = tallies[b];
-      if (by_agreement && x.agreement != y.agreement) return x.agreement > y.agreement;
       if (!distance_mode) {
         const double sx = m.higher_better ? x.metric_sum : -x.metric_sum;
         const double sy = m.higher_better ? y.metric_sum : -y.metric_sum;
         if (sx != sy) return sx > sy;
       }
+      if (by_agreement && x.agreement != y.agreement) return x.agreement > y.agreement;
       if (x.distance_sum != y.distance_sum) return x.distance_sum < y.distance_sum;
       return x.group < y.group;
     };
@@ -110,7 +187,7 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
     if (!adaptive) break;
     const size_t keep = std::max(kKeepAtLeast, (alive.size() + 2) / 3);
     if (alive.size() <= kKeepAtLeast) {
-      if (seen >= std::min<int64_t>(total, 4 * kFirstRoundSamples * 2)) break;  // the few left are well measured
+      if (seen >= std::min<int64_t>(total, 4 * kFirstRoundSamples)) break;  // the few left are well measured
     } else if (keep < alive.size()) {
       alive.resize(keep);
     }
@@ -118,9 +195,11 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
 
   // Later rounds first (measured on more samples), then by score within a round.
   std::vector<RankedGroup> ranked;
-  for (Tally& t : tallies) {
+  for (size_t i = 0; i < tallies.size(); ++i) {
+    Tally& t = tallies[i];
     RankedGroup r;
     r.group = t.group;
+    r.unit = i < units.size() && !units[i].empty() ? units[i] : std::vector<int>{t.group};
     r.samples = t.samples;
     const double n = static_cast<double>(std::max<int64_t>(1, t.samples));
     r.distance = t.distance.empty() ? std::numeric_limits<double>::quiet_NaN() : t.distance_sum / n;
@@ -143,8 +222,8 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
   std::iota(idx.begin(), idx.end(), 0);
   std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
     if (round_of[a] != round_of[b]) return round_of[a] > round_of[b];
-    if (by_agreement && agreement_of[a] != agreement_of[b]) return agreement_of[a] > agreement_of[b];
     if (ranked[a].score != ranked[b].score) return ranked[a].score > ranked[b].score;
+    if (by_agreement && agreement_of[a] != agreement_of[b]) return agreement_of[a] > agreement_of[b];
     const double da = std::isnan(ranked[a].distance) ? 0 : ranked[a].distance;
     const double db = std::isnan(ranked[b].distance) ? 0 : ranked[b].distance;
     if (da != db) return da < db;
@@ -161,6 +240,7 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
   for (size_t i = 0; i < sorted.size(); ++i) {
     const RankedGroup& r = sorted[i];
     nlohmann::json e = {{"group", r.group}, {"score", r.score}, {"samples", r.samples}};
+    if (r.unit.size() > 1) e["unit"] = r.unit;
     if (!std::isnan(r.distance)) e["distance"] = r.distance;
     if (ctx.has_agreement()) e["agreement"] = sorted_agreement[i];
     j.push_back(e);
@@ -173,7 +253,9 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
                        {"metric", m.name},
                        {"subset_size", subset.size()},
                        {"adaptive", adaptive},
-                       {"ordered_by", by_agreement ? "agreement with FP32's decisions" : distance_mode ? "distance to FP32" : "metric"},
+                       {"ordered_by", distance_mode  ? "distance to FP32"
+                                     : by_agreement ? "metric, then agreement with the better decisions"
+                                                    : "metric, then distance to FP32"},
                        {"rounds", rounds},
                        {"seconds", seconds},
                        {"ranking", j}});

@@ -103,59 +103,70 @@ double SearchContext::fp32_value(size_t metric, int64_t i) const {
 }
 
 Candidate SearchContext::validate(const quant::QuantizerSet& set, const std::string& what, const nlohmann::json& extra,
-                                  const Candidate* reference) {
+                                  const Candidate* reference, bool may_pass_early) {
   const auto t0 = std::chrono::steady_clock::now();
   ValidateOptions o;
-  o.key = key(set);
+  o.key = key(set) + (may_pass_early ? "~" : "");  // a decided-early result is not a complete one
   o.distance = rank_by_distance;
   o.margin = true;
+  o.top1 = class_scores;
   o.what = "validate: " + what;
   const int64_t n = validator->dataset().size();
-  // The prediction a stopped validation rests on: every sample not yet evaluated takes the better of its FP32 value
-  // and the reference candidate's (the candidate lies between the two).
-  std::vector<std::vector<double>> optimistic;
+  // The completions a decision rests on: every sample not yet evaluated takes the better (optimistic) or the worse
+  // (pessimistic) of its FP32 value and the reference candidate's — the candidate lies between the two.
+  std::vector<std::vector<double>> optimistic, pessimistic;
+  int64_t informative = 0;  // samples where FP32 and the reference differ: a pass is decided only after them
+  auto completed = [&](const std::vector<std::vector<double>>& so_far,
+                       const std::vector<std::vector<double>>& completion) {
+    std::vector<double> values(validator->metrics().size(), 0.0);
+    for (size_t k = 0; k < metrics.size(); ++k) {
+      const std::vector<double>& got = so_far.at(metrics[k].index);
+      double sum = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double v = got.empty() ? std::nan("") : got[static_cast<size_t>(i)];
+        sum += std::isnan(v) ? completion[k][static_cast<size_t>(i)] : v;
+      }
+      values[metrics[k].index] = sum / static_cast<double>(n);
+    }
+    return values;
+  };
   if (reference != nullptr && can_estimate && reference->complete()) {
     optimistic.resize(metrics.size());
+    pessimistic.resize(metrics.size());
+    std::vector<bool> differs(static_cast<size_t>(n), false);
     for (size_t k = 0; k < metrics.size(); ++k) {
       const ControlledMetric& m = metrics[k];
       const std::vector<double>& q = reference->result.per_sample.at(m.index);
       optimistic[k].resize(static_cast<size_t>(n));
+      pessimistic[k].resize(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) {
         const double f = fp32_value(m.index, i);
         const double qi = q.at(static_cast<size_t>(i));
-        optimistic[k][static_cast<size_t>(i)] = std::isnan(f) ? qi : (m.higher_better ? std::max(f, qi) : std::min(f, qi));
+        const double hi = std::isnan(f) ? qi : std::max(f, qi), lo = std::isnan(f) ? qi : std::min(f, qi);
+        optimistic[k][static_cast<size_t>(i)] = m.higher_better ? hi : lo;
+        pessimistic[k][static_cast<size_t>(i)] = m.higher_better ? lo : hi;
+        if (!std::isnan(f) && f != qi) differs[static_cast<size_t>(i)] = true;
       }
     }
+    informative = std::count(differs.begin(), differs.end(), true);
     o.order = informative_order(*this, *reference);
-    o.decided = [&](const std::vector<std::vector<double>>& so_far, int64_t) {
-      std::vector<double> values(validator->metrics().size(), 0.0);
-      for (size_t k = 0; k < metrics.size(); ++k) {
-        const std::vector<double>& got = so_far.at(metrics[k].index);
-        if (got.empty()) return false;
-        double sum = 0;
-        for (int64_t i = 0; i < n; ++i) {
-          const double v = got[static_cast<size_t>(i)];
-          sum += std::isnan(v) ? optimistic[k][static_cast<size_t>(i)] : v;
-        }
-        values[metrics[k].index] = sum / static_cast<double>(n);
+    o.decided = [&, may_pass_early](const std::vector<std::vector<double>>& so_far, int64_t evaluated) {
+      for (const ControlledMetric& m : metrics) {
+        if (so_far.at(m.index).empty()) return false;
       }
-      return !compute_drop(metrics, values).satisfied;
+      if (!compute_drop(metrics, completed(so_far, optimistic)).satisfied) return true;  // fails even so
+      // Passes even so, once the samples most likely to change (and a quarter of all) were seen.
+      return may_pass_early && evaluated >= std::max(2 * informative, n / 4) &&
+             compute_drop(metrics, completed(so_far, pessimistic)).satisfied;
     };
   }
   ValidationResult result = validator->full(build(set), o);
   std::vector<double> predicted;
   if (result.stopped) {
-    // The optimistic completion stands for the drop: beyond the bound by construction.
-    predicted.assign(validator->metrics().size(), 0.0);
-    for (size_t k = 0; k < metrics.size(); ++k) {
-      const std::vector<double>& got = result.per_sample.at(metrics[k].index);
-      double sum = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        const double v = got[static_cast<size_t>(i)];
-        sum += std::isnan(v) ? optimistic[k][static_cast<size_t>(i)] : v;
-      }
-      predicted[metrics[k].index] = sum / static_cast<double>(n);
-    }
+    // The completion the decision rests on stands for the values: optimistic for a failure (beyond the bound by
+    // construction), pessimistic for a pass.
+    predicted = completed(result.per_sample, optimistic);
+    if (compute_drop(metrics, predicted).satisfied) predicted = completed(result.per_sample, pessimistic);
   }
   nlohmann::json with_time = extra;
   with_time["seconds"] = seconds_since(t0);
@@ -178,6 +189,8 @@ Candidate SearchContext::record(const quant::QuantizerSet& set, ValidationResult
   for (size_t k = 0; k < metrics.size(); ++k) {
     if (c.complete()) {
       vals[metrics[k].name] = {{"value", c.result.values[metrics[k].index]}, {"drop", c.drop.drops[k]}};
+    } else if (c.drop.satisfied) {
+      vals[metrics[k].name] = {{"predicted_drop_at_most", c.drop.drops[k]}};
     } else {
       vals[metrics[k].name] = {{"predicted_drop_at_least", c.drop.drops[k]}};
     }
@@ -204,14 +217,14 @@ Candidate SearchContext::record(const quant::QuantizerSet& set, ValidationResult
       line += metrics[k].name + " " + std::to_string(c.result.values[metrics[k].index]) + " (drop " +
               std::to_string(c.drop.drops[k]) + ") ";
     } else {
-      line += metrics[k].name + " drop >= " + std::to_string(c.drop.drops[k]) + " ";
+      line += metrics[k].name + (c.drop.satisfied ? " drop <= " : " drop >= ") + std::to_string(c.drop.drops[k]) + " ";
     }
   }
   if (c.complete()) {
     logger->info(line + (c.drop.satisfied ? "- within the bound" : "- beyond the bound"));
   } else {
-    logger->info(line + "- beyond the bound (decided after " + std::to_string(c.result.samples) + " of " +
-                 std::to_string(n) + " samples)");
+    logger->info(line + (c.drop.satisfied ? "- predicted within the bound" : "- beyond the bound") + " (decided after " +
+                 std::to_string(c.result.samples) + " of " + std::to_string(n) + " samples)");
   }
   if (c.complete() && (!best || better(c.drop, best->drop))) best = c;
   return c;
@@ -237,7 +250,7 @@ std::vector<ValidationResult> SearchContext::evaluate_sets(const quant::Quantize
     std::vector<const ir::Model*> pointers;
     for (const ir::Model& m : models) pointers.push_back(&m);
     std::vector<ValidationResult> r =
-        validator->subsets(base_model, pointers, indices, distance, phase, has_agreement() ? &fp32_top1 : nullptr);
+        validator->subsets(base_model, pointers, indices, distance, phase, has_agreement() ? &reference_classes : nullptr);
     for (ValidationResult& x : r) out.push_back(std::move(x));
   }
   return out;

@@ -41,13 +41,16 @@ struct SearchContext {
   std::vector<int64_t> fp32_indices;
   std::vector<int64_t> fp32_position;
   std::vector<double> fp32_margin;  // per sample (all samples), empty when unknown (validator.h, margin)
-  // FP32's arg-max of the first output per sample, when that output holds class scores ([N, C]): ranking and
-  // selection then score a candidate by how firmly it agrees with FP32's decisions (validator.h, agreement),
-  // clipped at +-agreement_scale (FP32's median margin), a continuous signal where a 0/1 metric on a few dozen
-  // samples is mostly ties.
+  // When the first output holds class scores ([N, C]): per sample, the arg-max of whichever of FP32 and the default
+  // quantization scores better there on the controlled metric (FP32's when they tie). Ranking scores a candidate
+  // by how firmly it agrees with these decisions (validator.h, agreement), clipped at +-agreement_scale (FP32's
+  // median margin): a continuous signal, where a 0/1 metric on a few dozen samples is mostly ties, that rewards
+  // what the metric rewards (keeping the samples the default quantization got right and FP32 did not, too).
+  bool class_scores = false;
   std::vector<int64_t> fp32_top1;
+  std::vector<int64_t> reference_classes;
   double agreement_scale = 1.0;
-  bool has_agreement() const { return !fp32_top1.empty(); }
+  bool has_agreement() const { return !reference_classes.empty(); }
   // Sum over the samples of the clipped, normalized agreement (in [-1, 1] each).
   double agreement_score(const std::vector<double>& agreement) const;
   // A controlled metric has no per-sample values (mAP): samples and groups are ranked by the normalized MSE of the
@@ -84,11 +87,14 @@ struct SearchContext {
   // What a validation of `set` is, for the checkpoint: the quantization state (preset) and the enabled flags.
   std::string key(const quant::QuantizerSet& set) const;
   std::string state_tag = "default";
-  // Full validation of `set`, recorded in `steps` (with `what`) and, when complete, in `best`. With `may_stop`
+  // Full validation of `set`, recorded in `steps` (with `what`) and, when complete, in `best`. With a `reference`
   // (and can_estimate) it processes the samples most likely to change first and stops as soon as the drop is
-  // predicted beyond the bound even if every remaining sample took the better of its FP32 and `reference` values.
+  // predicted beyond the bound even if every remaining sample took the better of its FP32 and `reference` values;
+  // with `may_pass_early` also as soon as it is within the bound even if they took the worse (after at least twice
+  // the samples where the two differ and a quarter of all). A candidate decided early is not complete(): the search
+  // confirms its final answer with a complete validation.
   Candidate validate(const quant::QuantizerSet& set, const std::string& what, const nlohmann::json& extra = {},
-                     const Candidate* reference = nullptr);
+                     const Candidate* reference = nullptr, bool may_pass_early = false);
   // Records a validation done elsewhere (steps, log line, best); `predicted` = the values a stopped one stands for.
   Candidate record(const quant::QuantizerSet& set, ValidationResult result, const std::string& what,
                    const nlohmann::json& extra = {}, const std::vector<double>* predicted = nullptr);
@@ -130,15 +136,18 @@ struct RankedGroup {
                         // or minus the mean distance to FP32 in distance mode
   double distance = 0;  // mean distance of the first output to FP32's on those samples (ties), NaN when unknown
   int64_t samples = 0;  // ranking samples it was evaluated on (fewer when the adaptive ranking dropped it early)
+  std::vector<int> unit;  // the groups reverted together for this entry (the group and its companions)
   std::shared_ptr<const ValidationResult> subset_result;  // on the first `samples` samples of the subset
 };
 
 // Every group in `groups` reverted alone on top of `current`, scored on `subset`, sorted by score descending (ties:
 // lower distance, then group id). `adaptive` (successive halving): all groups on the first samples of the subset,
 // then only the better part of them on more samples, round after round; groups dropped in an earlier round follow
-// those kept longer. Otherwise every group on every sample (the peers' ranking).
+// those kept longer. Otherwise every group on every sample (the peers' ranking). `units[i]`, when given, lists the
+// groups reverted together for groups[i] (groups[i] among them).
 std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& current, const std::vector<int>& groups,
-                                     const std::vector<int64_t>& subset, int metric, bool adaptive);
+                                     const std::vector<int64_t>& subset, int metric, bool adaptive,
+                                     const std::vector<std::vector<int>>& units = {});
 
 // The searches: both return the final candidate (the first satisfying one found, else the best seen).
 Candidate greedy_search(SearchContext& ctx, Candidate initial);

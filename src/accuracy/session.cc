@@ -159,6 +159,7 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
       qo.key = ctx.key(state.set);
       qo.distance = true;
       qo.margin = true;
+      qo.top1 = class_scores;
       qo.what = fo.what;
       std::vector<ValidationResult> both = validator.full_together({&model, &q0}, {fo, qo});
       for (int64_t i = 0; i < both[0].samples; ++i) indices.push_back(i);
@@ -176,7 +177,7 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
     for (size_t p = 0; p < indices.size(); ++p) ctx.fp32_position[static_cast<size_t>(indices[p])] = static_cast<int64_t>(p);
   }
   timings["fp32_validation"] = seconds_since(t0);
-  if (ctx.has_agreement() && !ctx.fp32_margin.empty()) {
+  if (!ctx.fp32_margin.empty()) {
     std::vector<double> m;
     for (double x : ctx.fp32_margin) {
       if (!std::isnan(x)) m.push_back(x);
@@ -198,6 +199,7 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
     if (controlled[i]) ctx.metrics.push_back(all[i]);
   }
   for (size_t i = 0; i < metrics.size(); ++i) report["fp32"][names[i]] = fp32_values[i];
+  ctx.class_scores = class_scores && !ctx.fp32_top1.empty();
   ctx.can_estimate = true;
   for (const ControlledMetric& m : ctx.metrics) {
     const bool per_sample = !ctx.fp32_per_sample.at(m.index).empty();
@@ -214,6 +216,16 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
     session->initial = ctx.validate(state.set, "default quantization");
   }
   Candidate& current = session->initial;
+  if (ctx.class_scores && current.result.top1.size() == ctx.fp32_top1.size() && !ctx.metrics.empty()) {
+    // The better decision per sample (search_context.h, reference_classes).
+    const ControlledMetric& m = ctx.metrics[static_cast<size_t>(current.drop.worst)];
+    const std::vector<double>& q = current.result.per_sample.at(m.index);
+    ctx.reference_classes = ctx.fp32_top1;
+    for (size_t i = 0; i < q.size() && i < ctx.reference_classes.size(); ++i) {
+      const double f = ctx.fp32_value(m.index, static_cast<int64_t>(i));
+      if (!std::isnan(f) && (m.higher_better ? q[i] > f : q[i] < f)) ctx.reference_classes[i] = current.result.top1[i];
+    }
+  }
   if (!current.drop.satisfied && params.convert_to_mixed_preset && params.base.preset == "performance") {
     QuantizationParams mixed = params.base;
     mixed.preset = "mixed";
