@@ -13,6 +13,8 @@
 #include "metrics/reference_distance.h"
 #include "qwac/error.h"
 #include "runtime/engine.h"
+#include "runtime/evaluation.h"
+#include "runtime/reference_outputs.h"
 
 namespace qwac::accuracy {
 namespace {
@@ -255,6 +257,18 @@ void Validator::account(const std::string& phase, const runtime::PassResult& r, 
   c.model_samples += r.samples * models;
   c.seconds += r.seconds;
   c.compile_seconds += r.compile_seconds;
+}
+
+void Validator::attach_reference_outputs(const ir::Model& fp32) {
+  if (fn_.fn || !runtime::needs_reference_outputs(metrics_)) return;
+  runtime::EvaluationOptions eo;
+  eo.batch_size = options_.batch_size;
+  eo.engine_threads = options_.threads;
+  eo.streams = streams_;
+  eo.use_dnnl = options_.use_dnnl;
+  eo.logger = options_.logger;
+  eo.progress = options_.progress;
+  set_dataset(runtime::with_reference_outputs(validation_, fp32, eo));
 }
 
 ValidationResult Validator::run_function(const ir::Model& model, const Dataset& data, bool top1) {

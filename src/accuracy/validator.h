@@ -110,6 +110,9 @@ class Validator {
   runtime::StreamPool& streams() { return *pool_; }
   // Whether full_together() validates in one pass, and subsets give per-sample values of every metric.
   bool metrics_are_means() const;
+  // When a metric is label-free (Metric::needs_reference_outputs), attaches `fp32`'s outputs to the validation
+  // samples (runtime/reference_outputs.h), computed once here; otherwise does nothing.
+  void attach_reference_outputs(const ir::Model& fp32);
   // Replaces the dataset (annotation-free mode swaps in FP32 pseudo-labels).
   void set_dataset(DatasetPtr d);
 

@@ -56,7 +56,13 @@ bool PlanBuilder::try_fold(const ir::Node& n, int64_t opset, const std::vector<i
       }
     }
     results.emplace();
-    for (int id : out_ids) results->push_back(id < 0 ? Tensor() : Tensor(plan_->slots[id].dtype, plan_->slots[id].shape));
+    try {
+      for (int id : out_ids) {
+        results->push_back(id < 0 ? Tensor() : Tensor(plan_->slots[id].dtype, plan_->slots[id].shape));
+      }
+    } catch (const InvalidArgument& e) {  // beyond the memory budget: the model's constants ask for it
+      throw InvalidModel(n.describe() + " computes a constant too large to hold: " + e.what());
+    }
     sel.kernel->run(ins, *results);
     if (options_.kernel_cache) options_.kernel_cache->add_folded(key, *results);
   }
