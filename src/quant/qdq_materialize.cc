@@ -196,7 +196,9 @@ class QuantizerMaterializer {
       : g_(g), q_(q), stored_(stored_params(q, options)), p_(stored_), options_(options), paths_(g, q) {}
 
   void run() {
-    const std::vector<ir::Node*> order = g_.topological_order();
+    // Most quantizers sit right on their edges (no path node): skip the graph-wide sort for them, it dominated the
+    // cost of building a model (once per quantizer; the accuracy search builds a model per candidate).
+    const std::vector<ir::Node*> order = paths_.nodes().empty() ? std::vector<ir::Node*>() : g_.topological_order();
     constants_ = make_constants(g_, p_, q_.sources.front());
     for (const std::string& s : q_.sources) quantize_source(g_.value(s));
     for (ir::Node* n : order) {

@@ -29,8 +29,11 @@ std::string aaq_config(const Scratch& scratch, const std::string& example_name, 
   json c = json::parse(testing::read_file_bytes(example(example_name)));
   const std::string base = std::string(QWAC_SOURCE_DIR) + "/examples/";
   c["model"]["model"] = base + c["model"]["model"].get<std::string>();
-  for (const char* key : {"images", "labels"}) {
-    c["engine"]["dataset"][key] = base + c["engine"]["dataset"][key].get<std::string>();
+  for (const char* section : {"dataset", "calibration_dataset"}) {
+    if (!c["engine"].contains(section)) continue;
+    for (const char* key : {"images", "labels"}) {
+      c["engine"][section][key] = base + c["engine"][section][key].get<std::string>();
+    }
   }
   json& algo = c["compression"]["algorithms"][0];
   algo["name"] = "AccuracyAwareQuantization";
@@ -83,6 +86,32 @@ TEST(AccuracyAware, SqueezeNetMaximalDrop0002BisectionVersusGreedy) {
   EXPECT_LE(reverted_b, reverted_g);
   EXPECT_LE(full_b, full_g);
   EXPECT_NE(b.cli.out.find("of 27 quantized ops reverted"), std::string::npos) << b.cli.out;
+}
+
+// Issue 19: the search decides candidates on part of the validation set (beyond the bound, or within it for one
+// the pruning may still shrink), but the model it returns was validated completely: the last step of the report
+// is a complete validation within the bound, and the exported file measures what the report says.
+TEST(AccuracyAware, MobileNetV3EarlyDecisionsAreConfirmedByACompleteValidation) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  const std::string cfg = aaq_config(scratch, "mobilenetv3s-cifar10-cifar10-split-eval-2000-aaq-0.002", {});
+  const AaqRun r = quantize(scratch, cfg, "out");
+  ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
+  ASSERT_TRUE(r.report["reached"].get<bool>());
+  const json& steps = r.report["steps"];
+  ASSERT_FALSE(steps.empty());
+  int64_t decided_early = 0;
+  for (const json& s : steps) decided_early += s.contains("stopped_after_samples") ? 1 : 0;
+  EXPECT_GT(decided_early, 0) << "no validation stopped early: the test no longer exercises early decisions";
+  const json& last = steps.back();
+  EXPECT_FALSE(last.contains("stopped_after_samples")) << last.dump();
+  EXPECT_TRUE(last["satisfied"].get<bool>()) << last.dump();
+  ASSERT_TRUE(last["metrics"]["accuracy@top1"].contains("value")) << last.dump();
+  const double fp32 = r.report["metrics"]["accuracy@top1"]["fp32"].get<double>();
+  const double final_top1 = measured(cfg, scratch.path("out.onnx"));
+  EXPECT_NEAR(final_top1, last["metrics"]["accuracy@top1"]["value"].get<double>(), 1e-9);
+  EXPECT_NEAR(final_top1, r.report["metrics"]["accuracy@top1"]["final"].get<double>(), 1e-9);
+  EXPECT_LE(fp32 - final_top1, 0.002 + 1e-9) << "drop measured on the exported file";
 }
 
 TEST(AccuracyAware, UnreachableBoundExitsWithCode8AndWritesTheBestModel) {

@@ -103,9 +103,9 @@ void print_sizes(const nlohmann::json& rep, const std::string& model_path, const
 
 int run_default(const QuantizeOptions& o, const config::Config& cfg, const config::AlgorithmSection& algo,
                 const std::string& target_device, const ir::Model& model, const std::string& model_path,
-                const config::BuiltDataset& built, const RunOptions& ro) {
+                const config::BuiltDataset& built, const config::BuiltDataset& calibration, const RunOptions& ro) {
   const QuantizationParams params = config::parse_default_quantization_params(algo, target_device);
-  QuantizeResult result = quantize(model, *built.dataset, params, ro);
+  QuantizeResult result = quantize(model, *calibration.dataset, params, ro);
   onnxio::save_model(*result.model, o.output_path);
   nlohmann::json& rep = result.report;
   if (o.evaluate) {
@@ -144,7 +144,8 @@ int run_default(const QuantizeOptions& o, const config::Config& cfg, const confi
 
 int run_accuracy_aware(const QuantizeOptions& o, const config::Config& cfg, const config::AlgorithmSection& algo,
                        const std::string& target_device, const ir::Model& model, const std::string& model_path,
-                       const config::BuiltDataset& built, const RunOptions& ro) {
+                       const config::BuiltDataset& built, const config::BuiltDataset& calibration,
+                       const RunOptions& ro) {
   AccuracyControlParams params = config::parse_accuracy_aware_params(algo, target_device);
   // The checkpoint lives beside the output; its identity is the config text and the model bytes, so --resume
   // refuses a checkpoint of another run.
@@ -154,9 +155,10 @@ int run_accuracy_aware(const QuantizeOptions& o, const config::Config& cfg, cons
                                (ro.int8 ? "" : "-simulated");
   params.resume = o.resume;
   const std::vector<MetricPtr> metrics = config::build_metrics(cfg);
-  // One dataset for calibration (its first stat_subset_size samples) and validation, as POT's engine does.
+  // Calibration on engine.calibration_dataset (its first stat_subset_size samples; engine.dataset when absent, as
+  // POT's engine does), validation on engine.dataset.
   AccuracyControlResult result =
-      quantize_with_accuracy_control(model, *built.dataset, *built.dataset, metrics, params, ro);
+      quantize_with_accuracy_control(model, *calibration.dataset, *built.dataset, metrics, params, ro);
   onnxio::save_model(*result.model, o.output_path);  // the best model, also when the bound is not reached
   nlohmann::json& rep = result.report;
   finish_report(rep, o, cfg, model_path);
@@ -208,8 +210,13 @@ int run_quantize(const QuantizeOptions& o) {
     config::validate_metrics(cfg, model);
   }
   const config::BuiltDataset built = config::build_dataset(cfg, model);
+  const config::BuiltDataset calibration =
+      cfg.engine.calibration_dataset.is_null() ? built : config::build_calibration_dataset(cfg, model);
   auto logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
   if (built.skipped > 0) logger->warning("skipped " + std::to_string(built.skipped) + " unreadable sample(s)");
+  if (calibration.skipped > 0 && !cfg.engine.calibration_dataset.is_null()) {
+    logger->warning("skipped " + std::to_string(calibration.skipped) + " unreadable calibration sample(s)");
+  }
 
   RunOptions ro;
   ro.batch_size = cfg.engine.batch_size;
@@ -219,9 +226,9 @@ int run_quantize(const QuantizeOptions& o) {
   ro.logger = logger;
   ro.progress = make_terminal_progress(o.quiet);
   if (algo.name == "AccuracyAwareQuantization") {
-    return run_accuracy_aware(o, cfg, algo, compression.target_device, model, model_path, built, ro);
+    return run_accuracy_aware(o, cfg, algo, compression.target_device, model, model_path, built, calibration, ro);
   }
-  return run_default(o, cfg, algo, compression.target_device, model, model_path, built, ro);
+  return run_default(o, cfg, algo, compression.target_device, model, model_path, built, calibration, ro);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // `qwac sensitivity --config CFG [--output S.json]`: which quantizer groups hurt the metric, ranked, without any
 // search. Uses the config's AccuracyAwareQuantization params (or DefaultQuantization params with the accuracy
-// defaults) and its dataset for calibration and validation.
+// defaults), engine.calibration_dataset for calibration (engine.dataset when absent) and engine.dataset for validation.
 #include <cstdio>
 #include <memory>
 
@@ -43,6 +43,8 @@ int run_sensitivity(const SensitivityOptions& o) {
   const ir::Model model = onnxio::load_model(cfg.model.model);
   config::validate_metrics(cfg, model);
   const config::BuiltDataset built = config::build_dataset(cfg, model);
+  const config::BuiltDataset calibration =
+      cfg.engine.calibration_dataset.is_null() ? built : config::build_calibration_dataset(cfg, model);
   RunOptions ro;
   ro.batch_size = cfg.engine.batch_size;
   ro.threads = o.threads >= 0 ? o.threads : cfg.engine.threads;
@@ -51,7 +53,7 @@ int run_sensitivity(const SensitivityOptions& o) {
   ro.logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
   ro.progress = make_terminal_progress(o.quiet);
   const nlohmann::json r =
-      quantization_sensitivity(model, *built.dataset, *built.dataset, config::build_metrics(cfg), params, ro);
+      quantization_sensitivity(model, *calibration.dataset, *built.dataset, config::build_metrics(cfg), params, ro);
   if (!o.output_path.empty()) write_file_atomically(o.output_path, r.dump(2) + "\n");
 
   for (const auto& [name, m] : r["metrics"].items()) {
