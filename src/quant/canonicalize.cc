@@ -3,6 +3,7 @@
 #include "onnx/opset_upgrade.h"
 #include "passes/eliminate_dropout.h"
 #include "passes/fold_batchnorm.h"
+#include "passes/pass_list.h"
 #include "qwac/error.h"
 #include "runtime/constant_folding.h"
 
@@ -87,6 +88,8 @@ CanonicalModel canonicalize(const ir::Model& model, const std::map<std::string, 
   if (runtime::fold_constants(m, {}, /*fold_shape_reads=*/false)) {
     out.changes.push_back("folded " + std::to_string(nodes_before - m.graph->num_nodes()) + " constant node(s)");
   }
+
+  passes::run_passes(passes::recognize_passes(), m);  // activation decompositions -> one ONNX op
 
   if (m.opset("") != opset) restore_dynamic_reshapes_after_upgrade(*m.graph);
   if (m.opset("") < kPerChannelQdqOpset) out.per_channel_allowed = false;
