@@ -7,12 +7,16 @@
 //   activation:        string, the kind's name (absent = no activation)
 //   activation_params: floats, as many as the kind takes (absent = the kind's defaults)
 //
-// Adding an activation = one row in kActivationFacts (activation.cc) + its case in the scalar oracle
-// (kernels/ref/activation.h) + its oneDNN mapping (kernels/dnnl/dnnl_activation.cc) + a test.
+// Adding an activation = its kind and its row in kActivationFacts (this file) + its case in the scalar oracle
+// (kernels/ref/activation.h) + its oneDNN mapping (kernels/dnnl/dnnl_activation.cc) + a hand-computed value in
+// tests/kernels/activation_test.cc. The rest reads the table: parsing and writing the attributes, recognizing the
+// ONNX op (activation_from_node), fusing it into Conv / Gemm / QConv / QGemm / QAdd, the standalone kernels of the
+// ONNX op and of com.qwac Activation, and the kernel tests of every fusing op (tests/kernels/activation_cases.h).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,22 +42,7 @@ enum class ActivationKind : uint8_t {
   kCount
 };
 
-struct Activation {
-  ActivationKind kind = ActivationKind::kNone;
-  float alpha = 0.f, beta = 0.f;  // the kind's parameters; unused ones are 0
-
-  bool none() const { return kind == ActivationKind::kNone; }
-  bool operator==(const Activation&) const = default;
-
-  // The activation of a fused op's attributes; throws InvalidModel naming `owner` (a node description) for an
-  // unknown name or a wrong number of parameters.
-  static Activation from_attributes(const Attributes& attrs, const std::string& owner);
-  // Writes the two attributes (removes them for kNone). Parameters equal to the defaults are still written, so the
-  // value never depends on which defaults a reader assumes.
-  void to_attributes(Attributes& attrs) const;
-  // "HardSigmoid(alpha=0.2, beta=0.5)", "none".
-  std::string describe() const;
-};
+inline constexpr size_t kActivationKindCount = static_cast<size_t>(ActivationKind::kCount);
 
 // Facts about one kind: one row each, indexed by the kind.
 struct ActivationFacts {
@@ -71,7 +60,52 @@ struct ActivationFacts {
   bool positively_homogeneous;
 };
 
-inline constexpr size_t kActivationKindCount = static_cast<size_t>(ActivationKind::kCount);
+// The table: one row per kind, in enum order. Clip's defaults are the float range (no bound).
+inline constexpr float kNoLowerBound = std::numeric_limits<float>::lowest();
+inline constexpr float kNoUpperBound = std::numeric_limits<float>::max();
+// clang-format off
+inline constexpr std::array<ActivationFacts, kActivationKindCount> kActivationFacts = {{
+    // kind,                      name,          ONNX op,       since, params, names,             defaults,                      homogeneous
+    {ActivationKind::kNone,        "",            "",            1,     0,      {"", ""},          {0.f, 0.f},                    true},
+    {ActivationKind::kRelu,        "Relu",        "Relu",        6,     0,      {"", ""},          {0.f, 0.f},                    true},
+    {ActivationKind::kLeakyRelu,   "LeakyRelu",   "LeakyRelu",   6,     1,      {"alpha", ""},     {0.01f, 0.f},                  true},
+    {ActivationKind::kClip,        "Clip",        "Clip",        6,     2,      {"min", "max"},    {kNoLowerBound, kNoUpperBound}, false},
+    {ActivationKind::kSigmoid,     "Sigmoid",     "Sigmoid",     6,     0,      {"", ""},          {0.f, 0.f},                    false},
+    {ActivationKind::kTanh,        "Tanh",        "Tanh",        6,     0,      {"", ""},          {0.f, 0.f},                    false},
+    {ActivationKind::kHardSigmoid, "HardSigmoid", "HardSigmoid", 6,     2,      {"alpha", "beta"}, {0.2f, 0.5f},                  false},
+    {ActivationKind::kHardSwish,   "HardSwish",   "HardSwish",   14,    0,      {"", ""},          {0.f, 0.f},                    false},
+    {ActivationKind::kSwish,       "Swish",       "",            0,     1,      {"alpha", ""},     {1.f, 0.f},                    false},
+    {ActivationKind::kGelu,        "Gelu",        "Gelu",        20,    0,      {"", ""},          {0.f, 0.f},                    false},
+    {ActivationKind::kGeluTanh,    "GeluTanh",    "",            0,     0,      {"", ""},          {0.f, 0.f},                    false},
+    {ActivationKind::kElu,         "Elu",         "Elu",         6,     1,      {"alpha", ""},     {1.f, 0.f},                    false},
+}};
+// clang-format on
+
+constexpr bool activation_rows_in_kind_order() {
+  for (size_t i = 0; i < kActivationFacts.size(); ++i) {
+    if (static_cast<size_t>(kActivationFacts[i].kind) != i) return false;
+  }
+  return true;
+}
+static_assert(activation_rows_in_kind_order(), "kActivationFacts: one row per ActivationKind, in enum order");
+
+struct Activation {
+  ActivationKind kind = ActivationKind::kNone;
+  float alpha = 0.f, beta = 0.f;  // the kind's parameters; unused ones are 0
+
+  bool none() const { return kind == ActivationKind::kNone; }
+  bool operator==(const Activation&) const = default;
+
+  // The activation of a fused op's attributes; throws InvalidModel naming `owner` (a node description) for an
+  // unknown name or a wrong number of parameters.
+  static Activation from_attributes(const Attributes& attrs, const std::string& owner);
+  // Writes the two attributes (removes them for kNone). Parameters equal to the defaults are still written, so the
+  // value never depends on which defaults a reader assumes.
+  void to_attributes(Attributes& attrs) const;
+  // "HardSigmoid(alpha=0.2, beta=0.5)", "none".
+  std::string describe() const;
+};
+
 const ActivationFacts& activation_facts(ActivationKind kind);
 // The row whose name is `name`; nullptr when there is none.
 const ActivationFacts* find_activation(std::string_view name);
