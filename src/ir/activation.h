@@ -39,6 +39,7 @@ enum class ActivationKind : uint8_t {
   kGelu,         // x / 2 * (1 + erf(x / sqrt(2)))
   kGeluTanh,     // x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))
   kElu,          // x >= 0 ? x : alpha * (exp(x) - 1)
+  kMish,         // x * tanh(softplus(x)) = x * tanh(ln(1 + exp(x)))
   kCount
 };
 
@@ -78,6 +79,7 @@ inline constexpr std::array<ActivationFacts, kActivationKindCount> kActivationFa
     {ActivationKind::kGelu,        "Gelu",        "Gelu",        20,    0,      {"", ""},          {0.f, 0.f},                    false},
     {ActivationKind::kGeluTanh,    "GeluTanh",    "",            0,     0,      {"", ""},          {0.f, 0.f},                    false},
     {ActivationKind::kElu,         "Elu",         "Elu",         6,     1,      {"alpha", ""},     {1.f, 0.f},                    false},
+    {ActivationKind::kMish,        "Mish",        "Mish",        18,    0,      {"", ""},          {0.f, 0.f},                    false},
 }};
 // clang-format on
 

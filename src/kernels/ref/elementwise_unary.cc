@@ -68,15 +68,6 @@ struct Softplus {
   }
 };
 
-struct Mish {
-  template <typename T>
-  static constexpr bool accepts = kIsFloat<T>;
-  template <typename T>
-  T operator()(T x) const {
-    return x * std::tanh(softplus(x));
-  }
-};
-
 struct Relu {
   template <typename T>
   static constexpr bool accepts = kIsSignedNumeric<T>;
@@ -362,7 +353,6 @@ const UnaryOpDef kUnaryOps[] = {
     {"Atanh", 9, &make_unary<Atanh>},
     {"ThresholdedRelu", 10, &make_unary<ThresholdedRelu>},
     {"Celu", 12, &make_unary<Celu>},
-    {"Mish", 18, &make_unary<Mish>},
     {"Not", 1, &make_unary<Not>},
     {"Shrink", 9, &make_unary<Shrink>},
     {"IsNaN", 9, &make_unary<IsNaN>},
