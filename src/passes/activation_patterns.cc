@@ -106,6 +106,15 @@ std::vector<ActivationPattern> make_patterns() {
     rows.push_back(
         {"x * Sigmoid(x)", p, [](const ir::PatternMatch&, int64_t) { return fixed(ActivationKind::kSwish, 1.f); }});
   }
+  // Mish: x * Tanh(Softplus(x)) (torch's export before opset 18).
+  {
+    Pattern p = x_input();
+    p.node("softplus", ir::op("Softplus"), {"x"});
+    p.node("gate", ir::op("Tanh"), {"softplus"});
+    p.node("y", ir::op("Mul"), {"x", "gate"}, true);
+    rows.push_back(
+        {"x * Tanh(Softplus(x))", p, [](const ir::PatternMatch&, int64_t) { return fixed(ActivationKind::kMish); }});
+  }
   // GELU: x * (1 + g) * 0.5 in the three association orders exporters write, g = erf(x / sqrt(2)) (the exact form,
   // x / sqrt(2) as a Div or as a product by 1 / sqrt(2)) or g = tanh(sqrt(2 / pi) * (x + 0.044715 x^3)) (x^3 as
   // Pow(x, 3), x * (x * x) or (x * x) * x).

@@ -74,6 +74,14 @@ std::vector<Form> forms() {
        [](Builder& b, Value* x) {
          return b.node("Mul", {b.node("Sigmoid", {x}, "sig"), x}, "mul");
        }},
+      {"x * Tanh(Softplus(x))", ActivationKind::kMish, 13,
+       [](Builder& b, Value* x) {
+         return b.node("Mul", {b.node("Tanh", {b.node("Softplus", {x}, "sp")}, "th"), x}, "mul");
+       }},
+      {"x * Tanh(Softplus(x)) at opset 18", ActivationKind::kMish, 18,
+       [](Builder& b, Value* x) {
+         return b.node("Mul", {x, b.node("Tanh", {b.node("Softplus", {x}, "sp")}, "th")}, "mul");
+       }},
       {"(x * (1 + erf(x / sqrt2))) * 0.5", ActivationKind::kGelu, 13,
        [](Builder& b, Value* x) {
          Value* e = b.node("Erf", {b.node("Div", {x, b.scalar("sqrt2", 1.4142135f)}, "div")}, "erf");
