@@ -37,6 +37,9 @@ class Metric {
   virtual std::map<std::string, std::string> attributes() const;
   // Per-sample values since reset(), in update order; empty when the metric has no per-sample form (mAP).
   virtual std::vector<double> per_sample_values() const { return {}; }
+  // True for label-free metrics that compare with the FP32 model's outputs (Annotation::reference_outputs): the
+  // evaluation, `quantize --evaluate` and the accuracy search then compute those outputs first.
+  virtual bool needs_reference_outputs() const { return false; }
 };
 
 using MetricPtr = std::shared_ptr<Metric>;

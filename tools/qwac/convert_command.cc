@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "command.h"
+#include "core/output_paths.h"
 #include "onnx/model_io.h"
 #include "qwac/error.h"
 #include "runtime/engine.h"
@@ -122,6 +123,7 @@ void check_batch(const ir::Model& model, int64_t batch) {
 
 int run_convert(const ConvertOptions& o) {
   const int64_t batch = parse_batch(o.batch);
+  check_output_paths({{"the model", o.model_path}}, {{"--output", o.output_path}});
   ir::Model model = onnxio::load_model(o.model_path);
   rebatch(model, batch);
   check_batch(model, batch > 0 ? batch : kDynamicCheckBatch);

@@ -8,9 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/evaluation.h"
+#include "runtime/reference_outputs.h"
 #include "command.h"
 #include "config/config.h"
 #include "core/atomic_file.h"
+#include "core/output_paths.h"
+#include "core/resource_limits.h"
 #include "onnx/model_io.h"
 #include "qwac/error.h"
 #include "terminal_progress.h"
@@ -70,11 +73,17 @@ std::string csv_field(const std::string& s) {
 }
 
 int run_evaluate(const EvaluateOptions& o) {
-  if (o.threads < -1 || o.streams < -1) throw InvalidArgument("--threads and --streams must be >= 0 (0 = auto)");
+  if (o.threads < -1 || o.streams < -1 || o.threads > kMaxThreads || o.streams > kMaxThreads) {
+    throw InvalidArgument("--threads and --streams must be in 0.." + std::to_string(kMaxThreads) + " (0 = auto)");
+  }
   if (o.limit < 0) throw InvalidArgument("--limit must be >= 0 (0 = all samples), got " + std::to_string(o.limit));
   const config::Config cfg = config::load_config(o.config_path);
+  if (!o.predictions_path.empty()) {
+    check_output_paths(config::input_paths(cfg, o.model_override), {{"--predictions", o.predictions_path}});
+  }
   const std::string model_path = o.model_override.empty() ? cfg.model.model : o.model_override;
   const ir::Model model = onnxio::load_model(model_path);
+  config::validate_metrics(cfg, model);
   const config::BuiltDataset built = config::build_dataset(cfg, model);
   std::vector<MetricPtr> metrics = config::build_metrics(cfg);
   auto logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
@@ -103,7 +112,16 @@ int run_evaluate(const EvaluateOptions& o) {
                   << s.annotation.label << ',' << cls << ',' << score << '\n';
     };
   }
-  const runtime::EvaluationResult r = runtime::evaluate(model, *built.dataset, metrics, eo);
+  // Label-free metrics compare with the FP32 outputs of the config's model (the one --model was quantized from).
+  DatasetPtr data = built.dataset;
+  if (runtime::needs_reference_outputs(metrics)) {
+    const bool same = model_path == cfg.model.model;
+    const ir::Model reference = same ? ir::Model{} : onnxio::load_model(cfg.model.model);
+    runtime::EvaluationOptions ro = eo;
+    ro.on_sample = nullptr;
+    data = runtime::with_reference_outputs(data, same ? model : reference, ro);
+  }
+  const runtime::EvaluationResult r = runtime::evaluate(model, *data, metrics, eo);
   if (!o.predictions_path.empty()) write_file_atomically(o.predictions_path, predictions.str());
 
   if (o.json) {

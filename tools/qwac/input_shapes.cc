@@ -28,6 +28,7 @@ Shape parse_dims(const std::string& text, const std::string& what) {
 
 std::map<std::string, Shape> resolve_input_shapes(const ir::Model& model, int64_t batch,
                                                   const std::vector<std::string>& shape_overrides) {
+  if (batch < 0) throw InvalidArgument("--batch must be >= 1 (0 or absent: the model's own), got " + std::to_string(batch));
   std::map<std::string, Shape> overrides;
   for (const std::string& o : shape_overrides) {
     const size_t eq = o.find('=');

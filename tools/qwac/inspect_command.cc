@@ -220,6 +220,20 @@ int run_inspect(const InspectOptions& o) {
     params += v->constant->numel();
     param_bytes += static_cast<int64_t>(v->constant->nbytes());
   }
+  // Converters such as paddle2onnx and older torch/tf2onnx write every weight as a Constant node.
+  for (const ir::Node* n : g.nodes()) {
+    if (n->op_type() != "Constant" || !(n->domain().empty() || n->domain() == "ai.onnx")) continue;
+    if (n->attrs.has("value")) {
+      params += n->attrs.get_tensor("value").numel();
+      param_bytes += static_cast<int64_t>(n->attrs.get_tensor("value").nbytes());
+    } else if (n->attrs.has("value_floats")) {
+      params += static_cast<int64_t>(n->attrs.get_floats("value_floats").size());
+      param_bytes += static_cast<int64_t>(n->attrs.get_floats("value_floats").size() * sizeof(float));
+    } else if (n->attrs.has("value_ints")) {
+      params += static_cast<int64_t>(n->attrs.get_ints("value_ints").size());
+      param_bytes += static_cast<int64_t>(n->attrs.get_ints("value_ints").size() * sizeof(int64_t));
+    }
+  }
   std::printf("parameters: %lld (%.2f MiB as stored in memory)\n", static_cast<long long>(params),
               static_cast<double>(param_bytes) / (1024.0 * 1024.0));
 
@@ -237,7 +251,12 @@ int run_inspect(const InspectOptions& o) {
     runtime::Engine engine(model, eo, resolve_input_shapes(model, o.batch, o.shapes));
     print_plan(engine, eo.int8);
   }
-  return unsupported.empty() ? 0 : static_cast<int>(ErrorKind::kUnsupportedOp);
+  if (!unsupported.empty()) {
+    // Exit code 5 with the one-line error every failure ends with (the list itself is above, on stdout).
+    throw UnsupportedOp(std::to_string(unsupported.size()) + " unsupported node(s), listed above: qwac cannot run "
+                        "this model (see the supported ops in README)");
+  }
+  return 0;
 }
 
 }  // namespace

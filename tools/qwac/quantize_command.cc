@@ -2,6 +2,7 @@
 // config's model on its dataset, written as a QDQ ONNX model with a JSON report of every decision.
 #include <sys/resource.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,12 +16,15 @@
 #include "config/compression_config.h"
 #include "config/config.h"
 #include "core/atomic_file.h"
+#include "core/output_paths.h"
+#include "core/resource_limits.h"
 #include "ir/graph.h"
 #include "onnx/model_io.h"
 #include "qwac/error.h"
 #include "qwac/accuracy_control.h"
 #include "qwac/quantize.h"
 #include "runtime/evaluation.h"
+#include "runtime/reference_outputs.h"
 #include "terminal_progress.h"
 
 namespace qwac::cli {
@@ -52,11 +56,9 @@ uint64_t file_size_or_zero(const std::string& path) {
   return ec ? 0 : static_cast<uint64_t>(size);
 }
 
-// Metrics of `model` on the config's dataset (full set).
-std::map<std::string, double> measure(const ir::Model& model, const config::Config& cfg, const Dataset& dataset,
-                                      int threads, bool int8, const std::shared_ptr<Logger>& logger, bool quiet,
-                                      const std::string& phase) {
-  std::vector<MetricPtr> metrics = config::build_metrics(cfg);
+runtime::EvaluationOptions evaluation_options(const config::Config& cfg, int threads, bool int8,
+                                              const std::shared_ptr<Logger>& logger, bool quiet,
+                                              const std::string& phase) {
   runtime::EvaluationOptions eo;
   eo.batch_size = cfg.engine.batch_size;
   eo.engine_threads = threads;
@@ -67,7 +69,16 @@ std::map<std::string, double> measure(const ir::Model& model, const config::Conf
   eo.logger = logger;
   eo.progress = make_terminal_progress(quiet);
   eo.phase = phase;
-  return runtime::evaluate(model, dataset, metrics, eo).metrics;
+  return eo;
+}
+
+// Metrics of `model` on the config's dataset (full set).
+std::map<std::string, double> measure(const ir::Model& model, const config::Config& cfg, const Dataset& dataset,
+                                      int threads, bool int8, const std::shared_ptr<Logger>& logger, bool quiet,
+                                      const std::string& phase) {
+  std::vector<MetricPtr> metrics = config::build_metrics(cfg);
+  return runtime::evaluate(model, dataset, metrics, evaluation_options(cfg, threads, int8, logger, quiet, phase))
+      .metrics;
 }
 
 // Adds what only the CLI knows (paths, file sizes, memory) to the report and writes it.
@@ -98,12 +109,22 @@ int run_default(const QuantizeOptions& o, const config::Config& cfg, const confi
   onnxio::save_model(*result.model, o.output_path);
   nlohmann::json& rep = result.report;
   if (o.evaluate) {
-    const auto fp32 = measure(model, cfg, *built.dataset, ro.threads, ro.int8, ro.logger, o.quiet, "evaluate fp32");
-    const auto q = measure(*result.model, cfg, *built.dataset, ro.threads, ro.int8, ro.logger, o.quiet, "evaluate int8");
+    // Label-free metrics compare with the FP32 model's outputs: computed once, for both measurements.
+    DatasetPtr data = built.dataset;
+    if (runtime::needs_reference_outputs(config::build_metrics(cfg))) {
+      data = runtime::with_reference_outputs(
+          data, model, evaluation_options(cfg, ro.threads, false, ro.logger, o.quiet, "fp32 reference"));
+    }
+    const auto fp32 = measure(model, cfg, *data, ro.threads, ro.int8, ro.logger, o.quiet, "evaluate fp32");
+    const auto q = measure(*result.model, cfg, *data, ro.threads, ro.int8, ro.logger, o.quiet, "evaluate int8");
+    std::map<std::string, bool> higher_better;
+    for (const MetricPtr& m : config::build_metrics(cfg)) higher_better[m->name()] = m->higher_better();
     for (const auto& [name, v] : fp32) {
       const double qv = q.at(name);
-      rep["metrics"][name] = {{"fp32", v}, {"quantized", qv}, {"drop_absolute", v - qv},
-                              {"drop_relative", v != 0 ? (v - qv) / v : 0.0}};
+      // A drop is a loss of quality: fp32 - int8 for accuracy-like metrics, int8 - fp32 for errors (nmse).
+      const double drop = higher_better.at(name) ? v - qv : qv - v;
+      rep["metrics"][name] = {{"fp32", v}, {"quantized", qv}, {"drop_absolute", drop},
+                              {"drop_relative", v != 0 ? drop / std::abs(v) : 0.0}};
     }
   }
   finish_report(rep, o, cfg, model_path);
@@ -162,7 +183,9 @@ int run_accuracy_aware(const QuantizeOptions& o, const config::Config& cfg, cons
 }
 
 int run_quantize(const QuantizeOptions& o) {
-  if (o.threads < -1) throw InvalidArgument("--threads must be >= 0 (0 = all cores)");
+  if (o.threads < -1 || o.threads > kMaxThreads) {
+    throw InvalidArgument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = all cores)");
+  }
   const config::Config cfg = config::load_config(o.config_path);
   const config::CompressionSection compression = config::parse_compression(cfg.compression);
   if (compression.algorithms.size() != 1) {
@@ -174,13 +197,16 @@ int run_quantize(const QuantizeOptions& o) {
     throw InvalidConfig("compression.algorithms[0].name: unknown algorithm '" + algo.name +
                         "' (expected \"DefaultQuantization\" or \"AccuracyAwareQuantization\")");
   }
-  // Fail on an unwritable destination now, not after minutes of calibration.
-  const std::filesystem::path out_dir = std::filesystem::absolute(o.output_path).parent_path();
-  if (!std::filesystem::is_directory(out_dir)) {
-    throw IoError("--output: folder '" + out_dir.string() + "' does not exist; create it first");
-  }
+  // Fail on an unwritable destination or an output that would overwrite an input now, not after minutes of work.
+  std::vector<NamedPath> outputs = {{"--output", o.output_path}};
+  if (!o.report_path.empty()) outputs.push_back({"--report", o.report_path});
+  if (algo.name == "AccuracyAwareQuantization") outputs.push_back({"the checkpoint", o.output_path + ".checkpoint.json"});
+  check_output_paths(config::input_paths(cfg, o.model_override), outputs);
   const std::string model_path = o.model_override.empty() ? cfg.model.model : o.model_override;
   const ir::Model model = onnxio::load_model(model_path);
+  if (o.evaluate || algo.name == "AccuracyAwareQuantization" || !cfg.engine.metrics.is_null()) {
+    config::validate_metrics(cfg, model);
+  }
   const config::BuiltDataset built = config::build_dataset(cfg, model);
   auto logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
   if (built.skipped > 0) logger->warning("skipped " + std::to_string(built.skipped) + " unreadable sample(s)");

@@ -8,6 +8,8 @@
 #include "config/compression_config.h"
 #include "config/config.h"
 #include "core/atomic_file.h"
+#include "core/output_paths.h"
+#include "core/resource_limits.h"
 #include "onnx/model_io.h"
 #include "qwac/accuracy_control.h"
 #include "qwac/error.h"
@@ -25,8 +27,11 @@ struct SensitivityOptions {
 };
 
 int run_sensitivity(const SensitivityOptions& o) {
-  if (o.threads < -1) throw InvalidArgument("--threads must be >= 0 (0 = all cores)");
+  if (o.threads < -1 || o.threads > kMaxThreads) {
+    throw InvalidArgument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = all cores)");
+  }
   const config::Config cfg = config::load_config(o.config_path);
+  if (!o.output_path.empty()) check_output_paths(config::input_paths(cfg), {{"--output", o.output_path}});
   const config::CompressionSection compression = config::parse_compression(cfg.compression);
   const config::AlgorithmSection& algo = compression.algorithms.front();
   AccuracyControlParams params;
@@ -36,6 +41,7 @@ int run_sensitivity(const SensitivityOptions& o) {
     params.base = config::parse_default_quantization_params(algo, compression.target_device);
   }
   const ir::Model model = onnxio::load_model(cfg.model.model);
+  config::validate_metrics(cfg, model);
   const config::BuiltDataset built = config::build_dataset(cfg, model);
   RunOptions ro;
   ro.batch_size = cfg.engine.batch_size;
