@@ -46,6 +46,10 @@ struct QuantizationParams {
   nlohmann::json ignored_scope;             // {"names": [], "patterns": [], "types": []} or null
   bool compress_weights = true;             // int8 weight initializers + DequantizeLinear (else float + Q/DQ)
   bool quantize_bias = true;                // int32 bias (ORT's QDQ layout) where input and weight are quantized
+  // The runtime the exported QDQ file is shaped for (src/quant/hw_configs/<name>.json): "onnxruntime" (DQ -> op -> Q
+  // around every int8 op, uint8 activations) or "qwac" (NNCF-style: no quantizer inside a fused pattern); "" = the
+  // target device's default (onnxruntime for ANY/CPU/GPU/NPU, qwac for GNA).
+  std::string export_profile;
 };
 
 struct RunOptions {

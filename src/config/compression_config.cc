@@ -80,6 +80,7 @@ void read_default_quantization_keys(JsonOptions& o, QuantizationParams& p) {
   }
   o.read("compress_weights", p.compress_weights);
   o.read("quantize_bias", p.quantize_bias);
+  o.read("export_profile", p.export_profile);
   if (p.stat_subset_size < 1) {
     throw InvalidConfig(o.path("stat_subset_size") + ": must be >= 1, got " + std::to_string(p.stat_subset_size));
   }

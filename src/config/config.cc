@@ -19,6 +19,7 @@
 #include "data/onnx_testset_dataset.h"
 #include "data/preprocess.h"
 #include "data/random_dataset.h"
+#include "ir/input_domain.h"
 #include "metrics/accuracy.h"
 #include "metrics/metric_registry.h"
 #include "qwac/error.h"
@@ -322,6 +323,9 @@ BuiltDataset build_dataset_section(const Config& c, const ir::Model& model) {
     double low = 0.0, high = 1.0;
     o.read("count", count);
     o.read("seed", seed);
+    // Integer inputs without an explicit range take the one the graph implies (ir/input_domain.h: token ids within
+    // the vocabulary, masks of ones).
+    const bool explicit_range = o.has("low") || o.has("high");
     o.read("low", low);
     o.read("high", high);
     o.finish();
@@ -338,6 +342,12 @@ BuiltDataset build_dataset_section(const Config& c, const ir::Model& model) {
       s.dtype = v->type.dtype;
       s.low = low;
       s.high = high;
+      if (!explicit_range && (s.dtype == DType::kInt64 || s.dtype == DType::kInt32)) {
+        if (const auto range = ir::integer_input_range(*v)) {
+          s.low = static_cast<double>(range->low);
+          s.high = static_cast<double>(range->high);
+        }
+      }
       if (!v->type.shape) throw InvalidConfig("engine.dataset: input '" + v->name() + "' has no declared shape");
       for (size_t i = 0; i < v->type.shape->size(); ++i) {
         const int64_t d = (*v->type.shape)[i].size;

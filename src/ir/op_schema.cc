@@ -59,6 +59,7 @@ const OpRegistry& builtin_op_registry() {
     register_nn_shapes(r);
     register_tensor_shapes(r);
     register_qwac_ops(r);
+    register_transformer_shapes(r);
     return r;
   }();
   return registry;

@@ -84,6 +84,7 @@ void register_elementwise_shapes(OpRegistry& registry);
 void register_nn_shapes(OpRegistry& registry);
 void register_tensor_shapes(OpRegistry& registry);
 void register_qwac_ops(OpRegistry& registry);  // com.qwac ops, from their definitions (ir/qwac_ops.h)
+void register_transformer_shapes(OpRegistry& registry);  // FusedMatMul (com.qwac)
 
 // Infers outputs for one node; throws UnsupportedOp when the op has no schema.
 std::vector<OutputInfo> infer_node(const Node& node, int64_t opset, std::vector<TensorInfo> inputs);

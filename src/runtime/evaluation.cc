@@ -249,6 +249,10 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
   std::condition_variable cv;
   std::map<int64_t, BatchResult> done;  // finished batches not yet consumed, by batch number
   int64_t next_batch = 0;
+  int64_t consumed_batches = 0;  // batches the consuming loop below has finished
+  // Streams run at most this many batches ahead of the consumer: slow per-batch callbacks (histograms over tapped
+  // activations) would otherwise let finished batches and their taps pile up in memory.
+  const int64_t max_ahead = 2 * static_cast<int64_t>(streams);
   bool stop = false;
   double inference_seconds = 0;
   std::optional<Sample> first_slot(std::move(first));
@@ -271,7 +275,8 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
     for (;;) {
       int64_t b;
       {
-        std::lock_guard<std::mutex> lock(mutex);
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [&] { return stop || next_batch >= num_batches || next_batch - consumed_batches < max_ahead; });
         if (stop || next_batch >= num_batches) return;
         b = next_batch++;
       }
@@ -310,15 +315,17 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
   struct Joiner {
     std::vector<std::thread>& threads;
     std::mutex& mutex;
+    std::condition_variable& cv;
     bool& stop;
     ~Joiner() {
       {
         std::lock_guard<std::mutex> lock(mutex);
         stop = true;
       }
+      cv.notify_all();  // streams waiting for the consumer to catch up
       for (auto& t : threads) t.join();
     }
-  } joiner{workers, mutex, stop};
+  } joiner{workers, mutex, cv, stop};
   for (int s = 0; s < streams; ++s) workers.emplace_back(stream_main, s);
 
   // Metrics and callbacks see the batches in order, on this thread.
@@ -360,6 +367,11 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
       }
     }
     progress->advance(begin + count);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      consumed_batches = b + 1;
+    }
+    cv.notify_all();
   }
   progress->end();
   result.samples = n;

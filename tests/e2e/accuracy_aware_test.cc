@@ -154,10 +154,10 @@ TEST(AccuracyAware, ActivationsOnlyRestoreKeepsInt8Weights) {
   QWAC_REQUIRE_SHARED();
   Scratch scratch;
   const std::string cfg = aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq",
-                                     {{"maximal_drop", 0.0035}, {"restore_mode", "activations"}});
+                                     {{"maximal_drop", 0.001}, {"restore_mode", "activations"}});
   const AaqRun r = quantize(scratch, cfg, "out");
   ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
-  ASSERT_FALSE(r.report["reverted_ops"].empty()) << "resnet20 loses 0.43 % top-1 in default quantization";
+  ASSERT_FALSE(r.report["reverted_ops"].empty()) << "resnet20 loses 0.19 % top-1 in default quantization";
   for (const auto& op : r.report["reverted_ops"]) {
     if (op["type"] == "Conv" || op["type"] == "Gemm") {
       EXPECT_EQ(op["precision"], "float (int8 weights)") << op.dump();
@@ -170,7 +170,7 @@ TEST(AccuracyAware, ActivationsOnlyRestoreKeepsInt8Weights) {
   }
   EXPECT_LE(r.report["metrics"]["accuracy@top1"]["fp32"].get<double>() -
                 measured(cfg, scratch.path("out.onnx")),
-            0.0035 + 1e-9);
+            0.001 + 1e-9);
 }
 
 TEST(AccuracyAware, GnaLadderRaisesGroupsToInt16BeforeFloat) {
@@ -197,9 +197,10 @@ TEST(AccuracyAware, GnaLadderRaisesGroupsToInt16BeforeFloat) {
 TEST(AccuracyAware, TuneHyperparamsBeforeReverting) {
   QWAC_REQUIRE_SHARED();
   Scratch scratch;
-  // resnet20 at 0.002 on top-1: the bisection search alone reverts about half of the ops (README); tuning the
+  // resnet20 at 0.001 on top-1: the default settings (MSE activation ranges) lose 0.19 points; tuning the
   // default-quantization settings first finds ones that need (almost) no revert.
-  const std::string cfg = example("resnet20-cifar10-cifar10-test-jpeg-aaq-0.002-tuned");
+  const std::string cfg = aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq-0.002-tuned",
+                                     {{"maximal_drop", 0.001}, {"tune_hyperparams", true}});
   const AaqRun r = quantize(scratch, cfg, "out");
   ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
   const json& t = r.report["tune_hyperparams"];
@@ -208,8 +209,8 @@ TEST(AccuracyAware, TuneHyperparamsBeforeReverting) {
   EXPECT_TRUE(t["kept"].get<bool>()) << t.dump(1);
   EXPECT_LE(r.report["reverted_ops"].size(), 4u) << r.report["summary"];
   const double fp32 = r.report["metrics"]["accuracy@top1"]["fp32"].get<double>();
-  EXPECT_LE(fp32 - measured(cfg, scratch.path("out.onnx")), 0.002 + 1e-9) << "drop measured on the exported file";
-  std::printf("[ aaq      ] resnet20 0.002 with tune_hyperparams: chosen %s, %s, %.1f s\n", t["chosen"].dump().c_str(),
+  EXPECT_LE(fp32 - measured(cfg, scratch.path("out.onnx")), 0.001 + 1e-9) << "drop measured on the exported file";
+  std::printf("[ aaq      ] resnet20 0.001 with tune_hyperparams: chosen %s, %s, %.1f s\n", t["chosen"].dump().c_str(),
               r.report["summary"].get<std::string>().c_str(), r.report["timings_seconds"]["total"].get<double>());
 }
 

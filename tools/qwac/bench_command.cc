@@ -8,6 +8,7 @@
 
 #include "command.h"
 #include "core/resource_limits.h"
+#include "ir/input_domain.h"
 #include "onnx/model_io.h"
 #include "qwac/error.h"
 #include "runtime/engine.h"
@@ -29,13 +30,24 @@ struct BenchOptions {
   std::vector<std::string> shapes;
 };
 
-// Floats uniform in [-1, 1); integer inputs zero (valid as indices and ids).
-Tensor random_input(DType dtype, const Shape& shape, std::mt19937& rng) {
+// Floats uniform in [-1, 1); integer inputs uniform in what the graph accepts (ir/input_domain.h: token ids within
+// the vocabulary, masks of ones), zero when it tells nothing (valid as indices and ids).
+Tensor random_input(DType dtype, const Shape& shape, const ir::Value* value, std::mt19937& rng) {
   Tensor t(dtype, shape);
   if (dtype == DType::kFloat32) {
     std::uniform_real_distribution<float> dist(-1.f, 1.f);
     float* p = t.data<float>();
     for (int64_t i = 0; i < t.numel(); ++i) p[i] = dist(rng);
+  } else if (dtype == DType::kInt64 || dtype == DType::kInt32) {
+    const auto range = value != nullptr ? ir::integer_input_range(*value) : std::nullopt;
+    std::uniform_int_distribution<int64_t> dist(range ? range->low : 0, range ? range->high : 0);
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      if (dtype == DType::kInt64) {
+        t.data<int64_t>()[i] = dist(rng);
+      } else {
+        t.data<int32_t>()[i] = static_cast<int32_t>(dist(rng));
+      }
+    }
   }
   return t;
 }
@@ -95,7 +107,9 @@ int run_bench(const BenchOptions& o) {
 
   std::mt19937 rng(42);
   std::map<std::string, Tensor> inputs;
-  for (const auto& spec : engine.inputs()) inputs[spec.name] = random_input(spec.dtype, spec.shape, rng);
+  for (const auto& spec : engine.inputs()) {
+    inputs[spec.name] = random_input(spec.dtype, spec.shape, model.graph->find_value(spec.name), rng);
+  }
   const int64_t batch = engine.inputs().empty() || engine.inputs()[0].shape.empty() ? 1 : engine.inputs()[0].shape[0];
 
   for (int i = 0; i < o.warmup; ++i) engine.run(inputs);
