@@ -1,5 +1,6 @@
 #include "passes/recognize_activations.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "ir/activation.h"
@@ -28,6 +29,9 @@ void replace_match(ir::Graph& g, const ir::Pattern& pattern, const ir::PatternMa
     g.remove_node(nodes[i]);
   }
   for (ir::Value* v : inner) g.remove_value(v);
+  // The values between matched nodes are freed above; only what the match read from outside may be a constant
+  // left without readers.
+  std::erase_if(read, [&](ir::Value* v) { return std::find(inner.begin(), inner.end(), v) != inner.end(); });
   ir::Node* act = g.add_node(op_type, {m.value("x")}, {out}, name, domain);
   act->attrs = std::move(attrs);
   qdq::remove_dead_constants(g, std::move(read));
