@@ -113,7 +113,7 @@ mobilenetv3-large $BENCH_MODELS/mobilenetv3l-bench/model.onnx imagenet 1 16
 efficientnet-b0 $BENCH_MODELS/efficientnet-b0-bench/model.onnx imagenet 1 16
 LIST
 echo
-echo "Ratios > 1 = the second named is faster: qwac FP32 vs ORT FP32 = ORT FP32 ms / qwac FP32 ms; qwac INT8 vs" \
+echo "Ratios > 1 = the first named is faster: qwac FP32 vs ORT FP32 = ORT FP32 ms / qwac FP32 ms; qwac INT8 vs" \
   "qwac FP32 = qwac FP32 ms / qwac INT8 ms; ORT QDQ vs ORT FP32 = ORT FP32 ms / ORT QDQ ms; qwac INT8 vs ORT QDQ =" \
   "ORT QDQ ms / qwac INT8 ms. Median of $ITERS runs after $WARMUP warm-up runs, $THREADS threads, $(nproc) cores," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg)."

@@ -122,7 +122,7 @@ vit-fashion-mnist $ASSETS/models/vit-fashion-mnist/model.onnx fmnist 64
 bert-mini $BENCH_MODELS/bert-mini-bench/model.onnx random 1 8
 LIST
 echo
-echo "model_type: $MODEL_TYPE. Ratios > 1 = the second named is faster: qwac FP32 vs ORT FP32 = ORT FP32 ms / qwac" \
+echo "model_type: $MODEL_TYPE. Ratios > 1 = the first named is faster: qwac FP32 vs ORT FP32 = ORT FP32 ms / qwac" \
   "FP32 ms; qwac INT8 vs qwac FP32 = qwac FP32 ms / qwac INT8 ms; ORT QDQ vs ORT FP32 = ORT FP32 ms / ORT QDQ ms;" \
   "qwac INT8 vs ORT QDQ = ORT QDQ ms / qwac INT8 ms. Median of $ITERS runs after $WARMUP warm-up runs, $THREADS" \
   "threads, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)."
