@@ -73,17 +73,7 @@ write_config() {
 EOF
 }
 
-qwac_ms() {
-  "$QWAC" bench "$@" --threads "$THREADS" --iterations "$ITERS" --warmup "$WARMUP" |
-    sed -n "s/^latency: .*median \([0-9.]*\) ms.*/\1/p"
-}
-ort_ms() {
-  [ "$have_ort" = 1 ] || { echo ""; return; }
-  local json
-  json=$(NODE_PATH="$ORT_MODULES" node "$ORT_BENCH" "$1" --threads "$THREADS" --iters "$ITERS" --warmup "$WARMUP" \
-           --json 2>/dev/null) || { echo "error"; return; }
-  sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p' <<<"$json"
-}
+source bench/latency_lib.sh
 
 printf '| model | batch | qwac FP32 ms | ORT FP32 ms | qwac INT8 ms | ORT on qwac QDQ ms | qwac FP32 vs ORT FP32 | qwac INT8 vs qwac FP32 | ORT QDQ vs ORT FP32 | qwac INT8 vs ORT QDQ |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|\n'
