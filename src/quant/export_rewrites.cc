@@ -172,9 +172,25 @@ const std::map<std::string, Lowering>& lowerings() {
 
 // --- float weights where the runtime does not fuse ----------------------------------------------------------------
 
+bool fused_by_runtime(const ir::Graph& g, const ir::Node& reader, const ExportProfile& profile);
+
+// `add` is the bias Add of a MatMul the runtime runs in int8: the runtime fuses MatMul + Add into one Gemm before it
+// looks for QDQ groups (ONNX Runtime's MatMulAddFusion), so a DequantizeLinear bias is part of that int8 Gemm.
+bool bias_add_of_fused_matmul(const ir::Graph& g, const ir::Node& add, const ExportProfile& profile) {
+  if (!is_op(&add, "Add") || add.num_inputs() != 2) return false;
+  for (const ir::Value* in : add.inputs()) {
+    const ir::Node* mm = in != nullptr ? in->producer() : nullptr;
+    if (is_op(mm, "MatMul") && in->uses().size() == 1 && !g.is_graph_output(in) && fused_by_runtime(g, *mm, profile)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Would the profile's runtime turn `reader` into an int8 kernel (see the header)?
 bool fused_by_runtime(const ir::Graph& g, const ir::Node& reader, const ExportProfile& profile) {
   if (!(reader.domain().empty() || reader.domain() == "ai.onnx")) return false;
+  if (bias_add_of_fused_matmul(g, reader, profile)) return true;
   auto it = profile.quantizable.find(reader.op_type());
   if (it == profile.quantizable.end()) return false;
   for (const ir::Value* in : reader.inputs()) {

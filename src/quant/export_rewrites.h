@@ -19,7 +19,8 @@
 // reader the runtime would not turn into an int8 kernel runs at every inference; it is replaced by its float result
 // (computed at export: the same numbers). The reader is fused when it is a quantized op of the profile whose every
 // present input comes from a DequantizeLinear and, when the profile requires an output quantizer for it, whose output
-// (or the output of a Relu/Clip right after it) is read by exactly one QuantizeLinear and is not a graph output.
+// (or the output of a Relu/Clip right after it) is read by exactly one QuantizeLinear and is not a graph output, or
+// when it is the bias Add of such a MatMul (ONNX Runtime fuses MatMul + Add into a Gemm first and runs it as QGemm).
 #pragma once
 
 #include <string>

@@ -19,13 +19,31 @@ namespace {
 constexpr int64_t kPerTensorOpset = 10;   // QuantizeLinear / DequantizeLinear exist
 constexpr int64_t kPerChannelOpset = 13;  // 1-D scale with `axis`
 
-// Ops whose bias (input 2) is quantized to int32 when their input 0 and weight input 1 are quantized.
+// Ops whose bias is quantized to int32 when their input 0 and weight input 1 are quantized: input 2 of the op, or
+// (bias_in_next_add) the constant operand of the Add that alone reads the op's output: MatMul + Add, as exporters
+// write a linear layer. ONNX Runtime fuses MatMul + Add into a Gemm before its QDQ selectors run, and its QDQ Gemm
+// selector needs every input from a DequantizeLinear: with a float bias and no output QuantizeLinear (a MatMul whose
+// output feeds float glue: GELU, attention's V) the Gemm stays float and dequantizes its weight at every run
+// (BERT-style encoder: fc1 and V, 4 of 6 linear layers per block).
 struct BiasOp {
   std::string_view op_type;
   bool bias_must_be_1d;
+  bool bias_in_next_add = false;
 };
-constexpr BiasOp kBiasOps[] = {{"Conv", false}, {"ConvTranspose", false}, {"Gemm", true}};
+constexpr BiasOp kBiasOps[] = {
+    {"Conv", false}, {"ConvTranspose", false}, {"Gemm", true}, {"MatMul", true, /*bias_in_next_add=*/true}};
 constexpr int kBiasInput = 2;
+
+// Where the bias of `n` is read: (reader, input index), or {nullptr, -1} when it has none of the op's form.
+std::pair<ir::Node*, int> bias_slot(const ir::Graph& g, ir::Node* n, const BiasOp& op) {
+  if (!op.bias_in_next_add) return {n, n->input(kBiasInput) != nullptr ? kBiasInput : -1};
+  ir::Value* y = n->output(0);
+  if (y == nullptr || g.is_graph_output(y) || y->uses().size() != 1) return {nullptr, -1};
+  ir::Node* add = y->uses().front().node;
+  if (add->op_type() != "Add" || !add->domain().empty() || add->num_inputs() != 2) return {nullptr, -1};
+  const int other = y->uses().front().input_index == 0 ? 1 : 0;
+  return {add, other};
+}
 
 std::string unique_node_name(const ir::Graph& g, const std::string& hint) {
   if (g.find_node(hint) == nullptr) return hint;
@@ -304,15 +322,30 @@ const Quantizer* active_quantizer(const QuantizerSet& set, const std::string& no
   return q.enabled && q.params ? &q : nullptr;
 }
 
-// Bias -> int32 initializer + DequantizeLinear(scale = s_x * s_w, zero-point 0), ORT's layout.
-void quantize_bias(ir::Graph& g, ir::Node* n, const BiasOp& op, const QuantizerSet& set, Logger* logger) {
-  ir::Value* b = n->input(kBiasInput);
+// The MatMul reads a constant 2-D weight [K, N] through its DequantizeLinear and `bias` is [N].
+bool row_bias_of_matmul(const ir::Node& mm, const Quantizer& qw, const Tensor& bias) {
+  if (qw.kind != QuantizerKind::kWeight || bias.rank() != 1) return false;
+  const ir::Value* w = mm.input(1);
+  const ir::Node* dq = w != nullptr ? w->producer() : nullptr;
+  const ir::Value* wq = dq != nullptr && dq->op_type() == "DequantizeLinear" ? dq->input(0) : w;
+  if (wq == nullptr || !wq->is_constant() || wq->constant->rank() != 2) return false;
+  return wq->constant->dim(1) == bias.numel();
+}
+
+// Bias -> int32 initializer + DequantizeLinear(scale = s_x * s_w, zero-point 0), ORT's layout. `reader` reads the
+// bias at input `slot` (the op itself, or the Add after a MatMul).
+void quantize_bias(ir::Graph& g, ir::Node* n, ir::Node* reader, int slot, const BiasOp& op, const QuantizerSet& set,
+                   Logger* logger) {
+  ir::Value* b = reader->input(static_cast<size_t>(slot));
   if (b == nullptr || !b->is_constant() || b->constant->dtype() != DType::kFloat32) return;
-  if (set.quantizer_for_edge({n->name(), kBiasInput}) >= 0) return;  // quantized as an ordinary input
+  if (set.quantizer_for_edge({reader->name(), slot}) >= 0) return;  // quantized as an ordinary input
   const Quantizer* qx = active_quantizer(set, n->name(), 0);
   const Quantizer* qw = active_quantizer(set, n->name(), 1);
   if (qx == nullptr || qw == nullptr) return;
   const Tensor& bias = *b->constant;
+  // An Add after a MatMul is a bias only when the MatMul has a constant weight [K, N] and the operand is a row of N
+  // values (anything else, e.g. an Add broadcasting a scalar or adding along another axis, stays as written).
+  if (op.bias_in_next_add && !row_bias_of_matmul(*n, *qw, bias)) return;
   auto skip = [&](const std::string& why) {
     if (logger != nullptr) logger->warning(n->describe() + ": bias '" + b->name() + "' kept float: " + why);
   };
@@ -350,7 +383,7 @@ void quantize_bias(ir::Graph& g, ir::Node* n, const BiasOp& op, const QuantizerS
   ir::Value* qb = g.add_constant(g.unique_name(name + "_quantized"), q);
   ir::Value* dq = add_typed_value(g, name + "_DequantizeLinear_Output", DType::kFloat32, b->type);
   add_qdq_node(g, "DequantizeLinear", qb, c, dq, name + "_DequantizeLinear");
-  g.set_input(n, kBiasInput, dq);
+  g.set_input(reader, static_cast<size_t>(slot), dq);
 }
 
 void remove_unused_constants(ir::Graph& g, const std::vector<ir::Value*>& candidates) {
@@ -398,9 +431,11 @@ ir::Model materialize_qdq(const ir::Model& canonical, const QuantizerSet& set, c
       if (!n->domain().empty()) continue;
       for (const BiasOp& op : kBiasOps) {
         if (n->op_type() != op.op_type) continue;
-        ir::Value* b = n->input(kBiasInput);
-        quantize_bias(g, n, op, set, logger);
-        if (b != nullptr && n->input(kBiasInput) != b) replaced.push_back(b);
+        const auto [reader, slot] = bias_slot(g, n, op);
+        if (reader == nullptr || slot < 0) continue;
+        ir::Value* b = reader->input(static_cast<size_t>(slot));
+        quantize_bias(g, n, reader, slot, op, set, logger);
+        if (b != nullptr && reader->input(static_cast<size_t>(slot)) != b) replaced.push_back(b);
       }
     }
   }

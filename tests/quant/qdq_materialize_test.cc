@@ -286,6 +286,77 @@ TEST(MaterializeQdq, BiasNeedsBothInputAndWeightQuantized) {
   EXPECT_EQ(count_ops(*m.graph, "DequantizeLinear"), 1u);
 }
 
+// x [2,4] -> MatMul(w [4,3]) -> Add(b [3]) -> y: a linear layer as exporters write it. Input per-tensor, weight
+// per-channel along its output columns.
+struct MatMulBiasCase {
+  ModelBuilder b;
+  QuantizerSet set;
+  const float sx = 0.05f;
+  const std::vector<float> sw = {0.01f, 0.02f, 0.04f};
+  explicit MatMulBiasCase(const Shape& bias_shape = {3}) {
+    Value* x = b.input("x", {2, 4});
+    std::vector<float> w(4 * 3);
+    std::uniform_real_distribution<float> dist(-1.f, 1.f);
+    for (size_t i = 0; i < w.size(); ++i) w[i] = dist(b.rng) * 1.27f * sw[i % 3];
+    std::vector<float> bias(static_cast<size_t>(Tensor(DType::kFloat32, bias_shape).numel()), 0.25f);
+    bias[0] = 0.5f;
+    Value* mm = b.node("MatMul", {x, b.constant("w", Tensor::from_values<float>({4, 3}, w.data()))}, "mm", {2, 3});
+    b.g->add_output(b.node("Add", {mm, b.constant("b", Tensor::from_values<float>(bias_shape, bias.data()))}, "add",
+                           {2, 3}));
+    set.quantizers.push_back(quantizer(0, QuantizerKind::kActivation, {"x"}, {{"mm", 0}}, per_tensor(DType::kInt8, sx)));
+    QuantParams pw;
+    pw.dtype = DType::kInt8;
+    pw.axis = 1;
+    pw.scale = sw;
+    pw.zero_point = {0, 0, 0};
+    pw.qmin = -127;
+    pw.qmax = 127;
+    set.quantizers.push_back(quantizer(1, QuantizerKind::kWeight, {"w"}, {{"mm", 1}}, pw));
+  }
+};
+
+TEST(MaterializeQdq, MatMulAddBiasIsInt32) {
+  // ONNX Runtime fuses MatMul + Add into a Gemm before its QDQ selectors: with an int32 DequantizeLinear bias the
+  // Gemm is a QGemm even without an output QuantizeLinear, so the profile keeps the weight and bias quantized.
+  MatMulBiasCase c;
+  for (const ExportProfile* profile : {static_cast<const ExportProfile*>(nullptr), &export_profile_for("onnxruntime")}) {
+    MaterializeOptions o;
+    o.profile = profile;
+    const ir::Model m = materialize_qdq(c.b.model, c.set, o);
+    const ir::Node* add = m.graph->find_node("add");
+    const ir::Node* dq_b = producer_of(add, 1);
+    ASSERT_NE(dq_b, nullptr) << (profile ? profile->name : "plain");
+    ASSERT_EQ(dq_b->op_type(), "DequantizeLinear");
+    const Tensor& qb = *dq_b->input(0)->constant;
+    ASSERT_EQ(qb.dtype(), DType::kInt32);
+    // round(b / (sx * sw[c])): 0.5 / 0.0005 = 1000, 0.25 / 0.001 = 250, 0.25 / 0.002 = 125.
+    EXPECT_EQ(std::vector<int32_t>(qb.data<int32_t>(), qb.data<int32_t>() + 3), (std::vector<int32_t>{1000, 250, 125}));
+    const Tensor& sb = *dq_b->input(1)->constant;
+    ASSERT_EQ(sb.shape(), Shape{3});
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(sb.data<float>()[i], c.sx * c.sw[static_cast<size_t>(i)]);
+    EXPECT_EQ(producer_of(m.graph->find_node("mm"), 1)->op_type(), "DequantizeLinear") << "weight stays int8";
+    EXPECT_EQ(m.graph->find_value("b"), nullptr);
+    expect_checker_accepts(m);
+    // Numbers: the exported graph against the one with a float bias (equal up to the bias rounding, here exact).
+    MaterializeOptions float_bias = o;
+    float_bias.quantize_bias = false;
+    const ir::Model ref = materialize_qdq(c.b.model, c.set, float_bias);
+    std::mt19937 rng(9);
+    const Tensor x = testing::random_tensor({2, 4}, rng, -3.f, 3.f);
+    for (bool fuse : {false, true}) {
+      EXPECT_EQ(testing::compare_tensors(run(m, x, false, fuse)[0], run(ref, x, false, false)[0], 1e-6, 1e-6), "")
+          << "fuse " << fuse;
+    }
+  }
+}
+
+TEST(MaterializeQdq, MatMulAddThatIsNotARowBiasStaysFloat) {
+  // An Add of a [2, 3] constant is not a bias of the layer (it varies along the rows): left as written.
+  MatMulBiasCase c({2, 3});
+  const ir::Model m = materialize_qdq(c.b.model, c.set, MaterializeOptions{});
+  EXPECT_EQ(m.graph->find_node("add")->input(1)->name(), "b");
+}
+
 TEST(MaterializeQdq, DisabledQuantizersInsertNothing) {
   ConvCase c;
   c.set.at(0).enabled = false;
