@@ -292,6 +292,7 @@ ExportProfile parse_export_profile(const nlohmann::json& j, const std::string& w
       r.require("op_type", rule.op_type);
       r.read("max_input_channels", rule.max_input_channels);
       r.read("graph_input_only", rule.graph_input_only);
+      r.read("before_fusions", rule.before_fusions);
       r.require("reason", rule.reason);
       r.finish();
       if (rule.max_input_channels < 0) {

@@ -42,6 +42,10 @@ struct KeepFloatRule {
   int64_t max_input_channels = 0;  // > 0: only when the op reads at most this many channels (weight dim 1 x group)
   bool graph_input_only = false;   // only when its data input is a graph input
   std::string reason;              // why, for the report
+  // Non-empty: only when the op's output goes into one of these device fusions (names of HwConfig::fusions). The
+  // activation is what tips the balance: ONNX Runtime's float Conv runs hard-swish/swish inside its kernel, its
+  // QLinearConv needs two more int8 passes for them; a Relu costs neither.
+  std::vector<std::string> before_fusions;
 };
 
 // What the runtime of the exported file needs (hw_configs/<name>.json with "export_profile"). Read by placement

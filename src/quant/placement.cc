@@ -306,13 +306,17 @@ class Placer {
       if (!default_domain(*n)) continue;
       for (const KeepFloatRule& rule : options_.profile->keep_float) {
         if (rule.op_type != n->op_type() || !keeps_float(*n, rule)) continue;
+        std::optional<PatternMatch> m;
+        if (n->num_outputs() > 0 && n->output(0) != nullptr) m = match_activation(graph_, all, *n->output(0));
+        if (!rule.before_fusions.empty() &&
+            (!m || std::find(rule.before_fusions.begin(), rule.before_fusions.end(), m->pattern->name) ==
+                       rule.before_fusions.end())) {
+          continue;
+        }
         kept_float_[n] = "kept float for " + options_.profile->name + ": " + rule.reason;
-        if (n->num_outputs() > 0 && n->output(0) != nullptr) {
-          if (std::optional<PatternMatch> m = match_activation(graph_, all, *n->output(0))) {
-            for (const auto& [id, node] : m->nodes) {
-              kept_float_[node] = "fused with " + n->describe() + ", which is kept float for " +
-                                  options_.profile->name;
-            }
+        if (m) {
+          for (const auto& [id, node] : m->nodes) {
+            kept_float_[node] = "fused with " + n->describe() + ", which is kept float for " + options_.profile->name;
           }
         }
         break;
