@@ -207,6 +207,20 @@ TEST(HwConfig, ExportProfiles) {
   EXPECT_EQ(honoured_fusions(hw_config_for("CPU"), &ort).size(), 2u);
   EXPECT_EQ(honoured_fusions(hw_config_for("CPU"), &qwac).size(), hw_config_for("CPU").fusions.size());
   expect_invalid([] { export_profile_for("tensorrt"); }, "unknown profile \"tensorrt\"; known profiles: \"onnxruntime\", \"qwac\"");
+  // One keep_float rule: the image-input Conv before hard-swish (ORT's float Conv fuses it).
+  ASSERT_EQ(ort.keep_float.size(), 1u);
+  EXPECT_EQ(ort.keep_float[0].op_type, "Conv");
+  EXPECT_EQ(ort.keep_float[0].max_input_channels, 4);
+  EXPECT_TRUE(ort.keep_float[0].graph_input_only);
+  EXPECT_EQ(ort.keep_float[0].before_fusions, (std::vector<std::string>{"hard_swish", "hard_swish_decomposed"}));
+  const ExportProfile parsed = parse_export_profile(nlohmann::json::parse(R"({"export_profile": "x", "keep_float": [
+      {"op_type": "Conv", "before_fusions": ["swish"], "reason": "r"}]})"), "p.json");
+  EXPECT_EQ(parsed.keep_float.at(0).before_fusions, std::vector<std::string>{"swish"});
+  EXPECT_EQ(parsed.keep_float.at(0).max_input_channels, 0);
+  expect_invalid([] {
+    parse_export_profile(nlohmann::json::parse(R"({"export_profile": "x", "keep_float": [
+        {"op_type": "Conv", "before_fusion": ["swish"], "reason": "r"}]})"), "p.json");
+  }, "p.json.keep_float[0].before_fusion: unknown key");
 }
 
 TEST(HwConfig, ExportProfileAndFusionParsingIsStrict) {
