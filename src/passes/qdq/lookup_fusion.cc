@@ -139,7 +139,7 @@ bool grow_region(const ir::Graph& g, ir::Node* end, const std::unordered_map<con
     if (shared) region.shared.insert(p);
     if (!add_inputs(*next->producer())) return false;
   }
-  // A lone QuantizeLinear of an 8-bit tensor, or nothing but data movement, is not worth a table.
+  // A lone QuantizeLinear reads a float tensor: no chain of an 8-bit one.
   if (members.size() == 1 && is_default_domain(*end) && end->op_type() == "QuantizeLinear") return false;
   region.nodes = std::move(nodes);
   std::sort(region.nodes.begin(), region.nodes.end(),

@@ -10,7 +10,8 @@
 // A region is grown backwards from a node with an 8-bit result (a QuantizeLinear, or a QAdd / QMul / QLookup with a
 // quantized output), absorbing the producer of the most recent input until a single 8-bit tensor is left; every
 // node must be element-wise (the ops listed in lookup_fusion.cc), read only scalar constants besides the region's
-// values, and have every reader of its result inside the region. Runs after the QDQ rule table (which makes QAdd and
+// values, and have every reader of its result inside the region (a DequantizeLinear read outside too is copied into
+// the region instead). Runs after the QDQ rule table (which makes QAdd and
 // QMul) in passes::engine_int8_passes.
 #pragma once
 
