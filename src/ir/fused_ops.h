@@ -32,6 +32,18 @@ struct QAddInputs {
   static constexpr size_t kA = 0, kAScale = 1, kAZeroPoint = 2, kB = 3, kBScale = 4, kBZeroPoint = 5, kYScale = 6,
                           kYZeroPoint = 7, kCount = 8;
 };
+// QMul: integer element-wise product of two 8-bit tensors (QAdd's inputs and semantics with * for +).
+inline constexpr std::string_view kQMulOp = "QMul";
+using QMulInputs = QAddInputs;
+
+// QLookup: Y[i] = Table[code of X[i]] for an 8-bit X, indexed by the code's byte (uint8 x: x; int8 x: x & 0xFF).
+// Any element-wise computation whose only varying input is one 8-bit tensor is a function of its 256 codes; the
+// engine's int8 passes (passes/qdq/lookup_fusion.h) replace such chains by one QLookup and leave the chain, applied
+// to the 256 codes, for the compile-time constant folding to turn into the table.
+inline constexpr std::string_view kQLookupOp = "QLookup";
+struct QLookupInputs {
+  static constexpr size_t kX = 0, kTable = 1, kCount = 2;
+};
 
 // QLinearPool: pooling of an 8-bit tensor requantized with other parameters. Max pooling whose output keeps its
 // input's parameters is no QLinearPool: the ONNX op runs on the 8-bit tensor (max commutes with the monotonic

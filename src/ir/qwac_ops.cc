@@ -100,6 +100,30 @@ std::vector<QwacOpDef> make_defs() {
                   {kActivationAttribute, kActivationParamsAttribute},
                   true,
                   &infer_qadd});
+  defs.push_back({kQMulOp,
+                  "Y = QuantizeLinear(activation(DequantizeLinear(A) * DequantizeLinear(B)), y_scale, y_zero_point), "
+                  "or the float activation(...); A and B numpy-broadcast",
+                  "",
+                  {{"A", k8Bit, false, ""},
+                   {"a_scale", kFloat, false, "float scalar"},
+                   {"a_zero_point", k8Bit, true, "scalar of A's type; absent = uint8 0"},
+                   {"B", k8Bit, false, ""},
+                   {"b_scale", kFloat, false, "float scalar"},
+                   {"b_zero_point", k8Bit, true, "scalar of B's type; absent = uint8 0"},
+                   {"y_scale", kFloat, true, "float scalar; with y_zero_point the output is quantized, else float"},
+                   {"y_zero_point", k8Bit, true, "uint8/int8 scalar, the output type"}},
+                  {kActivationAttribute, kActivationParamsAttribute},
+                  true,
+                  &infer_qadd});
+  defs.push_back({kQLookupOp,
+                  "Y[i] = Table[X[i] as a byte]: an element-wise function of an 8-bit tensor, tabulated over its 256 "
+                  "codes (uint8 code c at index c, int8 code c at index c & 0xFF)",
+                  "",
+                  {{"X", k8Bit, false, ""},
+                   {"Table", kFloatOr8Bit, false, "256 values, the output type; a constant"}},
+                  {},
+                  false,
+                  &infer_qlookup});
   defs.push_back({kQLinearPoolOp,
                   "Y = QuantizeLinear(pool(DequantizeLinear(X)), y_scale, y_zero_point): pooling requantized with "
                   "other parameters than its input's (ONNX Runtime's QLinearAveragePool, for every pooling op)",

@@ -6,6 +6,7 @@
 #include "passes/fuse_conv_activation.h"
 #include "passes/fuse_matmul.h"
 #include "passes/fuse_quantize_dequantize.h"
+#include "passes/qdq/lookup_fusion.h"
 #include "passes/qdq/qdq_fusion.h"
 #include "passes/recognize_activations.h"
 #include "passes/recognize_layer_norm.h"
@@ -25,8 +26,10 @@ std::vector<std::unique_ptr<Pass>> engine_int8_passes() {
   // Activation decompositions between quantizers -> com.qwac Activation, which the QDQ rules fuse as one op.
   list.push_back(std::make_unique<RecognizeActivations>(Target::kEngine));
   // The QDQ rule table (passes/qdq/qdq_rules.cc): DQ -> data movement -> Q on integers, requantizing pooling ->
-  // QLinearPool, DQ(X), DQ(W) -> Conv [-> act] [-> Q] -> QConv, DQ(A) + DQ(B) -> Add -> QAdd, Gemm/MatMul -> QGemm.
+  // QLinearPool, DQ(X), DQ(W) -> Conv [-> act] [-> Q] -> QConv, DQ(A) + DQ(B) -> Add -> QAdd (Mul -> QMul), Gemm/MatMul -> QGemm.
   list.push_back(std::make_unique<QdqFusion>());
+  // Element-wise chains of one 8-bit tensor (hard-swish, SiLU, hard-sigmoid between quantizers) -> QLookup.
+  list.push_back(std::make_unique<FuseQdqLookup>());
   return list;
 }
 

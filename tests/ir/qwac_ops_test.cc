@@ -20,7 +20,8 @@ TEST(QwacOps, EveryDefinitionIsRegisteredInTheQwacDomain) {
   }
   EXPECT_EQ(find_qwac_op_def("NoSuchOp"), nullptr);
   for (std::string_view op :
-       {kFusedConvOp, kQConvOp, kQGemmOp, kQAddOp, kQLinearPoolOp, kFakeQuantizeOp, kActivationOp}) {
+       {kFusedConvOp, kQConvOp, kQGemmOp, kQAddOp, kQMulOp, kQLookupOp, kQLinearPoolOp, kFakeQuantizeOp,
+        kActivationOp}) {
     EXPECT_NE(find_qwac_op_def(op), nullptr) << op;
   }
 }

@@ -1,8 +1,9 @@
-// QAdd and QGemm (com.qwac): the reference kernels on hand-computed cases, and on seeded random problems the fast
+// QAdd, QMul and QGemm (com.qwac): the reference kernels on hand-computed cases, and on seeded random problems the fast
 // kernels against the reference and both against the float simulation (reference DequantizeLinear -> Add / Gemm
 // -> Relu/Clip -> QuantizeLinear, as the engine runs the unfused QDQ pattern). Integer outputs may differ by at
 // most one quantization step on at most 0.1 % of the elements (issue 6); QAdd's fast loop is exact. QAdd also runs
-// on two operands in the oneDNN layout of QConv outputs and keeps it.
+// on two operands in the oneDNN layout of QConv outputs and keeps it; QMul / QAdd with a per-channel operand run in
+// the channels-last layout of a QConv output.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -214,15 +215,17 @@ std::vector<Blob> qadd_inputs(const QAddCase& c, std::mt19937& rng) {
   return in;
 }
 
-Tensor simulate_qadd(const std::vector<Blob>& in, const ir::Attributes& attrs) {
+// DQ(A) `float_op` DQ(B) -> activation -> Q with the reference kernels (float_op: Add for QAdd, Mul for QMul).
+Tensor simulate_qbinary(const std::vector<Blob>& in, const ir::Attributes& attrs, const std::string& float_op) {
   const Tensor a = dequantize(in[AddIn::kA], in[AddIn::kAScale], in[AddIn::kAZeroPoint]);
   const Tensor b = dequantize(in[AddIn::kB], in[AddIn::kBScale], in[AddIn::kBZeroPoint]);
-  const Tensor sum = run_plain("Add", {}, {Blob::plain(a), Blob::plain(b)}, kOpset, ref());
+  const Tensor sum = run_plain(float_op, {}, {Blob::plain(a), Blob::plain(b)}, kOpset, ref());
   return simulate_tail(sum, attrs, in, AddIn::kYScale);
 }
 
-TEST(QAddDnnl, MatchesReferenceAndFloatSimulationOnRandomProblems) {
-  std::mt19937 rng(606);
+// The fast QAdd / QMul on random broadcast problems: exactly the reference; the reference against the simulation.
+void check_qbinary_on_random_problems(const std::string& op, const std::string& float_op, unsigned seed) {
+  std::mt19937 rng(seed);
   constexpr int kCases = 200;
   int64_t elements = 0, differ_sim = 0;
   for (int i = 0; i < kCases; ++i) {
@@ -230,11 +233,10 @@ TEST(QAddDnnl, MatchesReferenceAndFloatSimulationOnRandomProblems) {
     const std::vector<Blob> in = qadd_inputs(c, rng);
     const std::string what = "case " + std::to_string(i) + ": " + c.describe();
     std::string impl;
-    const Tensor got =
-        run_plain(std::string(ir::kQAddOp), c.attrs, in, kOpset, kernels::default_kernel_registry(), &impl, qdomain());
+    const Tensor got = run_plain(op, c.attrs, in, kOpset, kernels::default_kernel_registry(), &impl, qdomain());
     EXPECT_EQ(impl, "dnnl") << what;
-    const Tensor expected = run_plain(std::string(ir::kQAddOp), c.attrs, in, kOpset, ref(), nullptr, qdomain());
-    const Tensor simulated = simulate_qadd(in, c.attrs);
+    const Tensor expected = run_plain(op, c.attrs, in, kOpset, ref(), nullptr, qdomain());
+    const Tensor simulated = simulate_qbinary(in, c.attrs, float_op);
     EXPECT_EQ(compare_tensors_exact(got, expected), "") << what << ": the fast loop is the reference's arithmetic";
     if (c.y_type == DType::kFloat32) {
       EXPECT_EQ(compare_tensors(expected, simulated, 0.0, 1e-6 * max_abs(simulated) + 1e-7), "") << what;
@@ -246,8 +248,35 @@ TEST(QAddDnnl, MatchesReferenceAndFloatSimulationOnRandomProblems) {
   ASSERT_GT(elements, 0);
   EXPECT_LE(static_cast<double>(differ_sim), kMaxMismatchFraction * static_cast<double>(elements))
       << differ_sim << " of " << elements;
-  std::cout << "QAdd: fast == reference; reference vs simulation: " << differ_sim << " of " << elements
+  std::cout << op << ": fast == reference; reference vs simulation: " << differ_sim << " of " << elements
             << " integer outputs differ by one step\n";
+}
+
+TEST(QAddDnnl, MatchesReferenceAndFloatSimulationOnRandomProblems) {
+  check_qbinary_on_random_problems(std::string(ir::kQAddOp), "Add", 606);
+}
+
+TEST(QMulDnnl, MatchesReferenceAndFloatSimulationOnRandomProblems) {
+  check_qbinary_on_random_problems(std::string(ir::kQMulOp), "Mul", 607);
+}
+
+// A = [10, 20, 0, 13] (uint8, zp 5, scale 0.5 -> 2.5, 7.5, -2.5, 4), B = [2, -4, -6, 1] (int8, scale 0.25 -> 0.5,
+// -1, -1.5, 0.25): product 1.25, -7.5, 3.75, 1; y_scale 0.5, y_zp 10: 2.5 -> 2 (half to even), -15, 7.5 -> 8, 2;
+// + 10 = 12, -5 -> 0 (saturated), 18, 12.
+TEST(QMulReference, HandComputed) {
+  const std::string op(ir::kQMulOp);
+  for (const kernels::KernelRegistry* registry : {&ref(), &dnnl_only_registry()}) {
+    const std::string which = registry == &ref() ? "ref" : "dnnl";
+    std::vector<Blob> in = qadd_hand_inputs(true);
+    in[AddIn::kYScale] = Blob::plain(make_scalar(0.5f), true);
+    in[AddIn::kYZeroPoint] = Blob::plain(make_scalar<uint8_t>(10), true);
+    std::string impl;
+    const Tensor y = run_plain(op, {}, in, kOpset, *registry, &impl, qdomain());
+    EXPECT_EQ(impl, which);
+    EXPECT_EQ(tensor_values<uint8_t>(y), (std::vector<uint8_t>{12, 0, 18, 12})) << which;
+    const Tensor yf = run_plain(op, {}, qadd_hand_inputs(false), kOpset, *registry, nullptr, qdomain());
+    EXPECT_EQ(tensor_values<float>(yf), (std::vector<float>{1.25f, -7.5f, 3.75f, 1.f})) << which;
+  }
 }
 
 // Two int8 QConvs give u8 tensors in oneDNN's layout; QAdd reads both (and a blocked + plain pair) in place and
@@ -292,6 +321,62 @@ TEST(QAddDnnl, ComputesOnTheBlockedLayoutOfQConvOutputs) {
     const Tensor expected = run_plain(std::string(ir::kQAddOp), relu, plain_in, kOpset, ref(), nullptr, qdomain());
     EXPECT_EQ(compare_tensors_exact(r.outputs[0].to_plain(), expected), "") << (plain_b ? "blocked + plain" : "");
   }
+}
+
+// The squeeze-and-excitation scale: a QConv's channels-last u8 output times a per-channel [N or 1, C, 1, 1] tensor
+// (plain, or itself a QConv output), by QMul and QAdd, either operand order: computed in the channels-last layout,
+// exactly the reference on plain tensors.
+TEST(QMulDnnl, PerChannelOperandAgainstTheChannelsLastLayoutOfAQConvOutput) {
+  std::mt19937 rng(12);
+  const Shape x_shape = {2, 24, 5, 5};
+  auto qconv_output = [&](const Shape& shape, uint8_t y_zp) {
+    std::vector<Blob> in(ir::QConvInputs::kCount);
+    in[ir::QConvInputs::kX] = Blob::plain(random_ints(DType::kUInt8, shape, rng));
+    in[ir::QConvInputs::kXScale] = Blob::plain(make_scalar(0.02f), true);
+    in[ir::QConvInputs::kXZeroPoint] = Blob::plain(make_scalar<uint8_t>(0), true);
+    in[ir::QConvInputs::kW] = Blob::plain(random_ints(DType::kInt8, {shape[1], shape[1], 1, 1}, rng), true);
+    in[ir::QConvInputs::kWScale] = Blob::plain(make_scalar(0.002f), true);
+    in[ir::QConvInputs::kBias] = Blob::absent();
+    in[ir::QConvInputs::kYScale] = Blob::plain(make_scalar(0.05f), true);
+    in[ir::QConvInputs::kYZeroPoint] = Blob::plain(make_scalar<uint8_t>(y_zp), true);
+    return run_node(std::string(ir::kQConvOp), {}, in, kOpset, dnnl_only_registry(), qdomain()).outputs.at(0);
+  };
+  const Blob x = qconv_output(x_shape, 100);
+  ASSERT_TRUE(x.blocked()) << "QConv int8 outputs are expected in a oneDNN layout (nhwc)";
+  int checked = 0;
+  for (const std::string op : {std::string(ir::kQMulOp), std::string(ir::kQAddOp)}) {
+    for (int64_t batch : {int64_t{2}, int64_t{1}}) {
+      for (bool blocked_scale : {false, true}) {
+        for (bool scale_first : {false, true}) {
+          const Shape s_shape = {batch, x_shape[1], 1, 1};
+          const Blob s = blocked_scale ? qconv_output(s_shape, 3) : Blob::plain(random_ints(DType::kInt8, s_shape, rng));
+          const DType s_type = blocked_scale ? DType::kUInt8 : DType::kInt8;
+          std::vector<Blob> in(AddIn::kCount);
+          const size_t xi = scale_first ? AddIn::kB : AddIn::kA, si = scale_first ? AddIn::kA : AddIn::kB;
+          in[xi] = x;
+          in[xi + 1] = Blob::plain(make_scalar(0.05f), true);
+          in[xi + 2] = Blob::plain(make_scalar<uint8_t>(100), true);
+          in[si] = s;
+          in[si + 1] = Blob::plain(make_scalar(0.01f), true);
+          in[si + 2] = Blob::plain(zero_point_tensor(s_type, blocked_scale ? 3 : -4), true);
+          in[AddIn::kYScale] = Blob::plain(make_scalar(0.04f), true);
+          in[AddIn::kYZeroPoint] = Blob::plain(make_scalar<int8_t>(-7), true);
+          const std::string what = op + " batch " + std::to_string(batch) + (blocked_scale ? " blocked" : " plain") +
+                                   " scale" + (scale_first ? " first" : " second");
+          NodeRun r = run_node(op, {}, in, kOpset, dnnl_only_registry(), qdomain());
+          ASSERT_EQ(r.impl, "dnnl") << what;
+          ASSERT_TRUE(r.outputs[0].blocked()) << what << ": the output keeps the channels-last layout";
+          std::vector<Blob> plain_in = in;
+          plain_in[xi] = Blob::plain(x.to_plain());
+          plain_in[si] = Blob::plain(s.to_plain());
+          const Tensor expected = run_plain(op, {}, plain_in, kOpset, ref(), nullptr, qdomain());
+          EXPECT_EQ(compare_tensors_exact(r.outputs[0].to_plain(), expected), "") << what;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 16);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// Shape and type inference for the integer element-wise and matrix ops QAdd and QGemm (ir/fused_ops.h): the shape
+// Shape and type inference for the integer element-wise and matrix ops QAdd, QMul, QLookup and QGemm (ir/fused_ops.h): the shape
 // of the float op on the dequantized operands, the type of the trailing QuantizeLinear (y_zero_point's) or float.
 #include <string>
 
@@ -52,6 +52,15 @@ std::vector<OutputInfo> infer_qadd(const InferContext& ctx) {
   check_activation(ctx);
   const Shape y = broadcast_shapes(ctx.input(In::kA).shape, ctx.input(In::kB).shape, ctx.node().describe());
   return {OutputInfo{output_type(ctx, In::kYScale, In::kYZeroPoint), y}};
+}
+
+std::vector<OutputInfo> infer_qlookup(const InferContext& ctx) {
+  using In = QLookupInputs;
+  const TensorInfo& table = ctx.input(In::kTable);
+  if (shape_numel(table.shape) != 256) {
+    ctx.fail("Table has shape " + shape_to_string(table.shape) + ", expected 256 values (one per 8-bit code)");
+  }
+  return {OutputInfo{table.dtype, ctx.input(In::kX).shape}};
 }
 
 std::vector<OutputInfo> infer_qgemm(const InferContext& ctx) {

@@ -7,8 +7,9 @@ namespace qwac::kernels::dnnl_impl {
 
 void register_conv_kernels(KernelRegistry& registry);       // Conv, FusedConv (com.qwac)
 void register_qconv_kernels(KernelRegistry& registry);      // QConv (com.qwac): int8 convolution
-void register_qadd_kernels(KernelRegistry& registry);       // QAdd (com.qwac): int8 element-wise add
+void register_qadd_kernels(KernelRegistry& registry);       // QAdd, QMul (com.qwac): int8 element-wise add, product
 void register_qgemm_kernels(KernelRegistry& registry);      // QGemm (com.qwac): int8 matmul
+void register_qlookup_kernels(KernelRegistry& registry);    // QLookup (com.qwac): 256-entry table lookup
 void register_dequantize_kernels(KernelRegistry& registry);  // DequantizeLinear (per-tensor, 8-bit)
 void register_deconv_kernels(KernelRegistry& registry);     // ConvTranspose
 void register_matmul_kernels(KernelRegistry& registry);     // Gemm, MatMul

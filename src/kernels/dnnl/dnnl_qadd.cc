@@ -1,5 +1,6 @@
-// QAdd (com.qwac, ir/fused_ops.h) as a vectorizable loop over the 8-bit operands, parallel with OpenMP. It computes
-// exactly the reference's float simulation, float(q - zp) * scale per operand, the float sum, the activation and
+// QAdd and QMul (com.qwac, ir/fused_ops.h) as a vectorizable loop over the 8-bit operands, parallel with OpenMP. It
+// computes exactly the reference's float simulation, float(q - zp) * scale per operand, the float sum (product), the
+// activation and
 // QuantizeLinear's division by y_scale and round-half-to-even (done by adding and subtracting 1.5 * 2^23 after the
 // clamp to the output range, which the compiler can vectorize, where std::nearbyint is a library call). Relu and
 // Clip are a clamp of the sum; other activations (kernels/ref/activation.h) are applied to blocks of sums.
@@ -8,8 +9,10 @@
 // arrives in a oneDNN layout (the nhwc output of a QConv), the other is reordered into that layout if it is not
 // already in it, and the output is written in it, so a residual block stays in the integer layout of its QConvs.
 // Such a layout must hold no padding (nhwc, not nChw16c with 10 channels), since padded bytes would not stay zero.
-// Plain operands broadcast as Add's; blocked ones must have equal shapes (else the kernel declines and the
-// reference runs on plain tensors).
+// Plain operands broadcast as Add's; blocked ones must have equal shapes, except one broadcast case: a dense
+// channels-last operand (a QConv's nhwc output) times a per-channel [N or 1, C, 1, ..., 1] one (the
+// squeeze-and-excitation scale), computed row by row of C channels in the channels-last layout (else the kernel
+// declines and the reference runs on plain tensors).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -60,14 +63,14 @@ __attribute__((always_inline)) inline Y store(float s, const QAddParams& p) {
 
 // SA / SB: how far an operand advances per element (1, or 0 for a broadcast one). The parameters are copied to
 // locals: the compiler cannot know that the 8-bit stores do not alias them.
-template <typename A, typename B, typename Y, int SA, int SB>
+template <bool M, typename A, typename B, typename Y, int SA, int SB>
 __attribute__((always_inline)) inline void qadd_span(const A* a, const B* b, Y* y, int64_t n,
                                                      const QAddParams& params) {
   const QAddParams p = params;
   auto sum = [&](int64_t i) {
     const float fa = static_cast<float>(static_cast<int32_t>(a[i * SA]) - p.a_zp) * p.a_scale;
     const float fb = static_cast<float>(static_cast<int32_t>(b[i * SB]) - p.b_zp) * p.b_scale;
-    return fa + fb;
+    return M ? fa * fb : fa + fb;
   };
   if (p.act.none()) {
     for (int64_t i = 0; i < n; ++i) y[i] = store<Y>(std::min(std::max(sum(i), p.lo), p.hi), p);
@@ -86,42 +89,42 @@ __attribute__((always_inline)) inline void qadd_span(const A* a, const B* b, Y* 
 using SpanFn = void (*)(const void* a, const void* b, void* y, int64_t n, int64_t sa, int64_t sb,
                         const QAddParams& p);
 
-template <typename A, typename B, typename Y>
+template <bool M, typename A, typename B, typename Y>
 __attribute__((always_inline)) inline void qadd_dispatch(const void* a_raw, const void* b_raw, void* y_raw, int64_t n,
                                                          int64_t sa, int64_t sb, const QAddParams& p) {
   const A* a = static_cast<const A*>(a_raw);
   const B* b = static_cast<const B*>(b_raw);
   Y* y = static_cast<Y*>(y_raw);
   if (sa == 1 && sb == 1) {
-    qadd_span<A, B, Y, 1, 1>(a, b, y, n, p);
+    qadd_span<M, A, B, Y, 1, 1>(a, b, y, n, p);
   } else if (sa == 1) {
-    qadd_span<A, B, Y, 1, 0>(a, b, y, n, p);
+    qadd_span<M, A, B, Y, 1, 0>(a, b, y, n, p);
   } else if (sb == 1) {
-    qadd_span<A, B, Y, 0, 1>(a, b, y, n, p);
+    qadd_span<M, A, B, Y, 0, 1>(a, b, y, n, p);
   } else {
-    qadd_span<A, B, Y, 0, 0>(a, b, y, n, p);
+    qadd_span<M, A, B, Y, 0, 0>(a, b, y, n, p);
   }
 }
 
 // The same loops for the baseline x86-64 target and for AVX2 (twice the vector width, and 8-bit to float
 // conversions in one instruction), picked at kernel creation. No FMA: a fused multiply-add would round
 // differently from the reference's separate product and sum.
-template <typename A, typename B, typename Y>
+template <bool M, typename A, typename B, typename Y>
 void qadd_span_any(const void* a, const void* b, void* y, int64_t n, int64_t sa, int64_t sb, const QAddParams& p) {
-  qadd_dispatch<A, B, Y>(a, b, y, n, sa, sb, p);
+  qadd_dispatch<M, A, B, Y>(a, b, y, n, sa, sb, p);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-template <typename A, typename B, typename Y>
+template <bool M, typename A, typename B, typename Y>
 __attribute__((target("avx2"))) void qadd_span_avx2(const void* a, const void* b, void* y, int64_t n, int64_t sa,
                                                     int64_t sb, const QAddParams& p) {
-  qadd_dispatch<A, B, Y>(a, b, y, n, sa, sb, p);
+  qadd_dispatch<M, A, B, Y>(a, b, y, n, sa, sb, p);
 }
 constexpr bool kHaveAvx2Variant = true;
 #else
-template <typename A, typename B, typename Y>
+template <bool M, typename A, typename B, typename Y>
 void qadd_span_avx2(const void* a, const void* b, void* y, int64_t n, int64_t sa, int64_t sb, const QAddParams& p) {
-  qadd_dispatch<A, B, Y>(a, b, y, n, sa, sb, p);
+  qadd_dispatch<M, A, B, Y>(a, b, y, n, sa, sb, p);
 }
 constexpr bool kHaveAvx2Variant = false;
 #endif
@@ -135,6 +138,7 @@ bool cpu_has_avx2() {
 #endif
 }
 
+template <bool M>
 SpanFn span_fn(DType a, DType b, DType y) {
   const bool avx2 = kHaveAvx2Variant && cpu_has_avx2();
   SpanFn fn = nullptr;
@@ -143,11 +147,11 @@ SpanFn span_fn(DType a, DType b, DType y) {
       using A = decltype(ta);
       using B = decltype(tb);
       if (y == DType::kFloat32) {
-        fn = avx2 ? &qadd_span_avx2<A, B, float> : &qadd_span_any<A, B, float>;
+        fn = avx2 ? &qadd_span_avx2<M, A, B, float> : &qadd_span_any<M, A, B, float>;
       } else {
         with_8bit(y, [&](auto ty) {
           using Y = decltype(ty);
-          fn = avx2 ? &qadd_span_avx2<A, B, Y> : &qadd_span_any<A, B, Y>;
+          fn = avx2 ? &qadd_span_avx2<M, A, B, Y> : &qadd_span_any<M, A, B, Y>;
         });
       }
     });
@@ -166,7 +170,36 @@ dnnl::memory::desc with_type(const dnnl::memory::desc& md, dt t) {
   return dnnl::memory::desc(d);
 }
 
-class QAddKernel final : public Kernel {
+// Whether `md` holds `shape` densely in channels-last order (dims 0, 2, 3, ..., 1 from outer to inner).
+bool channels_last_dense(const dnnl::memory::desc& md, const Shape& shape) {
+  if (shape.size() < 3) return false;
+  dnnl::memory::dims strides(shape.size());
+  int64_t stride = 1;
+  strides[1] = stride;
+  stride *= shape[1];
+  for (size_t d = shape.size() - 1; d >= 2; --d) {
+    strides[d] = stride;
+    stride *= shape[d];
+  }
+  strides[0] = stride;
+  const dnnl::memory::desc want(dnnl::memory::dims(shape.begin(), shape.end()), md.data_type(), strides);
+  return md == want;
+}
+
+// Whether `small` is [N or 1, C, 1, ..., 1] against the full `shape` [N, C, ...] (a per-channel operand).
+bool per_channel_of(const Shape& small, const Shape& shape) {
+  if (small.size() != shape.size() || shape.size() < 3) return false;
+  if (small[0] != shape[0] && small[0] != 1) return false;
+  if (small[1] != shape[1]) return false;
+  for (size_t d = 2; d < shape.size(); ++d) {
+    if (small[d] != 1) return false;
+  }
+  return true;
+}
+
+// kMul: QMul (product), else QAdd (sum).
+template <bool kMul>
+class QBinaryKernel final : public Kernel {
  public:
   static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason);
 
@@ -175,11 +208,26 @@ class QAddKernel final : public Kernel {
     const char* b = static_cast<const char*>(inputs[In::kB].raw());
     char* y = static_cast<char*>(outputs[0].raw());
     const int64_t y_size = outputs[0].dtype() == DType::kFloat32 ? 4 : 1;
-    if (blocked_) {
+    if (blocked_ || rows_ > 0) {
       dnnl::stream& stream = cpu_stream();
       a = static_cast<const char*>(a_.bind(a, stream).get_data_handle());
       b = static_cast<const char*>(b_.bind(b, stream).get_data_handle());
       if (a_.reorders() || b_.reorders()) stream.wait();
+    }
+    if (rows_ > 0) {
+      // Channels-last rows of C elements against the per-channel operand (`a_per_channel_`: A is the small one).
+      const int64_t c = channels_, rows = rows_, rows_per_batch = rows_per_batch_, small_batch = small_batch_;
+      const int threads = rows * c >= kParallelMinWork ? threads_ : 1;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t small_off = small_batch > 1 ? (r / rows_per_batch) * c : 0;
+        const char* ra = a_per_channel_ ? a + small_off : a + r * c;
+        const char* rb = a_per_channel_ ? b + r * c : b + small_off;
+        span_(ra, rb, y + r * c * y_size, c, 1, 1, params_);
+      }
+      return;
+    }
+    if (blocked_) {
       const int64_t tasks = (numel_ + kChunk - 1) / kChunk;
       const int threads = numel_ >= kParallelMinWork ? threads_ : 1;
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
@@ -198,17 +246,63 @@ class QAddKernel final : public Kernel {
   BlockedFormatPtr output_format(size_t) const override { return out_format_; }
 
  private:
+  // A blocked operand against a per-channel one: the channels-last path; false (with `reason`) when it does not fit.
+  bool create_per_channel(const KernelContext& ctx, std::string& reason);
+
   QAddParams params_;
   SpanFn span_ = nullptr;
   int threads_ = 1;
   ref::BroadcastPlan plan_;  // plain operands
   bool blocked_ = false;     // operands and output in one oneDNN layout, `numel_` elements each
   int64_t numel_ = 0;
+  // Channels-last against per-channel: `rows_` rows of `channels_`; the small operand has `small_batch_` rows.
+  int64_t rows_ = 0, channels_ = 0, rows_per_batch_ = 1, small_batch_ = 1;
+  bool a_per_channel_ = false;
   InputAdapter a_, b_;
   BlockedFormatPtr out_format_;
 };
 
-std::unique_ptr<Kernel> QAddKernel::create(const KernelContext& ctx, std::string& reason) {
+template <bool kMul>
+bool QBinaryKernel<kMul>::create_per_channel(const KernelContext& ctx, std::string& reason) {
+  const Shape& y_shape = ctx.outputs[0].shape;
+  const Shape& sa = ctx.inputs[In::kA].shape;
+  const Shape& sb = ctx.inputs[In::kB].shape;
+  const bool a_small = sa != y_shape;
+  const size_t big = a_small ? In::kB : In::kA, small = a_small ? In::kA : In::kB;
+  const BlockedFormatPtr f_big = big < ctx.input_formats.size() ? ctx.input_formats[big] : nullptr;
+  if ((a_small ? sb : sa) != y_shape || !per_channel_of(a_small ? sa : sb, y_shape) || !f_big) {
+    reason = "an operand in a blocked layout is broadcast";
+    return false;
+  }
+  dnnl::memory::desc given_big = plain_desc(ctx.inputs[big].shape, dnnl_8bit(ctx.inputs[big].dtype));
+  if (!given_desc(ctx, big, given_big, reason)) return false;
+  if (!channels_last_dense(given_big, y_shape)) {
+    reason = "an operand in a blocked layout is broadcast, and the full one is not dense channels-last";
+    return false;
+  }
+  const dnnl::memory::desc plain_small = plain_desc(ctx.inputs[small].shape, dnnl_8bit(ctx.inputs[small].dtype));
+  dnnl::memory::desc given_small = plain_small;
+  const bool small_blocked = small < ctx.input_formats.size() && ctx.input_formats[small];
+  if (small_blocked && !given_desc(ctx, small, given_small, reason)) return false;
+  InputAdapter& big_adapter = a_small ? b_ : a_;
+  InputAdapter& small_adapter = a_small ? a_ : b_;
+  if (!try_create([&] { big_adapter = InputAdapter(given_big, given_big); }, reason, "binding of the full operand") ||
+      !try_create([&] { small_adapter = InputAdapter(given_small, plain_small); }, reason,
+                  "reorder of the per-channel operand")) {
+    return false;
+  }
+  channels_ = y_shape[1];
+  rows_ = shape_numel(y_shape) / channels_;
+  rows_per_batch_ = rows_ / y_shape[0];
+  small_batch_ = ctx.inputs[small].shape[0];
+  a_per_channel_ = a_small;
+  const DType y_type = ctx.outputs[0].dtype;
+  out_format_ = format_of(with_type(given_big, y_type == DType::kFloat32 ? dt::f32 : dnnl_8bit(y_type)));
+  return true;
+}
+
+template <bool kMul>
+std::unique_ptr<Kernel> QBinaryKernel<kMul>::create(const KernelContext& ctx, std::string& reason) {
   for (size_t i = 0; i < ctx.inputs.size(); ++i) {
     if (i == In::kA || i == In::kB) continue;
     if (i < ctx.input_formats.size() && ctx.input_formats[i]) {
@@ -221,7 +315,7 @@ std::unique_ptr<Kernel> QAddKernel::create(const KernelContext& ctx, std::string
     }
   }
   const ir::Node& node = ctx.node;
-  auto k = std::make_unique<QAddKernel>();
+  auto k = std::make_unique<QBinaryKernel>();
   QAddParams& p = k->params_;
   p.a_scale = ctx.inputs.at(In::kAScale).value->data<float>()[0];
   p.b_scale = ctx.inputs.at(In::kBScale).value->data<float>()[0];
@@ -250,7 +344,7 @@ std::unique_ptr<Kernel> QAddKernel::create(const KernelContext& ctx, std::string
   } else {
     p.act = act;
   }
-  k->span_ = span_fn(ctx.inputs[In::kA].dtype, ctx.inputs[In::kB].dtype, y_type);
+  k->span_ = span_fn<kMul>(ctx.inputs[In::kA].dtype, ctx.inputs[In::kB].dtype, y_type);
   k->threads_ = std::max(1, ctx.num_threads);
 
   const BlockedFormatPtr fa = In::kA < ctx.input_formats.size() ? ctx.input_formats[In::kA] : nullptr;
@@ -261,8 +355,8 @@ std::unique_ptr<Kernel> QAddKernel::create(const KernelContext& ctx, std::string
     return k;
   }
   if (ctx.inputs[In::kA].shape != y_shape || ctx.inputs[In::kB].shape != y_shape) {
-    reason = "an operand in a blocked layout is broadcast";
-    return nullptr;
+    if (!k->create_per_channel(ctx, reason)) return nullptr;
+    return k;
   }
   dnnl::memory::desc given_a = plain_desc(ctx.inputs[In::kA].shape, dnnl_8bit(ctx.inputs[In::kA].dtype));
   dnnl::memory::desc given_b = plain_desc(ctx.inputs[In::kB].shape, dnnl_8bit(ctx.inputs[In::kB].dtype));
@@ -289,7 +383,9 @@ std::unique_ptr<Kernel> QAddKernel::create(const KernelContext& ctx, std::string
 
 void register_qadd_kernels(KernelRegistry& registry) {
   registry.add(KernelDef{std::string(ir::kQAddOp), std::string(ir::kQwacDomain), 1, INT_MAX, "dnnl", true,
-                         &QAddKernel::create});
+                         &QBinaryKernel<false>::create});
+  registry.add(KernelDef{std::string(ir::kQMulOp), std::string(ir::kQwacDomain), 1, INT_MAX, "dnnl", true,
+                         &QBinaryKernel<true>::create});
 }
 
 }  // namespace qwac::kernels::dnnl_impl

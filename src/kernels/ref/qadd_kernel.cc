@@ -1,6 +1,7 @@
-// QAdd (com.qwac, ir/fused_ops.h), the oracle: exactly the float simulation of DQ(A) + DQ(B) -> Add [-> activation]
-// [-> Q]: DequantizeLinear's float(q - zp) * scale for each operand, the float sum, the activation, then
-// QuantizeLinear's saturate(nearbyint(y / scale) + zp) with a division and round-half-to-even.
+// QAdd and QMul (com.qwac, ir/fused_ops.h), the oracle: exactly the float simulation of DQ(A) + DQ(B) -> Add
+// [-> activation] [-> Q] (Mul: *): DequantizeLinear's float(q - zp) * scale for each operand, the float sum or
+// product, the activation, then QuantizeLinear's saturate(nearbyint(y / scale) + zp) with a division and
+// round-half-to-even.
 #include <algorithm>
 
 #include "ir/fused_ops.h"
@@ -14,11 +15,13 @@ namespace {
 
 using In = ir::QAddInputs;
 
-class QAddRefKernel final : public Kernel {
+// kMul: QMul (product), else QAdd (sum).
+template <bool kMul>
+class QBinaryRefKernel final : public Kernel {
  public:
   static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason) {
-    if (!plain_inputs(ctx, "QAdd", reason)) return nullptr;
-    auto k = std::make_unique<QAddRefKernel>();
+    if (!plain_inputs(ctx, kMul ? "QMul" : "QAdd", reason)) return nullptr;
+    auto k = std::make_unique<QBinaryRefKernel>();
     k->plan_ = BroadcastPlan(ctx.outputs.at(0).shape, {ctx.inputs.at(In::kA).shape, ctx.inputs.at(In::kB).shape});
     k->y_type_ = ctx.outputs[0].dtype;
     k->act_ = ir::Activation::from_attributes(ctx.node.attrs, ctx.node.describe());
@@ -38,8 +41,9 @@ class QAddRefKernel final : public Kernel {
     Tensor& y = out[0];
     plan_.for_each_chunk<2>(threads_, [&](int64_t o, const std::array<int64_t, 2>& off, int64_t count) {
       for (int64_t k = 0; k < count; ++k) {
-        float s = dequantize(element_8bit(a, off[0] + k * sa), a_zp, a_scale) +
-                  dequantize(element_8bit(b, off[1] + k * sb), b_zp, b_scale);
+        const float fa = dequantize(element_8bit(a, off[0] + k * sa), a_zp, a_scale);
+        const float fb = dequantize(element_8bit(b, off[1] + k * sb), b_zp, b_scale);
+        float s = kMul ? fa * fb : fa + fb;
         s = activation_scalar(act_, s);
         if (!quantized) {
           y.data<float>()[o + k] = s;
@@ -63,7 +67,9 @@ class QAddRefKernel final : public Kernel {
 
 void register_qadd_kernels(KernelRegistry& registry) {
   registry.add(KernelDef{std::string(ir::kQAddOp), std::string(ir::kQwacDomain), 1, INT_MAX, "ref", false,
-                         &QAddRefKernel::create});
+                         &QBinaryRefKernel<false>::create});
+  registry.add(KernelDef{std::string(ir::kQMulOp), std::string(ir::kQwacDomain), 1, INT_MAX, "ref", false,
+                         &QBinaryRefKernel<true>::create});
 }
 
 }  // namespace qwac::kernels::ref

@@ -11,8 +11,9 @@ void register_fused_kernels(KernelRegistry& registry);        // qwac-domain fus
 void register_fake_quantize_kernels(KernelRegistry& registry);  // com.qwac FakeQuantize (fused Q -> DQ)
 void register_qconv_kernels(KernelRegistry& registry);          // com.qwac QConv (float simulation)
 void register_qlinear_pool_kernels(KernelRegistry& registry);    // com.qwac QLinearPool (float simulation)
-void register_qadd_kernels(KernelRegistry& registry);           // com.qwac QAdd (float simulation)
+void register_qadd_kernels(KernelRegistry& registry);           // com.qwac QAdd, QMul (float simulation)
 void register_qgemm_kernels(KernelRegistry& registry);          // com.qwac QGemm (float simulation)
+void register_qlookup_kernels(KernelRegistry& registry);        // com.qwac QLookup (table lookup)
 void register_fused_matmul_kernels(KernelRegistry& registry);   // com.qwac FusedMatMul
 
 }  // namespace qwac::kernels::ref

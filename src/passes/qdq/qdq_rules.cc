@@ -30,6 +30,9 @@ const std::vector<QdqRule>& qdq_rules() {
     // After the Convs: an Add whose readers are QConvs quantizing their float input writes integers for them.
     r.push_back(
         {"add", {"Add"}, std::make_shared<BinarySelector>(), std::make_shared<ReplaceWithBinaryOp>(ir::kQAddOp)});
+    // x * HardSigmoid(x) as ONNX Runtime's export profile writes it, SiLU's x * Sigmoid(x), an SE block's scale.
+    r.push_back(
+        {"mul", {"Mul"}, std::make_shared<BinarySelector>(), std::make_shared<ReplaceWithBinaryOp>(ir::kQMulOp)});
     r.push_back({"gemm",
                  {"Gemm", "MatMul"},
                  std::make_shared<MatMulSelector>(),
