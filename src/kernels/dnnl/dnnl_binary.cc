@@ -78,15 +78,35 @@ std::unique_ptr<Kernel> create_binary(const BinaryOp& op, const KernelContext& c
     src1_md = b_full ? src0_md : dnnl::memory::desc(given_b.dims(), dnnl::memory::data_type::f32,
                                                     dnnl::memory::format_tag::any);
   }
+  // Candidate src1 layouts, first the one above. oneDNN's jit binary takes a broadcast src1 ([N,C,1,1], the scale
+  // of a squeeze-and-excitation block, as a 1x1 Conv leaves it: nChw16c) only in a layout it derives itself or in
+  // plain, and a full-size src1 only in src0's layout: reordering the small operand beats the reference kernel
+  // plus two conversions of the big one to plain and back.
+  std::vector<dnnl::memory::desc> src1_candidates = {src1_md};
+  if (b_full) {
+    src1_candidates.push_back(src0_md);
+  } else {
+    src1_candidates.push_back(dnnl::memory::desc(given_b.dims(), dnnl::memory::data_type::f32,
+                                                 dnnl::memory::format_tag::any));
+    const dnnl::memory::dims b_dims = given_b.dims();
+    src1_candidates.push_back(plain_desc(Shape(b_dims.begin(), b_dims.end())));
+  }
   // The output takes src0's layout, so a blocked chain stays blocked.
   const dnnl::memory::desc dst_md = src0_md;
   dnnl::binary::primitive_desc pd;
-  if (!try_create([&] { pd = dnnl::binary::primitive_desc(dnnl::binary::desc(op.algorithm, src0_md, src1_md, dst_md),
-                                                           cpu_engine()); },
-                  reason, "binary")) {
-    return nullptr;
+  bool found = false;
+  for (const dnnl::memory::desc& candidate : src1_candidates) {
+    if (!try_create([&] { pd = dnnl::binary::primitive_desc(
+                              dnnl::binary::desc(op.algorithm, src0_md, candidate, dst_md), cpu_engine()); },
+                    reason, "binary")) {
+      continue;
+    }
+    if (std::string(pd.impl_info_str()).rfind("ref", 0) != 0) {
+      found = true;
+      break;
+    }
   }
-  if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) {
+  if (!found) {
     reason = "oneDNN has only its reference binary for these layouts";
     return nullptr;
   }
