@@ -1,6 +1,9 @@
 // Add / Sub / Mul / Div on oneDNN binary with numpy broadcasting of the second operand. Inputs may arrive in a
 // oneDNN layout (a residual Add between two convolutions); a plain broadcast operand ([1,C,1,1], scalar) is
 // passed to oneDNN as is, and when oneDNN cannot combine the layouts the kernel declines.
+#include <optional>
+#include <vector>
+
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_families.h"
 
@@ -34,6 +37,32 @@ bool operand_desc(const KernelContext& ctx, size_t i, size_t rank, dnnl::memory:
   s.insert(s.begin(), rank - s.size(), 1);
   md = plain_desc(s);
   return true;
+}
+
+// `dims` in src0's channel-blocked layout (nChw16c, nChw8c, ...) when src0 has one: oneDNN's jit binary takes a
+// broadcast src1 in that layout alongside such a src0, and neither plain nor `any` there.
+std::optional<dnnl::memory::desc> channel_blocked_like(const dnnl::memory::desc& src0, const dnnl::memory::dims& dims) {
+  using tag = dnnl::memory::format_tag;
+  const auto& blk = src0.data.format_desc.blocking;
+  if (src0.data.format_kind != dnnl_blocked || blk.inner_nblks != 1 || blk.inner_idxs[0] != 1) return std::nullopt;
+  // Outer order must be the plain one (N, C/b, spatial...): the strides decrease along the dims.
+  for (int i = 0; i + 1 < src0.data.ndims; ++i) {
+    if (src0.data.dims[i + 1] > 1 && blk.strides[i] < blk.strides[i + 1]) return std::nullopt;
+  }
+  struct Row {
+    int rank;
+    int64_t block;
+    tag t;
+  };
+  constexpr Row kTags[] = {{3, 4, tag::aBc4b},   {3, 8, tag::aBc8b},   {3, 16, tag::aBc16b},
+                           {4, 4, tag::aBcd4b},  {4, 8, tag::aBcd8b},  {4, 16, tag::aBcd16b},
+                           {5, 4, tag::aBcde4b}, {5, 8, tag::aBcde8b}, {5, 16, tag::aBcde16b}};
+  for (const Row& r : kTags) {
+    if (r.rank == src0.data.ndims && r.block == blk.inner_blks[0] && static_cast<int>(dims.size()) == r.rank) {
+      return dnnl::memory::desc(dims, src0.data_type(), r.t);
+    }
+  }
+  return std::nullopt;
 }
 
 std::unique_ptr<Kernel> create_binary(const BinaryOp& op, const KernelContext& ctx, std::string& reason) {
@@ -90,6 +119,9 @@ std::unique_ptr<Kernel> create_binary(const BinaryOp& op, const KernelContext& c
                                                  dnnl::memory::format_tag::any));
     const dnnl::memory::dims b_dims = given_b.dims();
     src1_candidates.push_back(plain_desc(Shape(b_dims.begin(), b_dims.end())));
+    if (std::optional<dnnl::memory::desc> blocked = channel_blocked_like(src0_md, b_dims)) {
+      src1_candidates.push_back(*blocked);
+    }
   }
   // The output takes src0's layout, so a blocked chain stays blocked.
   const dnnl::memory::desc dst_md = src0_md;
