@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/in_place_concat.h"
+#include "runtime/in_place_reshape.h"
 #include "runtime/memory_planner.h"
 #include "runtime/plan_builder.h"
 
@@ -11,6 +12,7 @@ namespace qwac::runtime {
 void PlanBuilder::plan_memory() {
   Plan& plan = *plan_;
   alias_concat_inputs(plan);
+  alias_reshape_outputs(plan);
 
   // Lifetimes of arena slots: first write .. last read, in step indices.
   std::vector<int> first(plan.slots.size(), -1), last(plan.slots.size(), -1);
@@ -26,8 +28,9 @@ void PlanBuilder::plan_memory() {
   // An aliased slot lives inside its parent's buffer: the parent's lifetime covers the child's.
   for (size_t id = 0; id < plan.slots.size(); ++id) {
     const int parent = plan.slots[id].alias_of;
-    if (parent < 0 || first[id] < 0) continue;
-    first[parent] = first[parent] < 0 ? first[id] : std::min(first[parent], first[id]);
+    if (parent < 0 || last[id] < 0) continue;
+    // An in-place view is never written (first < 0): only its reads extend the parent's lifetime.
+    if (first[id] >= 0) first[parent] = first[parent] < 0 ? first[id] : std::min(first[parent], first[id]);
     last[parent] = std::max(last[parent], last[id]);
   }
   std::vector<BufferRequest> requests;

@@ -170,6 +170,33 @@ TEST(DnnlFusedConv, ResidualInBlockedLayoutFromAnotherConv) {
 }
 
 // A chain that stays in oneDNN's blocked layout: Conv -> Relu -> MaxPool -> Conv -> Concat(with pool output).
+// The 1x1 Convs of a squeeze-and-excitation block work on one pixel per channel: their output comes out plain
+// (the same bytes as channels-last), so the broadcast Mul reading it needs no reorder. Against the reference, with
+// the activations SE blocks use.
+TEST(DnnlFusedConv, OnePixelOutputIsPlainAndMatchesReference) {
+  std::mt19937 rng(53);
+  for (int64_t batch : {1, 4}) {
+    for (const auto& [cin, cout] : std::vector<std::pair<int64_t, int64_t>>{{8, 32}, {32, 8}, {24, 96}, {10, 40}}) {
+      const Blob x = Blob::plain(random_tensor({batch, cin, 1, 1}, rng, -2.f, 2.f));
+      const Blob w = Blob::plain(random_tensor({cout, cin, 1, 1}, rng), true);
+      const Blob b = Blob::plain(random_tensor({cout}, rng), true);
+      for (const char* act : {"Sigmoid", "HardSigmoid", "Relu"}) {
+        ir::Attributes attrs;
+        attrs.set("activation", std::string(act));
+        if (std::string(act) == "HardSigmoid") attrs.set("activation_params", std::vector<float>{1.f / 6.f, 0.5f});
+        const std::string what = std::string(act) + " batch " + std::to_string(batch) + " " + std::to_string(cin) +
+                                 "->" + std::to_string(cout);
+        const Tensor expected =
+            run_plain(std::string(ir::kFusedConvOp), attrs, {x, w, b}, kOpset, ref(), nullptr, std::string(ir::kQwacDomain));
+        const NodeRun r = run_node(std::string(ir::kFusedConvOp), attrs, {x, w, b}, kOpset, dnnl_registry(),
+                                   std::string(ir::kQwacDomain));
+        EXPECT_FALSE(r.outputs[0].blocked()) << what << ": " << r.outputs[0].format->describe();
+        EXPECT_EQ(compare_tensors(r.outputs[0].to_plain(), expected, kDnnlRtol, kDnnlAtol), "") << what;
+      }
+    }
+  }
+}
+
 TEST(DnnlConv, BlockedChainMatchesReference) {
   std::mt19937 rng(11);
   for (int64_t channels : {8, 13, 32}) {

@@ -131,5 +131,31 @@ TEST(DnnlBinary, BlockedOperands) {
   }
 }
 
+// The squeeze-and-excitation scale: X [N,C,H,W] from a Conv times S [N,C,1,1] from a 1x1 Conv over the pooled X,
+// both in the layouts oneDNN's convolutions chose (not the same: nhwc and nChw16c). It must run on oneDNN's jit
+// binary, not its reference kernel, and keep X's layout, so the network body needs no conversion to plain.
+TEST(DnnlBinary, SqueezeExcitationScaleStaysOnOneDnn) {
+  std::mt19937 rng(44);
+  for (int64_t batch : {1, 3}) {
+    for (int64_t channels : {8, 24, 32, 40}) {
+      auto [x, x_plain] = conv_output({batch, channels, 7, 9}, rng);
+      auto [s, s_plain] = conv_output({batch, channels, 1, 1}, rng);
+      for (const std::string op : {"Mul", "Add"}) {
+        const std::string what = op + " batch " + std::to_string(batch) + " channels " + std::to_string(channels) +
+                                 " x " + (x.blocked() ? x.format->describe() : "plain") + " s " +
+                                 (s.blocked() ? s.format->describe() : "plain");
+        const Tensor expected = run_plain(op, {}, {Blob::plain(x_plain), Blob::plain(s_plain)}, 14, ref());
+        for (const bool swapped : {false, true}) {
+          NodeRun r = swapped ? run_node(op, {}, {s, x}, 14, dnnl_only_registry())
+                              : run_node(op, {}, {x, s}, 14, dnnl_only_registry());
+          EXPECT_EQ(r.impl, "dnnl") << what;
+          EXPECT_EQ(r.outputs[0].blocked(), x.blocked()) << what << ": the output keeps X's layout";
+          EXPECT_EQ(compare_tensors(r.outputs[0].to_plain(), expected, kDnnlRtol, kDnnlAtol), "") << what;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace qwac::testing

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 #include "ir/graph.h"
@@ -166,6 +167,59 @@ TEST(Engine, InPlaceConcatMatchesReference) {
     bool in_place = false;
     for (const auto& p : reference.planned_nodes()) in_place |= (p.node_name == "concat" && p.impl == "in-place");
     EXPECT_EQ(in_place, batch == 1) << "batch " << batch;
+  }
+}
+
+// Reshape / Squeeze / Unsqueeze of intermediates become views of their input's buffer ("in-place"). The buffer
+// must then live until the views' last reader: `a` is read directly only by the first Reshape, so without that its
+// bytes would be reused (by `s` or `c`) before the Add reads them through the views. A Reshape writing a graph
+// output keeps its own copy.
+TEST(Engine, InPlaceReshapeKeepsTheInputAliveForItsViews) {
+  ir::Model m = make_model(13);
+  ir::Graph& g = *m.graph;
+  ir::Value* x = add_input(g, "x", {2, 3, 4});
+  auto shape = [&](const std::string& name, std::vector<int64_t> dims) {
+    Tensor t(DType::kInt64, {static_cast<int64_t>(dims.size())});
+    for (size_t i = 0; i < dims.size(); ++i) t.data<int64_t>()[i] = dims[i];
+    return g.add_constant(name, t);
+  };
+  ir::Value *a = g.add_value("a"), *r = g.add_value("r"), *s = g.add_value("s"), *z = g.add_value("z");
+  ir::Value *c = g.add_value("c"), *t = g.add_value("t"), *u = g.add_value("u"), *v = g.add_value("v");
+  ir::Value* y = g.add_value("y");
+  g.add_node("Neg", {x}, {a}, "neg");
+  g.add_node("Reshape", {a, shape("s46", {4, 6})}, {r}, "reshape_a");
+  g.add_node("Relu", {r}, {s}, "relu_r");
+  g.add_node("Reshape", {s, shape("s24", {24})}, {z}, "to_output");
+  g.add_node("Relu", {x}, {c}, "relu_x");
+  g.add_node("Reshape", {r, shape("s234", {2, 3, 4})}, {t}, "reshape_r");
+  g.add_node("Unsqueeze", {t, shape("axes0", {0})}, {u}, "unsqueeze");
+  g.add_node("Squeeze", {u, shape("axes0b", {0})}, {v}, "squeeze");
+  g.add_node("Add", {v, c}, {y}, "add");
+  g.add_output(y);
+  g.add_output(z);
+  std::mt19937 rng(22);
+  const Tensor in = testing::random_tensor({2, 3, 4}, rng);
+  for (const bool dnnl : {false, true}) {
+    EngineOptions options;
+    options.use_dnnl = dnnl;
+    Engine e(m, options);
+    for (int run = 0; run < 2; ++run) {
+      const std::vector<Tensor> out = e.run({{"x", in}});
+      ASSERT_EQ(out.size(), 2u);
+      ASSERT_EQ(out[0].shape(), (Shape{2, 3, 4}));
+      ASSERT_EQ(out[1].shape(), (Shape{24}));
+      for (int64_t i = 0; i < 24; ++i) {
+        const float xi = in.data<float>()[i];
+        EXPECT_FLOAT_EQ(out[0].data<float>()[i], std::max(xi, 0.f) - xi) << "element " << i;
+        EXPECT_FLOAT_EQ(out[1].data<float>()[i], std::max(-xi, 0.f)) << "element " << i;
+      }
+    }
+    std::map<std::string, std::string> impl;
+    for (const auto& p : e.planned_nodes()) impl[p.node_name] = p.impl;
+    for (const char* view : {"reshape_a", "reshape_r", "unsqueeze", "squeeze"}) {
+      EXPECT_EQ(impl[view], "in-place") << view << (dnnl ? " (dnnl)" : " (ref)");
+    }
+    EXPECT_NE(impl["to_output"], "in-place") << "a graph output keeps its own buffer";
   }
 }
 

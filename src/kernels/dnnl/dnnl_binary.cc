@@ -1,6 +1,9 @@
 // Add / Sub / Mul / Div on oneDNN binary with numpy broadcasting of the second operand. Inputs may arrive in a
 // oneDNN layout (a residual Add between two convolutions); a plain broadcast operand ([1,C,1,1], scalar) is
 // passed to oneDNN as is, and when oneDNN cannot combine the layouts the kernel declines.
+#include <optional>
+#include <vector>
+
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_families.h"
 
@@ -34,6 +37,32 @@ bool operand_desc(const KernelContext& ctx, size_t i, size_t rank, dnnl::memory:
   s.insert(s.begin(), rank - s.size(), 1);
   md = plain_desc(s);
   return true;
+}
+
+// `dims` in src0's channel-blocked layout (nChw16c, nChw8c, ...) when src0 has one: oneDNN's jit binary takes a
+// broadcast src1 in that layout alongside such a src0, and neither plain nor `any` there.
+std::optional<dnnl::memory::desc> channel_blocked_like(const dnnl::memory::desc& src0, const dnnl::memory::dims& dims) {
+  using tag = dnnl::memory::format_tag;
+  const auto& blk = src0.data.format_desc.blocking;
+  if (src0.data.format_kind != dnnl_blocked || blk.inner_nblks != 1 || blk.inner_idxs[0] != 1) return std::nullopt;
+  // Outer order must be the plain one (N, C/b, spatial...): the strides decrease along the dims.
+  for (int i = 0; i + 1 < src0.data.ndims; ++i) {
+    if (src0.data.dims[i + 1] > 1 && blk.strides[i] < blk.strides[i + 1]) return std::nullopt;
+  }
+  struct Row {
+    int rank;
+    int64_t block;
+    tag t;
+  };
+  constexpr Row kTags[] = {{3, 4, tag::aBc4b},   {3, 8, tag::aBc8b},   {3, 16, tag::aBc16b},
+                           {4, 4, tag::aBcd4b},  {4, 8, tag::aBcd8b},  {4, 16, tag::aBcd16b},
+                           {5, 4, tag::aBcde4b}, {5, 8, tag::aBcde8b}, {5, 16, tag::aBcde16b}};
+  for (const Row& r : kTags) {
+    if (r.rank == src0.data.ndims && r.block == blk.inner_blks[0] && static_cast<int>(dims.size()) == r.rank) {
+      return dnnl::memory::desc(dims, src0.data_type(), r.t);
+    }
+  }
+  return std::nullopt;
 }
 
 std::unique_ptr<Kernel> create_binary(const BinaryOp& op, const KernelContext& ctx, std::string& reason) {
@@ -78,15 +107,38 @@ std::unique_ptr<Kernel> create_binary(const BinaryOp& op, const KernelContext& c
     src1_md = b_full ? src0_md : dnnl::memory::desc(given_b.dims(), dnnl::memory::data_type::f32,
                                                     dnnl::memory::format_tag::any);
   }
+  // Candidate src1 layouts, first the one above. oneDNN's jit binary takes a broadcast src1 ([N,C,1,1], the scale
+  // of a squeeze-and-excitation block, as a 1x1 Conv leaves it: nChw16c) only in a layout it derives itself or in
+  // plain, and a full-size src1 only in src0's layout: reordering the small operand beats the reference kernel
+  // plus two conversions of the big one to plain and back.
+  std::vector<dnnl::memory::desc> src1_candidates = {src1_md};
+  if (b_full) {
+    src1_candidates.push_back(src0_md);
+  } else {
+    src1_candidates.push_back(dnnl::memory::desc(given_b.dims(), dnnl::memory::data_type::f32,
+                                                 dnnl::memory::format_tag::any));
+    const dnnl::memory::dims b_dims = given_b.dims();
+    src1_candidates.push_back(plain_desc(Shape(b_dims.begin(), b_dims.end())));
+    if (std::optional<dnnl::memory::desc> blocked = channel_blocked_like(src0_md, b_dims)) {
+      src1_candidates.push_back(*blocked);
+    }
+  }
   // The output takes src0's layout, so a blocked chain stays blocked.
   const dnnl::memory::desc dst_md = src0_md;
   dnnl::binary::primitive_desc pd;
-  if (!try_create([&] { pd = dnnl::binary::primitive_desc(dnnl::binary::desc(op.algorithm, src0_md, src1_md, dst_md),
-                                                           cpu_engine()); },
-                  reason, "binary")) {
-    return nullptr;
+  bool found = false;
+  for (const dnnl::memory::desc& candidate : src1_candidates) {
+    if (!try_create([&] { pd = dnnl::binary::primitive_desc(
+                              dnnl::binary::desc(op.algorithm, src0_md, candidate, dst_md), cpu_engine()); },
+                    reason, "binary")) {
+      continue;
+    }
+    if (std::string(pd.impl_info_str()).rfind("ref", 0) != 0) {
+      found = true;
+      break;
+    }
   }
-  if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) {
+  if (!found) {
     reason = "oneDNN has only its reference binary for these layouts";
     return nullptr;
   }

@@ -1,5 +1,6 @@
 // Conv and FusedConv (com.qwac) on oneDNN convolution_forward: weights reordered once into the primitive's
 // preferred layout, activation and residual (sum) fused as post-ops, activations kept in the layout oneDNN picks.
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
@@ -127,32 +128,51 @@ std::unique_ptr<Kernel> ConvKernel::create(const KernelContext& ctx, std::string
   const dnnl::memory::desc bias_md = has_bias ? plain_desc({oc}) : dnnl::memory::desc();
   const dnnl::memory::desc dst_any(to_dims(out_shape), dt::f32, tag::any);
 
-  auto make_pd = [&](const dnnl::memory::desc& src_md) {
+  auto make_pd = [&](const dnnl::memory::desc& src_md, const dnnl::memory::desc& dst_md) {
     dnnl::convolution_forward::desc d =
         has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
                                                    dnnl::algorithm::convolution_direct, src_md, weights_any, bias_md,
-                                                   dst_any, g.strides, g.dilations, g.pad_begin, g.pad_end)
+                                                   dst_md, g.strides, g.dilations, g.pad_begin, g.pad_end)
                  : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                   dnnl::algorithm::convolution_direct, src_md, weights_any, dst_any,
+                                                   dnnl::algorithm::convolution_direct, src_md, weights_any, dst_md,
                                                    g.strides, g.dilations, g.pad_begin, g.pad_end);
     return dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine());
   };
   dnnl::convolution_forward::primitive_desc pd;
   // Prefer computing directly on the layout the producer gave (no reorder) when oneDNN has a fast kernel for it;
-  // otherwise let oneDNN choose the source layout and reorder into it.
-  bool have_pd = false;
-  try {
-    pd = make_pd(given_src);
-    have_pd = fast_impl(pd);
-  } catch (const dnnl::error&) {
+  // otherwise let oneDNN choose the source layout and reorder into it. An output of one pixel per channel (the
+  // 1x1 Convs of a squeeze-and-excitation block) is first tried plain: what the broadcast Mul reading it takes
+  // without a reorder (oneDNN would block it as nChw16c). Channels-last has the same bytes as plain there, and
+  // oneDNN's fast 1x1 kernels ask for it, so a plain one-pixel source is described as channels-last too.
+  const auto all_ones = [](auto begin, auto end) { return std::all_of(begin, end, [](int64_t d) { return d == 1; }); };
+  const bool one_pixel_out = all_ones(out_shape.begin() + 2, out_shape.end());
+  const bool one_pixel_src = is_plain(given_src) && all_ones(x.shape.begin() + 2, x.shape.end());
+  const tag channels_last = x.shape.size() == 3 ? tag::nwc : x.shape.size() == 4 ? tag::nhwc : tag::ndhwc;
+  const dnnl::memory::desc src_channels_last(to_dims(x.shape), dt::f32, channels_last);
+  std::vector<std::pair<dnnl::memory::desc, dnnl::memory::desc>> candidates;
+  if (one_pixel_out && one_pixel_src) {
+    candidates.emplace_back(src_channels_last, dnnl::memory::desc(to_dims(out_shape), dt::f32, channels_last));
   }
-  if (!have_pd && !try_create([&] { pd = make_pd(dnnl::memory::desc(to_dims(x.shape), dt::f32, tag::any)); },
+  if (one_pixel_out) candidates.emplace_back(given_src, plain_desc(out_shape));
+  candidates.emplace_back(given_src, dst_any);
+  bool have_pd = false;
+  for (const auto& [src_md, dst_md] : candidates) {
+    try {
+      pd = make_pd(src_md, dst_md);
+      have_pd = fast_impl(pd);
+    } catch (const dnnl::error&) {
+    }
+    if (have_pd) break;
+  }
+  if (!have_pd && !try_create([&] { pd = make_pd(dnnl::memory::desc(to_dims(x.shape), dt::f32, tag::any), dst_any); },
                               reason, "convolution")) {
     return nullptr;
   }
 
   kernel_obj->prim_ = dnnl::convolution_forward(pd);
-  kernel_obj->src_ = InputAdapter(given_src, pd.src_desc());
+  // A one-pixel plain source is bound as is when the primitive wants it channels-last (the same bytes).
+  const bool same_bytes = one_pixel_src && pd.src_desc() == src_channels_last;
+  kernel_obj->src_ = same_bytes ? InputAdapter(pd.src_desc(), pd.src_desc()) : InputAdapter(given_src, pd.src_desc());
   kernel_obj->args_[DNNL_ARG_WEIGHTS] = reorder_constant(w.value->raw(), weights_plain, pd.weights_desc());
   if (has_bias) {
     kernel_obj->args_[DNNL_ARG_BIAS] = reorder_constant(ctx.inputs[2].value->raw(), bias_md, pd.bias_desc());

@@ -22,5 +22,6 @@ void register_concat_kernels(KernelRegistry& registry);     // Concat
 void register_softmax_kernels(KernelRegistry& registry);    // Softmax, LogSoftmax
 void register_lrn_kernels(KernelRegistry& registry);        // LRN
 void register_layer_norm_kernels(KernelRegistry& registry);  // LayerNormalization
+void register_transpose_kernels(KernelRegistry& registry);  // Transpose (one reorder, from a blocked layout too)
 
 }  // namespace qwac::kernels::dnnl_impl

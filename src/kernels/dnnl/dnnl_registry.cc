@@ -23,6 +23,7 @@ void register_dnnl_kernels(KernelRegistry& registry) {
   dnnl_impl::register_softmax_kernels(registry);
   dnnl_impl::register_lrn_kernels(registry);
   dnnl_impl::register_layer_norm_kernels(registry);
+  dnnl_impl::register_transpose_kernels(registry);
 }
 
 }  // namespace qwac::kernels
