@@ -221,9 +221,10 @@ std::vector<ValidationResult> evaluate_variants(const ir::Model& base, const std
     if (vs[i].part) taps.insert(vs[i].part->cut.begin(), vs[i].part->cut.end());
   }
   std::vector<std::vector<Annotation>> annotations;
+  std::vector<std::vector<SampleInfo>> infos;
   runtime::EvaluationOptions eo;
   eo.batch_size = options.batch_size;
-  eo.engine_threads = options.threads;
+  eo.threads = options.threads;
   eo.streams = 1;  // the variants run on this thread between batches
   eo.use_dnnl = options.use_dnnl;
   eo.int8 = options.int8;
@@ -234,7 +235,12 @@ std::vector<ValidationResult> evaluate_variants(const ir::Model& base, const std
     // Samples in this batch: dimension 0 of a graph input (cut tensors may be weights without a batch dimension).
     const int64_t n = tapped.at(base.graph->inputs().front()->name()).shape().at(0);
     std::vector<Annotation>& ann = annotations.emplace_back();
-    for (int64_t i = first; i < first + n; ++i) ann.push_back(data.get(i).annotation);
+    std::vector<SampleInfo>& info = infos.emplace_back();
+    for (int64_t i = first; i < first + n; ++i) {
+      Sample s = data.get(i);
+      ann.push_back(std::move(s.annotation));
+      info.push_back({s.index >= 0 ? s.index : i, std::move(s.metadata)});
+    }
     for (Variant& v : vs) {
       if (!v.part) continue;
       std::map<std::string, Tensor> feed;
@@ -274,7 +280,7 @@ std::vector<ValidationResult> evaluate_variants(const ir::Model& base, const std
     ValidationResult r;
     for (const MetricPtr& m : metrics) m->reset();
     for (size_t b = 0; b < v.batches.size(); ++b) {
-      for (const MetricPtr& m : metrics) m->update(v.batches[b], annotations[b]);
+      for (const MetricPtr& m : metrics) m->update(v.batches[b], annotations[b], infos[b]);
       if (keep_outputs) {
         const Tensor& first = v.batches[b].tensors.front();
         for (int64_t i = 0; i < first.shape().at(0); ++i) {

@@ -25,6 +25,7 @@ class RelabeledDataset final : public Dataset {
     return s;
   }
   std::string describe() const override { return base_->describe() + " (labels = FP32 predictions)"; }
+  int64_t source_index(int64_t index) const override { return base_->source_index(index); }
 
  private:
   DatasetPtr base_;
@@ -47,6 +48,7 @@ class CachedDataset final : public Dataset {
     return *s;
   }
   std::string describe() const override { return base_->describe(); }
+  int64_t source_index(int64_t index) const override { return base_->source_index(index); }
 
  private:
   DatasetPtr base_;
@@ -72,6 +74,28 @@ class FunctionMetricInfo final : public Metric {
   std::string name_;
   bool higher_better_;
 };
+
+std::vector<IoSpec> public_specs(const std::vector<runtime::IoSpec>& specs) {
+  std::vector<IoSpec> out;
+  for (const runtime::IoSpec& s : specs) out.push_back({s.name, s.dtype, s.shape});
+  return out;
+}
+
+// Before the first infer(): the declared types, unknown dims as -1 (a symbolic batch as 1).
+std::vector<IoSpec> declared_specs(const std::vector<ir::Value*>& values) {
+  std::vector<IoSpec> out;
+  for (const ir::Value* v : values) {
+    IoSpec s{v->name(), v->type.dtype, {}};
+    if (v->type.shape) {
+      for (size_t i = 0; i < v->type.shape->size(); ++i) {
+        const int64_t d = (*v->type.shape)[i].size;
+        s.shape.push_back(d >= 0 ? d : (i == 0 ? 1 : -1));
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
 
 // The model handed to a validation function: an engine compiled for the batch shapes it is called with; with
 // `outputs` set, the first output of every sample is recorded in call order (for NMSE ranking).
@@ -113,7 +137,12 @@ class EngineCompiledModel final : public CompiledModel {
     }
     return out;
   }
-  const ir::Model& model() const override { return model_; }
+  std::vector<IoSpec> inputs() const override {
+    return engine_ ? public_specs(engine_->inputs()) : declared_specs(model_.graph->inputs());
+  }
+  std::vector<IoSpec> outputs() const override {
+    return engine_ ? public_specs(engine_->outputs()) : declared_specs(model_.graph->outputs());
+  }
 
  private:
   const ir::Model& model_;
@@ -179,7 +208,7 @@ ValidationResult Validator::run(const ir::Model& model, const Dataset& data, boo
   if (fn_.fn) return run_function(model, data, keep_outputs);
   runtime::EvaluationOptions eo;
   eo.batch_size = options_.batch_size;
-  eo.engine_threads = options_.threads;
+  eo.threads = options_.threads;
   eo.streams = streams_;
   eo.use_dnnl = options_.use_dnnl;
   eo.int8 = options_.int8;

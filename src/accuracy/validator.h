@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "ir/graph.h"
-#include "qwac/accuracy_control.h"
+#include "accuracy/accuracy_control.h"
 #include "qwac/dataset.h"
 #include "qwac/metric.h"
-#include "qwac/quantize.h"
+#include "quant/quantize.h"
 
 namespace qwac::accuracy {
 

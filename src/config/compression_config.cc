@@ -15,8 +15,8 @@ constexpr const char* kAccuracyAwareQuantization = "AccuracyAwareQuantization";
 // Shortest round-trip spelling of a number, as the user wrote it in JSON (std::to_string prints "0.000000").
 std::string number(double v) { return nlohmann::json(v).dump(); }
 
-QuantizerParams parse_quantizer_params(JsonOptions& parent, const std::string& key) {
-  QuantizerParams p;
+QuantizerConfig parse_quantizer_params(JsonOptions& parent, const std::string& key) {
+  QuantizerConfig p;
   const nlohmann::json* section = parent.section(key);
   if (section == nullptr) return p;
   JsonOptions o(*section, parent.path(key));
@@ -43,7 +43,7 @@ QuantizerParams parse_quantizer_params(JsonOptions& parent, const std::string& k
 // Every DefaultQuantization key, read from `o` into `p`. The keys are declared in `o`, so the caller's finish()
 // accepts them and lists them among the allowed keys: one list for DefaultQuantization and for the
 // AccuracyAwareQuantization params that embed it.
-void read_default_quantization_keys(JsonOptions& o, QuantizationParams& p) {
+void read_default_quantization_keys(JsonOptions& o, QuantizationConfig& p) {
   o.read("target_device", p.target_device);
   o.read("preset", p.preset);
   o.read("stat_subset_size", p.stat_subset_size);
@@ -173,10 +173,10 @@ CompressionSection parse_compression(const nlohmann::json& compression) {
   return c;
 }
 
-QuantizationParams parse_default_quantization_params(const AlgorithmSection& algorithm,
+QuantizationConfig parse_default_quantization_params(const AlgorithmSection& algorithm,
                                                      const std::string& target_device) {
   check_algorithm(algorithm, kDefaultQuantization);
-  QuantizationParams p;
+  QuantizationConfig p;
   p.target_device = target_device;
   JsonOptions o(algorithm.params, algorithm.where);
   read_default_quantization_keys(o, p);
@@ -184,9 +184,9 @@ QuantizationParams parse_default_quantization_params(const AlgorithmSection& alg
   return p;
 }
 
-AccuracyControlParams parse_accuracy_aware_params(const AlgorithmSection& algorithm, const std::string& target_device) {
+AccuracyControlConfig parse_accuracy_aware_params(const AlgorithmSection& algorithm, const std::string& target_device) {
   check_algorithm(algorithm, kAccuracyAwareQuantization);
-  AccuracyControlParams a;
+  AccuracyControlConfig a;
   a.base.target_device = target_device;
   JsonOptions o(algorithm.params, algorithm.where);
   read_default_quantization_keys(o, a.base);

@@ -1,13 +1,4 @@
-// Writing output files so that a failure never leaves a half-written file: the bytes go to a temp file beside the
-// target, which is flushed to disk and then renamed over it.
+// Atomic output files live in the public API (qwac/file.h).
 #pragma once
 
-#include <string>
-#include <string_view>
-
-namespace qwac {
-
-// Throws IoError naming the path and the system error.
-void write_file_atomically(const std::string& path, std::string_view bytes);
-
-}  // namespace qwac
+#include "qwac/file.h"

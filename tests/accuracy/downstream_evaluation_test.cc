@@ -70,7 +70,7 @@ TEST(DownstreamEvaluation, SameResultsAsEvaluatingEveryVariantWhole) {
   const DatasetPtr data = std::make_shared<data::IdxDataset>(o);
   RunOptions options;
   options.threads = 1;
-  QuantizationParams params;
+  QuantizationConfig params;
   params.stat_subset_size = 100;
   quant::QuantizationState state = quant::run_default_quantization(model, *data, params, options);
   ASSERT_GE(state.set.groups.size(), 2u);

@@ -7,9 +7,9 @@
 #include <random>
 
 #include "command.h"
-#include "onnx/model_io.h"
 #include "qwac/error.h"
-#include "runtime/engine.h"
+#include "qwac/model.h"
+#include "qwac/session.h"
 
 namespace qwac::cli {
 
@@ -40,7 +40,7 @@ Tensor random_input(DType dtype, const Shape& shape, std::mt19937& rng) {
 }
 
 // Mean time per run by op type (with its implementation), then the slowest steps: where the time goes.
-void print_profile(const std::vector<runtime::StepProfile>& steps) {
+void print_profile(const std::vector<StepProfile>& steps) {
   struct Total {
     double ms = 0;
     int count = 0;
@@ -60,7 +60,7 @@ void print_profile(const std::vector<runtime::StepProfile>& steps) {
   for (const auto& [op, t] : ops) {
     std::printf("  %-36s %4d steps %9.3f ms %5.1f %%\n", op.c_str(), t.count, t.ms, 100.0 * t.ms / all_ms);
   }
-  std::vector<runtime::StepProfile> slowest = steps;
+  std::vector<StepProfile> slowest = steps;
   std::sort(slowest.begin(), slowest.end(), [](const auto& a, const auto& b) {
     return a.total_ms / static_cast<double>(std::max<int64_t>(a.runs, 1)) >
            b.total_ms / static_cast<double>(std::max<int64_t>(b.runs, 1));
@@ -78,15 +78,16 @@ int run_bench(const BenchOptions& o) {
   if (o.iterations < 1) throw InvalidArgument("--iterations must be >= 1, got " + std::to_string(o.iterations));
   if (o.warmup < 0) throw InvalidArgument("--warmup must be >= 0, got " + std::to_string(o.warmup));
   if (o.threads < 0) throw InvalidArgument("--threads must be >= 0 (0 = all cores), got " + std::to_string(o.threads));
-  const ir::Model model = onnxio::load_model(o.model_path);
-  const auto shapes = resolve_input_shapes(model, o.batch, o.shapes);
-  runtime::EngineOptions eo;
-  eo.num_threads = o.threads;
+  const Model model = Model::load(o.model_path);
+  const auto shapes = model.input_shapes(o.batch, parse_shape_flags(o.shapes));
+  ExecutionOptions eo;
+  eo.threads = o.threads;
   eo.use_dnnl = !o.reference;
   eo.int8 = o.int8 && !o.simulate;
-  eo.profile = o.profile;
+  SessionOptions so;
+  so.profile = o.profile;
   const auto t0 = std::chrono::steady_clock::now();
-  runtime::Engine engine(model, eo, shapes);
+  InferenceSession engine(model, eo, shapes, so);
   const double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
   std::mt19937 rng(42);

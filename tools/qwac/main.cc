@@ -6,10 +6,11 @@
 
 #include "command.h"
 #include "qwac/error.h"
+#include "qwac/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"qwac: quantize ONNX models to 8 bits with accuracy control"};
-  app.set_version_flag("--version", std::string("qwac ") + QWAC_VERSION);
+  app.set_version_flag("--version", std::string("qwac ") + qwac::version());
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, qwac::cli::Action>> commands;
   auto add = [&](qwac::cli::Action (*adder)(CLI::App&)) {
