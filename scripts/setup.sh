@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git ccache
+  build-essential cmake ninja-build pkg-config git ccache ca-certificates
   libdnnl-dev                 # oneDNN 2.6: FP32 and INT8 kernels
   ocl-icd-opencl-dev opencl-headers  # oneDNN's CMake config looks for OpenCL (libdnnl-dev only recommends them)
   libonnx-dev libonnx-testdata  # ONNX model classes, checker, shape inference; backend conformance data

@@ -57,6 +57,10 @@ def main():
     parser.add_argument("--threads", type=int, default=0, help="engine threads (0 = all cores)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
+    # Fail now, not after minutes of work, when an output is unwritable or would overwrite an input (the CLI's
+    # output-path guard).
+    qwac.check_output_paths({"--output": args.output, **({"--report": args.report} if args.report else {})},
+                            inputs={"--model": args.model})
 
     # Step 1: prepare the datasets (NNCF: nncf.Dataset(loader, transform_fn)).
     calibration_loader = torch.utils.data.DataLoader(CifarSplit(args.data, "split-train-8000.csv"), batch_size=1)
@@ -101,8 +105,9 @@ def main():
                                                           execution=qwac.ExecutionOptions(threads=args.threads))
     seconds = time.monotonic() - start
 
-    # Step 4: save it; ONNX Runtime runs the file.
-    onnx.save(quantized_model, args.output)
+    # Step 4: save it; ONNX Runtime runs the file. (onnx.save writes it too; qwac.save_model writes atomically and
+    # refuses to overwrite a model this process read.)
+    qwac.save_model(quantized_model, args.output)
     if args.report:
         with open(args.report, "w") as f:
             json.dump(report, f, indent=2)

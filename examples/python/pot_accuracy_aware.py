@@ -16,6 +16,7 @@ import os
 import numpy as np
 import PIL.Image
 
+from qwac import check_output_paths
 from qwac.pot import (DataLoader, IEEngine, Metric, compress_model_weights, create_pipeline, load_model,
                       save_model)
 
@@ -101,6 +102,10 @@ def main():
     parser.add_argument("--threads", type=int, default=0, help="engine threads (0 = all cores)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
+    # Fail now, not after minutes of work, when an output would overwrite an input (the CLI's output-path guard).
+    os.makedirs(args.save_path, exist_ok=True)
+    check_output_paths({"save_model": os.path.join(args.save_path, "optimized_model.onnx"),
+                        "report": os.path.join(args.save_path, "report.json")}, inputs={"--model": args.model})
 
     # Model config specifies the model name and path to the .onnx file
     model_config = {"model_name": "model", "model": args.model}

@@ -19,6 +19,7 @@
 #include "qwac/accuracy_control.h"
 #include "qwac/dataset.h"
 #include "qwac/execution.h"
+#include "qwac/file.h"
 #include "qwac/metric.h"
 #include "qwac/model.h"
 #include "qwac/quantize.h"
@@ -76,8 +77,15 @@ class Config {
 
   // engine.dataset, built for `model` (which input it feeds: its first, unless the section's `input` names one).
   LoadedDataset dataset(const Model& model) const;
+  // The files a run reads, for the output-path guard (check_output_paths): the config itself, its model (or
+  // `model_override` when not empty) and the dataset's files, each named by its JSON path.
+  std::vector<NamedPath> input_paths(const std::string& model_override = "") const;
+  // Checks engine.metrics against the model before any work (InvalidConfig naming the JSON path): every metric
+  // builds, the output an accuracy metric names exists, and its `k` is at most the class count of that output.
+  void validate_metrics(const Model& model) const;
   // engine.metrics (at least one).
   std::vector<MetricPtr> metrics() const;
+  bool has_metrics() const;  // whether the config has an engine.metrics section
   // engine.metrics as JSON text (e.g. to find which output an accuracy metric scores).
   std::string metrics_json() const;
   bool has_compression() const;

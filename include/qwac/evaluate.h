@@ -40,4 +40,16 @@ struct EvaluationResult {
 EvaluationResult evaluate(const Model& model, const Dataset& dataset, const std::vector<MetricPtr>& metrics,
                           const ExecutionOptions& options = {}, const EvaluateOptions& evaluate_options = {});
 
+// True when one of `metrics` is label-free and compares with the FP32 model's outputs
+// (Metric::needs_reference_outputs: nmse, cosine, psnr).
+bool needs_reference_outputs(const std::vector<MetricPtr>& metrics);
+
+// `dataset` whose samples carry `fp32`'s outputs (every output, in graph output order) as
+// Annotation::reference_outputs, for label-free metrics: computed once here by one evaluation pass (samples past
+// `evaluate_options.limit` get none) and kept in memory. A dataset whose first sample already carries reference
+// outputs (an ONNX test set) is returned as it is. The accuracy search does this itself; evaluate() does not (call
+// this first, with the FP32 model, when evaluating a quantized one).
+DatasetPtr with_reference_outputs(DatasetPtr dataset, const Model& fp32, const ExecutionOptions& options = {},
+                                  const EvaluateOptions& evaluate_options = {});
+
 }  // namespace qwac

@@ -66,6 +66,9 @@ class Metric {
   // Per-sample values since reset(), in update order (one per sample); empty when the metric has none (mAP).
   // How the search uses them, and where their mean is biased: see the top of this file.
   virtual std::vector<double> per_sample_values() const { return {}; }
+  // True for label-free metrics that compare with the FP32 model's outputs (Annotation::reference_outputs): the
+  // evaluation, `quantize --evaluate` and the accuracy search then compute those outputs first.
+  virtual bool needs_reference_outputs() const { return false; }
 };
 
 using MetricPtr = std::shared_ptr<Metric>;

@@ -16,6 +16,7 @@
 #include "qwac/quantize.h"
 #include "qwac/report.h"
 #include "qwac/report_json.h"
+#include "qwac/resources.h"
 #include "qwac/session.h"
 #include "qwac/shape.h"
 #include "qwac/tensor.h"

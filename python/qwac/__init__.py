@@ -37,6 +37,7 @@ __all__ = [
     "QuantizerParameters", "RangeEstimator", "AdvancedQuantizationParameters", "AdvancedAccuracyRestorerParameters",
     "MetricBaseline", "PrecisionRung", "ExecutionOptions", "Error", "InternalError", "InvalidArgument", "IoError",
     "InvalidModel", "UnsupportedOp", "InvalidConfig", "DataError", "AccuracyNotReached", "pot",
+    "save_model", "check_output_paths", "set_memory_limit", "memory_limit",
 ]
 
 
@@ -216,6 +217,89 @@ class ExecutionOptions:
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Files and memory: the guards the CLI runs before work (its output-path check and --memory-limit)
+
+_inputs: Dict[str, str] = {}  # path -> what: the model files this process read through qwac
+_inputs_lock = threading.Lock()
+
+
+def _note_input(what, path):
+    with _inputs_lock:
+        _inputs.setdefault(os.fspath(path), what)
+
+
+def _named(paths, default_what):
+    """{what: path}, [(what, path)] or [path] -> [(what, path)]."""
+    if paths is None:
+        return []
+    if isinstance(paths, (str, os.PathLike)):
+        return [(default_what, os.fspath(paths))]
+    if isinstance(paths, Mapping):
+        return [(str(what), os.fspath(path)) for what, path in paths.items()]
+    return [(default_what, os.fspath(p)) if isinstance(p, (str, os.PathLike)) else (str(p[0]), os.fspath(p[1]))
+            for p in paths]
+
+
+def check_output_paths(outputs, inputs=None) -> None:
+    """The CLI's output-path guard, to run before a long job writes its results.
+
+    outputs: the files the job will write: ``{"--output": path, ...}``, ``[(what, path)]`` or ``[path]``.
+    inputs: the files it reads, in the same forms (the model files this process loaded through qwac are always
+        included).
+
+    Raises ``qwac.IoError`` when an output's folder does not exist or is not writable, or the output is an existing
+    folder, and ``qwac.InvalidArgument`` when an output is the same file as an input or as another output (after
+    resolving relative paths, "..", symbolic and hard links). Also removes the temp files an earlier killed write of
+    these outputs left behind.
+    """
+    with _inputs_lock:
+        known = [(what, path) for path, what in _inputs.items()]
+    _qwac.check_output_paths(_named(inputs, "input") + known, _named(outputs, "output"))
+
+
+def save_model(model, path, *, inputs=None) -> None:
+    """Writes ``model`` (an ``onnx.ModelProto``, or a ``qwac.pot`` model) to ``path`` atomically: a temp file beside
+    it, renamed over it, so a failure never leaves a partial file. Refuses (``qwac.InvalidArgument``) to overwrite a
+    model file this process read through qwac, or one of ``inputs``; ``qwac.IoError`` for a missing folder."""
+    path = os.fspath(path)
+    check_output_paths([("save_model path", path)], inputs)
+    if isinstance(model, _qwac.Model):
+        data = model.to_bytes()
+    elif hasattr(model, "SerializeToString"):
+        data = model.SerializeToString()
+    elif isinstance(getattr(model, "model", None), _qwac.Model):  # qwac.pot.CompressedModel
+        data = model.model.to_bytes()
+    else:
+        raise InvalidArgument(f"save_model: expected an onnx.ModelProto, got {type(model).__name__}")
+    _qwac.write_file_atomically(path, data)
+
+
+def set_memory_limit(limit: Union[str, int, None]) -> None:
+    """The memory budget, as the CLI's ``--memory-limit``: the most bytes one input may make qwac allocate at once
+    (one tensor, one decoded image, one array); bigger ones are refused with one line naming the object. ``"4G"``,
+    ``"512M"``, a number of bytes, or None for the default (the smallest of the physical memory, ``ulimit -v`` and
+    the cgroup limit, or the environment variable QWAC_MEMORY_LIMIT). Process-wide."""
+    if limit is None or (isinstance(limit, int) and not isinstance(limit, bool) and limit == 0):
+        _qwac.set_memory_budget(0)
+        return
+    if isinstance(limit, str):
+        size = _qwac.parse_byte_size(limit)
+        if size is None:
+            raise InvalidArgument(f"memory limit '{limit}': expected a size such as 4G or 512M")
+    elif isinstance(limit, (int, np.integer)) and not isinstance(limit, bool) and limit > 0:
+        size = int(limit)
+    else:
+        raise InvalidArgument(f"memory limit {limit!r}: expected a size such as '4G', a positive number of bytes, "
+                              f"or None")
+    _qwac.set_memory_budget(size)
+
+
+def memory_limit() -> int:
+    """The memory budget in bytes (see set_memory_limit)."""
+    return _qwac.memory_budget()
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Models
 
 def _model(model) -> "_qwac.Model":
@@ -223,6 +307,7 @@ def _model(model) -> "_qwac.Model":
     if isinstance(model, _qwac.Model):
         return model
     if isinstance(model, (str, os.PathLike)):
+        _note_input("the model", model)
         return _qwac.Model.load(os.fspath(model))
     if hasattr(model, "SerializeToString"):
         return _qwac.Model.from_bytes(model.SerializeToString())
@@ -537,11 +622,14 @@ def quantize_with_accuracy_control(
     best model found, and ``.report``) when the bound cannot be reached, ``qwac.InvalidConfig`` for bad parameters,
     and whatever ``validation_fn`` or a transform function raises (with its traceback).
     """
+    restorer = advanced_accuracy_restorer_parameters or AdvancedAccuracyRestorerParameters()
+    if restorer.checkpoint_path:  # before any work, as the CLI checks its outputs
+        check_output_paths([("checkpoint_path", restorer.checkpoint_path)],
+                           [("model", model)] if isinstance(model, (str, os.PathLike)) else None)
     m = _model(model)
     specs = InputSpec.of_model(m)
     params = _default_params(preset, target_device, subset_size, fast_bias_correction, ignored_scope,
                              advanced_quantization_parameters)
-    restorer = advanced_accuracy_restorer_parameters or AdvancedAccuracyRestorerParameters()
     params.update(restorer._config())
     params["max_drop"] = max_drop
     params["drop_type"] = _value(drop_type)

@@ -148,16 +148,21 @@ def load_model(model_config: Dict[str, Any]) -> CompressedModel:
         raise _qwac.InvalidConfig("model config.model: required key is missing (the .onnx file)")
     path = os.fspath(config["model"])
     name = config.get("model_name") or os.path.splitext(os.path.basename(path))[0]
+    from . import _note_input
+    _note_input("model config.model", path)
     return CompressedModel(_qwac.Model.load(path), str(name))
 
 
 def save_model(model: CompressedModel, save_path: str, model_name: Optional[str] = None,
                for_stat_collection: bool = False) -> List[Dict[str, Any]]:
-    """Writes ``save_path/<model_name>.onnx`` atomically; returns ``[{"name", "model", "weights"}]`` as POT does."""
+    """Writes ``save_path/<model_name>.onnx`` atomically; returns ``[{"name", "model", "weights"}]`` as POT does.
+    Refuses (``qwac.InvalidArgument``) to overwrite a model file this process loaded (``load_model``)."""
     del for_stat_collection  # POT's option for its own statistics; nothing to do for ONNX
+    from . import check_output_paths
     os.makedirs(save_path, exist_ok=True)
     name = model_name or model.name
     path = os.path.join(save_path, name + ".onnx")
+    check_output_paths([("save_model path", path)])
     model.model.save(path)
     return [{"name": name, "model": path, "weights": None}]
 

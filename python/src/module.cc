@@ -47,8 +47,10 @@ ExecutionOptions execution_options(const py::dict& d, const CallContextPtr& ctx)
     }
   }
   if (o.batch_size < 1) throw InvalidArgument("batch_size must be >= 1, got " + std::to_string(o.batch_size));
-  if (o.threads < 0 || o.streams < 0 || o.loader_threads < 0) {
-    throw InvalidArgument("threads, streams and loader_threads must be >= 0 (0 = automatic)");
+  if (o.threads < 0 || o.streams < 0 || o.loader_threads < 0 || o.threads > kMaxThreads ||
+      o.streams > kMaxThreads || o.loader_threads > kMaxThreads) {
+    throw InvalidArgument("threads, streams and loader_threads must be in 0.." + std::to_string(kMaxThreads) +
+                          " (0 = automatic)");
   }
   o.progress = make_py_progress(show, ctx);
   o.logger = make_stderr_logger(show ? LogLevel::kInfo : LogLevel::kWarning);
@@ -178,6 +180,35 @@ PYBIND11_MODULE(_qwac, m) {
       .def_property_readonly("output_names", &PyCompiledModel::output_names)
       .def_property_readonly("input_specs", &PyCompiledModel::inputs)
       .def_property_readonly("output_specs", &PyCompiledModel::outputs);
+
+  // The guards the CLI runs before work (qwac/file.h, qwac/resources.h).
+  m.def(
+      "check_output_paths",
+      [](const std::vector<std::pair<std::string, std::string>>& inputs,
+         const std::vector<std::pair<std::string, std::string>>& outputs) {
+        auto named = [](const std::vector<std::pair<std::string, std::string>>& v) {
+          std::vector<NamedPath> out;
+          for (const auto& [what, path] : v) out.push_back({what, path});
+          return out;
+        };
+        check_output_paths(named(inputs), named(outputs));
+      },
+      py::arg("inputs"), py::arg("outputs"),
+      "[(what, path)] inputs and outputs: IoError / InvalidArgument when an output's folder is missing or not "
+      "writable, or when an output is the same file as an input or another output.");
+  m.def(
+      "write_file_atomically",
+      [](const std::string& path, const py::bytes& data) {
+        std::string bytes(data);
+        py::gil_scoped_release release;
+        write_file_atomically(path, bytes);
+      },
+      py::arg("path"), py::arg("data"), "Writes `data` to a temp file beside `path`, then renames it over `path`.");
+  m.def("memory_budget", &memory_budget, "The memory budget in bytes (QWAC_MEMORY_LIMIT or the machine's).");
+  m.def("set_memory_budget", &set_memory_budget, py::arg("bytes"),
+        "Overrides the memory budget for the process; 0 restores the default.");
+  m.def("parse_byte_size", &parse_byte_size, py::arg("text"), "'4G', '512M', '1000000' -> bytes (None if malformed).");
+  m.def("describe_bytes", &describe_bytes, py::arg("bytes"));
 
   m.def(
       "parse_compression",

@@ -6,6 +6,7 @@
 #include "accuracy/checkpoint.h"
 #include "core/stopwatch.h"
 #include "quant/hw_config.h"
+#include "quant/input_model_check.h"
 #include "quant/precision_ladder.h"
 #include "qwac/error.h"
 
@@ -36,6 +37,7 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
                                        std::unique_ptr<Validator> validator_ptr, const AccuracyControlConfig& params,
                                        const RunOptions& options) {
   const auto t_start = Clock::now();
+  quant::check_quantizable_input(model);
   validate_params(params);
   if (params.annotation_free && validator_ptr->uses_validation_function()) {
     throw InvalidConfig("annotation_free needs built-in metrics: a validation function computes its metric from its "
@@ -44,7 +46,9 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
   auto session = std::make_unique<Session>();
   auto logger = options.logger ? options.logger : make_null_logger();
   session->validator = std::move(validator_ptr);
-  const DatasetPtr val(&session->validator->dataset(), [](const Dataset*) {});
+  // Label-free metrics compare with the FP32 model's outputs: computed once, before the baseline.
+  session->validator->attach_reference_outputs(model);
+  const DatasetPtr val = session->validator->dataset_ptr();
   const Dataset& validation = *val;
   const std::vector<MetricPtr> metrics = session->validator->metrics();
   if (!params.checkpoint_path.empty()) {

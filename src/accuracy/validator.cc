@@ -11,6 +11,7 @@
 #include "qwac/error.h"
 #include "runtime/engine.h"
 #include "runtime/evaluation.h"
+#include "runtime/reference_outputs.h"
 
 namespace qwac::accuracy {
 namespace {
@@ -176,6 +177,18 @@ Validator::Validator(DatasetPtr validation, ValidationFunction fn, RunOptions op
     : validation_(std::move(validation)), fn_(std::move(fn)), options_(std::move(options)), streams_(0) {
   if (!fn_.fn) throw InvalidArgument("the validation function is empty");
   metrics_ = {std::make_shared<FunctionMetricInfo>(fn_.name, fn_.higher_better)};
+}
+
+void Validator::attach_reference_outputs(const ir::Model& fp32) {
+  if (fn_.fn || !runtime::needs_reference_outputs(metrics_)) return;
+  runtime::EvaluationOptions eo;
+  eo.batch_size = options_.batch_size;
+  eo.threads = options_.threads;
+  eo.streams = streams_;
+  eo.use_dnnl = options_.use_dnnl;
+  eo.logger = options_.logger;
+  eo.progress = options_.progress;
+  set_dataset(runtime::with_reference_outputs(validation_, fp32, eo));
 }
 
 ValidationResult Validator::run_function(const ir::Model& model, const Dataset& data, bool keep_outputs) {

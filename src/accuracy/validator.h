@@ -56,6 +56,10 @@ class Validator {
   double seconds() const { return seconds_; }
   const std::vector<MetricPtr>& metrics() const { return metrics_; }
   const Dataset& dataset() const { return *validation_; }
+  const DatasetPtr& dataset_ptr() const { return validation_; }
+  // When a metric is label-free (Metric::needs_reference_outputs), attaches `fp32`'s outputs to the validation
+  // samples (runtime/reference_outputs.h), computed once here; otherwise does nothing.
+  void attach_reference_outputs(const ir::Model& fp32);
   // Replaces the dataset (annotation-free mode swaps in FP32 pseudo-labels).
   void set_dataset(DatasetPtr d) {
     validation_ = std::move(d);

@@ -7,6 +7,7 @@
 #include "api/params.h"
 #include "config/compression_config.h"
 #include "config/config.h"
+#include "config/json_text.h"
 #include "qwac/error.h"
 
 namespace qwac {
@@ -41,13 +42,8 @@ CompressionSettings compression_of(const nlohmann::json& section) {
   return s;
 }
 
-nlohmann::json parse_json(const std::string& text, const std::string& what) {
-  try {
-    return nlohmann::json::parse(text, nullptr, true, /*ignore_comments=*/true);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InvalidConfig(what + " is not valid JSON: " + e.what());
-  }
-}
+// Through the config layer's JSON pre-pass (depth and number limits, line and column in messages).
+nlohmann::json parse_json(const std::string& text, const std::string& what) { return config::parse_json_text(text, what); }
 
 }  // namespace
 
@@ -74,6 +70,12 @@ Config Config::parse(const std::string& json_text, const std::string& path) {
   c.impl_->config = config::parse_config(parse_json(json_text, "config '" + path + "'"), path);
   return c;
 }
+
+std::vector<NamedPath> Config::input_paths(const std::string& model_override) const {
+  return config::input_paths(impl_->config, model_override);
+}
+
+void Config::validate_metrics(const Model& model) const { config::validate_metrics(impl_->config, api::unwrap(model)); }
 
 const std::string& Config::path() const { return impl_->config.path; }
 std::string Config::model_path() const { return impl_->config.model.model; }
@@ -102,6 +104,8 @@ LoadedDataset Config::dataset(const Model& model) const {
 std::vector<MetricPtr> Config::metrics() const { return config::build_metrics(impl_->config); }
 
 std::string Config::metrics_json() const { return impl_->config.engine.metrics.dump(); }
+
+bool Config::has_metrics() const { return !impl_->config.engine.metrics.is_null(); }
 
 bool Config::has_compression() const { return !impl_->config.compression.is_null(); }
 

@@ -180,6 +180,20 @@ ModelInfo Model::describe() const {
     info.parameters += v->constant->numel();
     info.parameter_bytes += static_cast<int64_t>(v->constant->nbytes());
   }
+  // Converters such as paddle2onnx and older torch/tf2onnx write every weight as a Constant node.
+  for (const ir::Node* n : g.nodes()) {
+    if (n->op_type() != "Constant" || !(n->domain().empty() || n->domain() == "ai.onnx")) continue;
+    if (n->attrs.has("value")) {
+      info.parameters += n->attrs.get_tensor("value").numel();
+      info.parameter_bytes += static_cast<int64_t>(n->attrs.get_tensor("value").nbytes());
+    } else if (n->attrs.has("value_floats")) {
+      info.parameters += static_cast<int64_t>(n->attrs.get_floats("value_floats").size());
+      info.parameter_bytes += static_cast<int64_t>(n->attrs.get_floats("value_floats").size() * sizeof(float));
+    } else if (n->attrs.has("value_ints")) {
+      info.parameters += static_cast<int64_t>(n->attrs.get_ints("value_ints").size());
+      info.parameter_bytes += static_cast<int64_t>(n->attrs.get_ints("value_ints").size() * sizeof(int64_t));
+    }
+  }
   info.unsupported_ops = runtime::find_unsupported_nodes(model);
   return info;
 }
@@ -195,6 +209,7 @@ Model Model::with_batch(int64_t batch) const {
 }
 
 std::map<std::string, Shape> Model::input_shapes(int64_t batch, const std::map<std::string, Shape>& overrides) const {
+  if (batch < 0) throw InvalidArgument("--batch must be >= 1 (0 or absent: the model's own), got " + std::to_string(batch));
   const ir::Model& model = api::unwrap(*this);
   for (const auto& [name, shape] : overrides) {
     const ir::Value* v = model.graph->find_value(name);

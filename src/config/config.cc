@@ -1,11 +1,17 @@
 #include "config/config.h"
 
+#include <sys/stat.h>
+
+#include <climits>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "config/json_text.h"
 #include "core/json_options.h"
+#include "core/resource_limits.h"
 #include "data/cifar_dataset.h"
 #include "data/idx_dataset.h"
 #include "data/image_folder_dataset.h"
@@ -13,6 +19,7 @@
 #include "data/onnx_testset_dataset.h"
 #include "data/preprocess.h"
 #include "data/random_dataset.h"
+#include "metrics/accuracy.h"
 #include "metrics/metric_registry.h"
 #include "qwac/error.h"
 
@@ -21,6 +28,12 @@ namespace qwac::config {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Far above any real config (they are a few KB); refusing more keeps a wrong path (a model, a data set) from being
+// read into memory as JSON.
+constexpr uint64_t kMaxConfigBytes = 16u << 20;
+// Far above any batch that fits in memory for a real model; the engine's buffers are sized by it.
+constexpr int64_t kMaxBatchSize = 1 << 20;
 
 std::string resolve(const Config& c, const std::string& p) {
   if (p.empty() || fs::path(p).is_absolute()) return p;
@@ -59,6 +72,29 @@ void read_scale(JsonOptions& o, double& scale) {
   o.wrong_type("scale", *v, "a number or a fraction string like \"1/255\"");
 }
 
+// The largest image side preprocessing may produce: JPEG's limit, far above any model input.
+constexpr int64_t kMaxImageSide = 65500;
+// Float copies of an image the preprocessing holds at once (pixels, resized, cropped), 3 channels of 4 bytes.
+constexpr int64_t kPreprocessBytesPerPixel = 3 * 3 * 4;
+
+void check_image_side(const JsonOptions& o, const std::string& key, int64_t side) {
+  if (side < 1 || side > kMaxImageSide) {
+    throw InvalidConfig(o.path(key) + ": " + std::to_string(side) + " pixels is out of range; expected 1.." +
+                        std::to_string(kMaxImageSide));
+  }
+}
+
+// Refuses a resize whose working images would not fit the memory budget, before any image is decoded.
+void check_resize_memory(const data::PreprocessOptions& p, const std::string& where) {
+  if (p.resize != data::ResizeMode::kExact) return;
+  const auto bytes = checked_product({p.resize_width, p.resize_height, kPreprocessBytesPerPixel});
+  if (!bytes || !fits_memory_budget(*bytes)) {
+    throw InvalidConfig(where + ".resize: " + std::to_string(p.resize_width) + "x" + std::to_string(p.resize_height) +
+                        " pixels need " + (bytes ? describe_bytes(*bytes) : std::string("more than 8 EiB")) +
+                        " per image in flight" + memory_budget_hint() + "; use the model's input size");
+  }
+}
+
 data::PreprocessOptions read_preprocessing(const nlohmann::json* j, const std::string& where) {
   data::PreprocessOptions p;
   if (j == nullptr) return p;
@@ -68,6 +104,8 @@ data::PreprocessOptions read_preprocessing(const nlohmann::json* j, const std::s
   std::vector<int64_t> resize;
   o.read("resize", resize);
   if (shorter > 0 && !resize.empty()) throw InvalidConfig(o.path("resize") + ": give either resize or resize_shorter");
+  for (int64_t side : resize) check_image_side(o, "resize", side);
+  if (o.has("resize_shorter")) check_image_side(o, "resize_shorter", shorter);
   if (shorter > 0) {
     p.resize = data::ResizeMode::kShorterSide;
     p.resize_shorter = shorter;
@@ -83,6 +121,7 @@ data::PreprocessOptions read_preprocessing(const nlohmann::json* j, const std::s
   o.read("crop", crop);
   if (crop.size() == 1) crop.push_back(crop[0]);
   if (crop.size() > 2) throw InvalidConfig(o.path("crop") + ": expected a size or [width, height]");
+  for (int64_t side : crop) check_image_side(o, "crop", side);
   if (!crop.empty()) {
     p.crop_width = crop[0];
     p.crop_height = crop[1];
@@ -102,6 +141,7 @@ data::PreprocessOptions read_preprocessing(const nlohmann::json* j, const std::s
   } catch (const Error& e) {
     throw InvalidConfig(where + ": " + e.what());
   }
+  check_resize_memory(p, where);
   return p;
 }
 
@@ -159,11 +199,19 @@ Config parse_config(const nlohmann::json& root, const std::string& path) {
     if (const nlohmann::json* d = e.section("dataset")) c.engine.dataset = *d;
     if (const nlohmann::json* m = e.section("metrics")) c.engine.metrics = *m;
     e.finish();
-    if (c.engine.threads < 0) throw InvalidConfig("engine.threads: must be >= 0 (0 = all cores)");
-    if (c.engine.streams < 0) throw InvalidConfig("engine.streams: must be >= 0 (0 = one per thread)");
-    if (c.engine.loader_threads < 0) throw InvalidConfig("engine.loader_threads: must be >= 0 (0 = all cores)");
-    if (c.engine.batch_size < 1) {
-      throw InvalidConfig("engine.batch_size: must be >= 1, got " + std::to_string(c.engine.batch_size));
+    const std::string max_threads = std::to_string(kMaxThreads);
+    auto check_count = [&](const char* key, int value, const char* zero) {
+      if (value < 0 || value > kMaxThreads) {
+        throw InvalidConfig(std::string("engine.") + key + ": must be in 0.." + max_threads + " (0 = " + zero +
+                            "), got " + std::to_string(value));
+      }
+    };
+    check_count("threads", c.engine.threads, "all cores");
+    check_count("streams", c.engine.streams, "one per thread");
+    check_count("loader_threads", c.engine.loader_threads, "all cores");
+    if (c.engine.batch_size < 1 || c.engine.batch_size > kMaxBatchSize) {
+      throw InvalidConfig("engine.batch_size: must be in 1.." + std::to_string(kMaxBatchSize) + ", got " +
+                          std::to_string(c.engine.batch_size));
     }
   }
   if (compression != nullptr) c.compression = *compression;
@@ -171,18 +219,27 @@ Config parse_config(const nlohmann::json& root, const std::string& path) {
 }
 
 Config load_config(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw IoError("cannot open config '" + path + "': " + std::strerror(errno));
-  nlohmann::json root;
-  try {
-    root = nlohmann::json::parse(f, nullptr, true, /*ignore_comments=*/true);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InvalidConfig("config '" + path + "' is not valid JSON: " + e.what());
+  if (path.empty()) throw InvalidArgument("the config path is empty; give the JSON config file");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw IoError("cannot open config '" + path + "': " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw IoError("config '" + path + "' is a folder; give the JSON config file inside it");
+  if (!S_ISREG(st.st_mode)) throw IoError("config '" + path + "' is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > kMaxConfigBytes) {
+    throw InvalidConfig("config '" + path + "' has " + describe_bytes(static_cast<uint64_t>(st.st_size)) +
+                        "; a config is a small JSON file (at most " + describe_bytes(kMaxConfigBytes) + ")");
   }
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw IoError("cannot open config '" + path + "': " + std::strerror(errno));
+  std::ostringstream text;
+  text << f.rdbuf();
+  if (f.bad()) throw IoError("cannot read config '" + path + "'");
+  const nlohmann::json root = parse_json_text(text.str(), "config '" + path + "'");
   return parse_config(root, path);
 }
 
-BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
+namespace {
+
+BuiltDataset build_dataset_section(const Config& c, const ir::Model& model) {
   if (c.engine.dataset.is_null()) throw InvalidConfig("engine.dataset: required section is missing");
   JsonOptions o(c.engine.dataset, "engine.dataset");
   std::string type;
@@ -232,6 +289,10 @@ BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
     }
     opt.batch_files = files;
     o.read("label_bytes", opt.label_bytes);
+    if (opt.label_bytes != 1 && opt.label_bytes != 2) {
+      throw InvalidConfig(o.path("label_bytes") + ": must be 1 (CIFAR-10) or 2 (CIFAR-100), got " +
+                          std::to_string(opt.label_bytes));
+    }
     opt.input_name = input;
     opt.name = name;
     opt.preprocess = read_preprocessing(o.section("preprocessing"), "engine.dataset.preprocessing");
@@ -264,6 +325,12 @@ BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
     o.read("low", low);
     o.read("high", high);
     o.finish();
+    if (count < 1) throw InvalidConfig(o.path("count") + ": must be >= 1, got " + std::to_string(count));
+    if (seed < 0) throw InvalidConfig(o.path("seed") + ": must be >= 0, got " + std::to_string(seed));
+    if (!std::isfinite(low) || !std::isfinite(high) || low > high) {
+      throw InvalidConfig(o.path("low") + ", " + o.path("high") + ": expected finite numbers with low <= high, got [" +
+                          nlohmann::json(low).dump() + ", " + nlohmann::json(high).dump() + "]");
+    }
     std::vector<data::RandomInputSpec> specs;
     for (const ir::Value* v : model.graph->inputs()) {
       data::RandomInputSpec s;
@@ -294,6 +361,18 @@ BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
   return built;
 }
 
+}  // namespace
+
+BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
+  try {
+    return build_dataset_section(c, model);
+  } catch (const InvalidArgument& e) {
+    // The dataset classes validate their options as a library API (InvalidArgument); here the values come from the
+    // config, so the error is the config's.
+    throw InvalidConfig(std::string("engine.dataset: ") + e.what());
+  }
+}
+
 std::vector<MetricPtr> build_metrics(const Config& c) {
   const nlohmann::json& list = c.engine.metrics;
   if (list.is_null()) throw InvalidConfig("engine.metrics: required list is missing (e.g. [{\"type\": \"accuracy\"}])");
@@ -316,6 +395,72 @@ std::vector<MetricPtr> build_metrics(const Config& c) {
     metrics.push_back(mt->make(options ? *options : nlohmann::json(), where + ".options"));
   }
   return metrics;
+}
+
+}  // namespace qwac::config
+
+namespace qwac::config {
+
+void validate_metrics(const Config& c, const ir::Model& model) {
+  const std::vector<MetricPtr> metrics = build_metrics(c);
+  const std::vector<ir::Value*>& outputs = model.graph->outputs();
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    const auto* accuracy = dynamic_cast<const metrics::AccuracyMetric*>(metrics[i].get());
+    if (accuracy == nullptr) continue;
+    const std::string where = "engine.metrics[" + std::to_string(i) + "].options";
+    const metrics::AccuracyOptions& o = accuracy->options();
+    const ir::Value* out = nullptr;
+    if (!o.output.name.empty()) {
+      for (const ir::Value* v : outputs) {
+        if (v->name() == o.output.name) out = v;
+      }
+    } else if (o.output.index >= 0 && o.output.index < static_cast<int64_t>(outputs.size())) {
+      out = outputs[static_cast<size_t>(o.output.index)];
+    }
+    if (out == nullptr) {
+      std::string names;
+      for (const ir::Value* v : outputs) names += (names.empty() ? "" : ", ") + v->name();
+      throw InvalidConfig(where + ".output: the model has no " + o.output.describe() + " (its outputs: " + names + ")");
+    }
+    if (!out->type.shape || out->type.shape->empty()) continue;
+    int64_t classes = 1;
+    for (size_t d = 1; d < out->type.shape->size(); ++d) {
+      const int64_t size = (*out->type.shape)[d].size;
+      if (size < 0) {
+        classes = -1;  // symbolic: known only at run time
+        break;
+      }
+      classes = size > 0 && classes > INT64_MAX / size ? INT64_MAX : classes * size;
+    }
+    if (classes >= 1 && o.k > classes) {
+      throw InvalidConfig(where + ".k: " + std::to_string(o.k) + " is more than the " + std::to_string(classes) +
+                          " classes of output '" + out->name() + "' (every sample would count as a hit); use k <= " +
+                          std::to_string(classes));
+    }
+  }
+}
+
+}  // namespace qwac::config
+
+namespace qwac::config {
+
+std::vector<NamedPath> input_paths(const Config& c, const std::string& model_override) {
+  std::vector<NamedPath> paths = {{"--config", c.path}};
+  paths.push_back(model_override.empty() ? NamedPath{"model.model", c.model.model} : NamedPath{"--model", model_override});
+  const nlohmann::json& d = c.engine.dataset;
+  if (!d.is_object()) return paths;
+  const auto type = d.find("type");
+  const bool in_archive = type != d.end() && type->is_string() && type->get<std::string>() == "npz";  // "array" names a member of the archive, not a file
+  for (const char* key : {"labels", "images", "npz", "array", "dir", "files"}) {
+    const auto it = d.find(key);
+    if (it == d.end() || (in_archive && std::string(key) != "npz")) continue;
+    const std::vector<nlohmann::json> values = it->is_array() ? it->get<std::vector<nlohmann::json>>()
+                                                              : std::vector<nlohmann::json>{*it};
+    for (const nlohmann::json& v : values) {
+      if (v.is_string()) paths.push_back({std::string("engine.dataset.") + key, resolve(c, v.get<std::string>())});
+    }
+  }
+  return paths;
 }
 
 }  // namespace qwac::config

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/output_paths.h"
 #include "ir/graph.h"
 #include "qwac/dataset.h"
 #include "qwac/metric.h"
@@ -52,9 +53,18 @@ struct BuiltDataset {
   std::vector<std::string> skipped_files;
 };
 
+// The files a run reads, for the output-path guard (check_output_paths): the config itself, its model (or
+// `model_override` when not empty) and the dataset's files (labels, arrays, batch files), each named by its JSON path.
+std::vector<NamedPath> input_paths(const Config& config, const std::string& model_override = "");
+
 // Builds the `engine.dataset` section for `model` (whose first input is fed unless `input` names another).
 BuiltDataset build_dataset(const Config& config, const ir::Model& model);
 // Builds the `engine.metrics` list (at least one metric).
 std::vector<MetricPtr> build_metrics(const Config& config);
+
+// Checks `engine.metrics` against the model before any work (InvalidConfig naming the JSON path): every metric
+// builds, the output an accuracy metric names exists, and its `k` is at most the class count of that output when
+// the model declares the output's shape (a larger k would score every sample as a hit).
+void validate_metrics(const Config& config, const ir::Model& model);
 
 }  // namespace qwac::config

@@ -9,17 +9,20 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/output_paths.h"
 #include "qwac/error.h"
 
 namespace qwac {
+
+std::string temp_file_prefix(const std::string& filename) { return "." + filename + ".tmp."; }
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
   // A hidden name in the target's folder: rename() is atomic only within one file system.
   const std::filesystem::path target(path);
   const std::filesystem::path folder = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
-  std::string temp_name = ".";
-  temp_name += target.filename().string();
-  temp_name += ".tmp.XXXXXX";
+  remove_stale_temp_files(path);
+  const std::string temp_name =
+      temp_file_prefix(target.filename().string()) + std::to_string(::getpid()) + ".XXXXXX";
   std::string tmpl = (folder / temp_name).string();
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) {

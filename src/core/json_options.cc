@@ -32,7 +32,11 @@ const nlohmann::json* JsonOptions::find(const std::string& key) {
 const nlohmann::json* JsonOptions::section(const std::string& key) { return find(key); }
 
 void JsonOptions::wrong_type(const std::string& key, const nlohmann::json& v, const std::string& expected) const {
-  throw InvalidConfig(path(key) + ": expected " + expected + ", got " + json_type_name(v) + " " + v.dump());
+  // The value is quoted for the user to find it, not in full: a wrong value may be a whole section.
+  constexpr size_t kMaxQuoted = 120;
+  std::string text = v.dump();
+  if (text.size() > kMaxQuoted) text = text.substr(0, kMaxQuoted) + "...";
+  throw InvalidConfig(path(key) + ": expected " + expected + ", got " + json_type_name(v) + " " + text);
 }
 
 void JsonOptions::read(const std::string& key, int64_t& value) {
@@ -58,6 +62,7 @@ void JsonOptions::read(const std::string& key, double& value) {
   if (!v->is_number()) wrong_type(key, *v, "a number");
   value = v->get<double>();
 }
+
 
 void JsonOptions::read(const std::string& key, bool& value) {
   const nlohmann::json* v = find(key);
@@ -97,7 +102,14 @@ void JsonOptions::read(const std::string& key, std::vector<double>& value) {
   read_list(*this, key, value, [](const nlohmann::json& e) { return e.is_number(); }, "number");
 }
 void JsonOptions::read(const std::string& key, std::vector<int64_t>& value) {
-  read_list(*this, key, value, [](const nlohmann::json& e) { return e.is_number_integer(); }, "integer");
+  // Unsigned values beyond int64 would wrap to negative numbers: not integers this reader accepts.
+  read_list(
+      *this, key, value,
+      [](const nlohmann::json& e) {
+        return e.is_number_integer() &&
+               !(e.is_number_unsigned() && e.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX));
+      },
+      "64-bit integer");
 }
 void JsonOptions::read(const std::string& key, std::vector<std::string>& value) {
   read_list(*this, key, value, [](const nlohmann::json& e) { return e.is_string(); }, "string");

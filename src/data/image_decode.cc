@@ -6,6 +6,7 @@
 #include <csetjmp>
 #include <cstring>
 
+#include "core/resource_limits.h"
 #include "data/file_util.h"
 #include "qwac/error.h"
 
@@ -19,6 +20,42 @@ bool is_png(const uint8_t* data, size_t size) {
 }
 bool is_jpeg(const uint8_t* data, size_t size) {
   return size >= 3 && data[0] == 0xFF && data[1] == 0xD8;
+}
+
+// The most pixels an image may declare: PIL's decompression-bomb limit (2 x Image.MAX_IMAGE_PIXELS), far above
+// any photograph a model reads (a 12000 x 12000 scan is 144 M) and far below what a hostile header asks for.
+constexpr uint64_t kMaxImagePixels = 178'956'970;
+// zlib's deflate expands at most 1032:1 (RFC 1951: a 258-byte match costs at least 2 bits), so a PNG whose pixel
+// rows exceed that many times its file size cannot be complete.
+constexpr uint64_t kMaxDeflateRatio = 1032;
+// Bytes the preprocessing holds per decoded byte: the pixels and their float copy.
+constexpr uint64_t kWorkingBytesPerByte = 1 + 4;
+
+// Checks what a header declares before anything is allocated or decoded: a 875 KB PNG declaring 30000 x 30000
+// pixels is refused here, not after minutes of inflating and gigabytes of rows.
+// `inflated_bytes`: what the file's deflate stream must expand to (PNG: the filtered rows), 0 when not deflated.
+void check_declared_size(const std::string& name, const char* format, uint64_t width, uint64_t height,
+                         uint64_t channels, size_t file_bytes, uint64_t inflated_bytes) {
+  const std::string dims = std::to_string(width) + "x" + std::to_string(height);
+  if (width == 0 || height == 0) throw DataError("image '" + name + "' is a " + format + " of size " + dims);
+  const uint64_t pixels = width * height;  // both < 2^32: no overflow
+  if (pixels > kMaxImagePixels) {
+    throw DataError("image '" + name + "' is a " + format + " declaring " + dims + " pixels (" +
+                    std::to_string(pixels / 1'000'000) + " M), more than the " +
+                    std::to_string(kMaxImagePixels / 1'000'000) +
+                    " M qwac decodes (a decompression bomb or a damaged header); resize it first");
+  }
+  const uint64_t row_bytes = pixels * channels;
+  if (inflated_bytes > kMaxDeflateRatio * static_cast<uint64_t>(file_bytes) + (1u << 16)) {
+    throw DataError("image '" + name + "' is a " + format + " declaring " + dims + " pixels (" +
+                    describe_bytes(inflated_bytes) + " of compressed rows) in a " + describe_bytes(file_bytes) +
+                    " file, which cannot hold them: the file is truncated or its header damaged");
+  }
+  if (!fits_memory_budget(row_bytes * kWorkingBytesPerByte)) {
+    throw DataError("image '" + name + "' is a " + format + " of " + dims + " pixels needing " +
+                    describe_bytes(row_bytes * kWorkingBytesPerByte) + " to decode and preprocess" +
+                    memory_budget_hint());
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -107,6 +144,8 @@ Image jpeg_header(JpegDecoder& dec, const uint8_t* data, size_t size, const std:
   img.width = dec.cinfo.image_width;
   img.height = dec.cinfo.image_height;
   img.channels = jpeg_output_space(dec.cinfo, name) == JCS_GRAYSCALE ? 1 : 3;
+  check_declared_size(name, "JPEG", static_cast<uint64_t>(img.width), static_cast<uint64_t>(img.height),
+                      static_cast<uint64_t>(img.channels), size, /*inflated_bytes=*/0);
   return img;
 }
 
@@ -142,10 +181,11 @@ void png_on_error(png_structp png, png_const_charp msg) {
 void png_on_warning(png_structp, png_const_charp) {}
 
 // Reads the header and installs the transformations; returns false on a libpng error.
-bool png_setup(PngReader* r, png_uint_32* width, png_uint_32* height, int* channels) {
+bool png_setup(PngReader* r, png_uint_32* width, png_uint_32* height, int* channels, uint64_t* stored_row_bytes) {
   if (setjmp(png_jmpbuf(r->png))) return false;
   png_set_read_fn(r->png, r, png_read_mem);
   png_read_info(r->png, r->info);
+  *stored_row_bytes = png_get_rowbytes(r->png, r->info);  // as stored, before the transformations below
   const int color = png_get_color_type(r->png, r->info);
   const int depth = png_get_bit_depth(r->png, r->info);
   if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(r->png);
@@ -175,11 +215,14 @@ Image png_decode(const uint8_t* data, size_t size, const std::string& name, bool
   if (!r.info) throw DataError("image '" + name + "': libpng could not allocate an info struct");
   png_uint_32 w = 0, h = 0;
   int c = 0;
-  if (!png_setup(&r, &w, &h, &c)) throw DataError("image '" + name + "' is not a readable PNG: " + r.message);
+  uint64_t stored_row_bytes = 0;
+  if (!png_setup(&r, &w, &h, &c, &stored_row_bytes)) throw DataError("image '" + name + "' is not a readable PNG: " + r.message);
   Image img;
   img.width = w;
   img.height = h;
   img.channels = c;
+  // Each stored row is preceded by its filter byte.
+  check_declared_size(name, "PNG", w, h, static_cast<uint64_t>(c), size, (stored_row_bytes + 1) * h);
   if (!pixels) return img;
   img.pixels.resize(static_cast<size_t>(w) * h * static_cast<size_t>(c));
   std::vector<png_bytep> rows(h);

@@ -4,9 +4,11 @@
 
 #include <array>
 #include <cctype>
+#include <climits>
 #include <cstring>
 #include <vector>
 
+#include "core/resource_limits.h"
 #include "data/file_util.h"
 #include "qwac/error.h"
 
@@ -73,7 +75,12 @@ Shape parse_shape(const std::string& tuple, const std::string& name) {
     size_t end = i;
     while (end < tuple.size() && std::isdigit(static_cast<unsigned char>(tuple[end]))) ++end;
     if (end == i) throw DataError(".npy '" + name + "': bad shape " + tuple);
-    shape.push_back(std::stoll(tuple.substr(i, end - i)));
+    int64_t d = 0;
+    for (size_t k = i; k < end; ++k) {
+      if (d > (INT64_MAX - 9) / 10) throw DataError(".npy '" + name + "': dimension too large in shape " + tuple);
+      d = d * 10 + (tuple[k] - '0');
+    }
+    shape.push_back(d);
     i = end;
   }
   return shape;
@@ -89,6 +96,8 @@ uint64_t le64(const unsigned char* p) {
   return uint64_t{le32(p)} | (uint64_t{le32(p + 4)} << 32);
 }
 
+// zlib's deflate expands at most 1032:1 (a 258-byte match costs at least 2 bits).
+constexpr uint64_t kMaxDeflateRatio = 1032;
 constexpr uint32_t kEocdSig = 0x06054b50;
 constexpr uint32_t kZip64LocatorSig = 0x07064b50;
 constexpr uint32_t kZip64EocdSig = 0x06064b50;
@@ -149,14 +158,21 @@ Tensor parse_npy(const std::string& bytes, const std::string& name) {
     if (descr.compare(1, 2, t.code) == 0) dtype = t.dtype;
   }
   if (dtype == DType::kUndefined) throw DataError(".npy '" + name + "' has unsupported dtype '" + descr + "'");
-  Tensor t(dtype, shape);
-  const size_t data_start = header_start + header_len;
-  if (bytes.size() - data_start != t.nbytes()) {
-    throw DataError(".npy '" + name + "': shape " + shape_to_string(shape) + " of " + descr + " needs " +
-                    std::to_string(t.nbytes()) + " data bytes, the file holds " +
-                    std::to_string(bytes.size() - data_start));
+  // The header's shape is checked against the bytes that follow it before anything is allocated.
+  uint64_t needed = dtype_size(dtype);
+  for (int64_t d : shape) {
+    const auto p = checked_product({static_cast<int64_t>(needed), d});
+    if (!p) throw DataError(".npy '" + name + "': shape " + shape_to_string(shape) + " of " + descr + " overflows");
+    needed = *p;
   }
-  std::memcpy(t.raw(), bytes.data() + data_start, t.nbytes());
+  const size_t data_start = header_start + header_len;
+  if (bytes.size() - data_start != needed) {
+    throw DataError(".npy '" + name + "': shape " + shape_to_string(shape) + " of " + descr + " needs " +
+                    std::to_string(needed) + " data bytes, the file holds " +
+                    std::to_string(bytes.size() - data_start) + " (truncated file or damaged header)");
+  }
+  Tensor t(dtype, shape);
+  if (needed > 0) std::memcpy(t.raw(), bytes.data() + data_start, needed);
   return t;
 }
 
@@ -183,14 +199,18 @@ std::map<std::string, Tensor> read_npz(const std::string& path) {
   uint64_t cd_offset = le32(p + eocd + 16);
   if ((entries == 0xFFFF || cd_offset == 0xFFFFFFFF) && eocd >= 20 && le32(p + eocd - 20) == kZip64LocatorSig) {
     const uint64_t z64 = le64(p + eocd - 20 + 8);
-    if (z64 + 56 > n || le32(p + z64) != kZip64EocdSig) throw DataError(what + ": bad zip64 end of central directory");
+    if (z64 > n || n - z64 < 56 || le32(p + z64) != kZip64EocdSig) {
+      throw DataError(what + ": bad zip64 end of central directory");
+    }
     entries = le64(p + z64 + 32);
     cd_offset = le64(p + z64 + 48);
   }
   std::map<std::string, Tensor> arrays;
   uint64_t pos = cd_offset;
   for (uint64_t e = 0; e < entries; ++e) {
-    if (pos + 46 > n || le32(p + pos) != kCentralSig) throw DataError(what + ": corrupt zip central directory");
+    if (pos > n || n - pos < 46 || le32(p + pos) != kCentralSig) {
+      throw DataError(what + ": corrupt zip central directory");
+    }
     const uint16_t method = le16(p + pos + 10);
     const uint32_t crc = le32(p + pos + 16);
     uint64_t comp_size = le32(p + pos + 20);
@@ -205,7 +225,7 @@ std::map<std::string, Tensor> read_npz(const std::string& path) {
       if (id == 0x0001) {
         uint64_t f = x + 4;
         for (uint64_t* field : {&size, &comp_size, &local}) {
-          if (*field == 0xFFFFFFFF && f + 8 <= x + 4 + len) {
+          if (*field == 0xFFFFFFFF && f + 8 <= x + 4 + len && f + 8 <= n) {
             *field = le64(p + f);
             f += 8;
           }
@@ -215,9 +235,17 @@ std::map<std::string, Tensor> read_npz(const std::string& path) {
     }
     pos += 46 + name_len + extra_len + comment_len;
     const std::string mwhat = what + " member '" + member + "'";
-    if (local + 30 > n || le32(p + local) != kLocalSig) throw DataError(mwhat + ": bad local header");
+    if (local > n || n - local < 30 || le32(p + local) != kLocalSig) throw DataError(mwhat + ": bad local header");
     const uint64_t data = local + 30 + le16(p + local + 26) + le16(p + local + 28);
-    if (data + comp_size > n) throw DataError(mwhat + ": data runs past the end of the file");
+    if (data > n || comp_size > n - data) throw DataError(mwhat + ": data runs past the end of the file");
+    // A member's declared size is checked against what its compressed bytes can hold before inflating into it.
+    if (method == 8 && size > comp_size * kMaxDeflateRatio + 1024) {
+      throw DataError(mwhat + ": declares " + std::to_string(size) + " bytes from " + std::to_string(comp_size) +
+                      " compressed bytes, more than deflate can expand to (damaged archive)");
+    }
+    if (!fits_memory_budget(size)) {
+      throw DataError(mwhat + ": " + describe_bytes(size) + " uncompressed" + memory_budget_hint());
+    }
     std::string content;
     if (method == 0) {
       content.assign(bytes.data() + data, comp_size);

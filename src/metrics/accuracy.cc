@@ -42,6 +42,11 @@ void AccuracyMetric::update(const ModelOutputs& outputs, const std::vector<Annot
   // [N, C] or [N, C, 1, 1] (SqueezeNet's Conv-as-classifier): every trailing dim is part of the class axis.
   const int64_t classes = scores.numel() / static_cast<int64_t>(batch);
   if (classes < 1) throw DataError(name_ + ": " + what + " " + scores.describe() + " has no class scores");
+  if (options_.k > classes) {
+    throw DataError(name_ + ": k = " + std::to_string(options_.k) + " is more than the " + std::to_string(classes) +
+                    " classes of " + what + " " + scores.describe() + " (every sample would be a hit); use k <= " +
+                    std::to_string(classes));
+  }
 
   // Validate every label before recording anything, so a bad batch leaves the metric unchanged.
   std::vector<int64_t> labels(batch);

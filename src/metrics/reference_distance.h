@@ -44,6 +44,7 @@ class ReferenceDistanceMetric : public Metric {
   bool higher_better() const override;
   std::map<std::string, std::string> attributes() const override { return metric_attributes(higher_better(), name()); }
   std::vector<double> per_sample_values() const override { return values_.values(); }
+  bool needs_reference_outputs() const override { return true; }
 
   ReferenceDistance kind() const { return kind_; }
   const ReferenceDistanceOptions& options() const { return options_; }

@@ -15,7 +15,9 @@
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <onnx/onnx_pb.h>
 
+#include "core/resource_limits.h"
 #include "onnx/dtype_map.h"
+#include "onnx/model_check.h"
 #include "onnx/model_io.h"
 #include "qwac/error.h"
 
@@ -287,6 +289,7 @@ onnx::ModelProto upgrade_to_min_opset(const onnx::ModelProto& proto) {
 
 ir::Model model_from_proto(const onnx::ModelProto& proto, const std::string& base_dir) {
   check_versions(proto);
+  check_model_proto(proto);  // before ONNX's shape inference (in the upgrade below) can trip on the model
   if (default_opset(proto) < kMinOpset) return model_from_proto(upgrade_to_min_opset(proto), base_dir);
   if (proto.functions_size() > 0) {
     throw UnsupportedOp("model defines local function '" + proto.functions(0).name() +
@@ -313,6 +316,12 @@ ir::Model load_model(const std::string& path) {
     const int err = S_ISDIR(st.st_mode) ? EISDIR : errno;
     ::close(fd);
     throw IoError("cannot open model '" + path + "': " + std::strerror(err));
+  }
+  // Parsing holds the whole file in memory (and its tensors once more).
+  if (!fits_memory_budget(2 * static_cast<uint64_t>(st.st_size))) {
+    ::close(fd);
+    throw InvalidModel("model '" + path + "' has " + describe_bytes(static_cast<uint64_t>(st.st_size)) +
+                       ", too large to load" + memory_budget_hint());
   }
   onnx::ModelProto proto;
   bool parsed = false;

@@ -1,18 +1,20 @@
 #include "onnx/opset_upgrade.h"
 
-#include <onnx/onnx_pb.h>
-#include <onnx/shape_inference/implementation.h>
-#include <onnx/version_converter/convert.h>
+#include <onnx/defs/schema.h>
 
 #include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
-#include "onnx/model_io.h"
 #include "qwac/error.h"
 
 namespace qwac::onnxio {
 namespace {
+
+bool is_default_domain(const std::string& domain) {
+  return domain.empty() || domain == "ai.onnx";
+}
 
 // Lowest IR version whose ONNX release defined each default-domain opset (ONNX's versioning table). A model
 // stamped with an older IR than its opset needs is rejected by some runtimes (ONNX Runtime among them), and the
@@ -26,51 +28,58 @@ int64_t min_ir_version_for_opset(int64_t opset) {
   return ir;
 }
 
+// Takes `node` from opset version - 1 to `version`: unchanged unless its op's schema changed at `version`.
+ir::Node* adapt_step(AdaptContext& ctx, ir::Node* node, int64_t version) {
+  const onnx::OpSchema* schema =
+      onnx::OpSchemaRegistry::Schema(node->op_type(), static_cast<int>(version), onnx::ONNX_DOMAIN);
+  if (schema == nullptr)
+    throw AdaptDeclined("ONNX defines no " + node->op_type() + " at opset " + std::to_string(version));
+  if (schema->SinceVersion() != version) return node;
+  const OpChange* change = find_op_change(node->op_type(), version);
+  if (change == nullptr) {
+    throw AdaptDeclined(node->op_type() + " changed at opset " + std::to_string(version) +
+                        " and qwac has no adapter for that change");
+  }
+  return change->adapt != nullptr ? change->adapt(ctx, node) : node;
+}
+
 }  // namespace
 
-void upgrade_opset(ir::Model& model, int64_t target) {
+void upgrade_opset(ir::Model& model, int64_t target, const ValueTypes& value_types) {
   const int64_t current = model.opset("");
   if (current >= target) return;
-  // ONNX 1.12's converter looks every node up in the default-domain schemas and fails with a bare
-  // "unordered_map::at" on any other op (e.g. qwac's com.qwac fused ops), so say which node is the problem.
-  for (const ir::Node* n : model.graph->nodes()) {
-    if (n->domain().empty() || n->domain() == "ai.onnx") continue;
-    throw InvalidModel("cannot upgrade the model from default-domain opset " + std::to_string(current) + " to " +
-                       std::to_string(target) + ": " + n->describe() + " is in domain '" + n->domain() +
-                       "', which ONNX's version converter does not know; upgrade before fusing or quantizing");
+  const std::string what =
+      "cannot upgrade the model from default-domain opset " + std::to_string(current) + " to " + std::to_string(target);
+  if (target > kMaxAdaptedOpset) {
+    throw InvalidModel(what + ": qwac's opset adapters reach opset " + std::to_string(kMaxAdaptedOpset));
   }
-  onnx::ModelProto converted;
-  try {
-    onnx::ModelProto proto = model_to_proto(model);
-    // The converter's adapters need the shapes of broadcast operands (e.g. Add's legacy broadcast attribute).
-    onnx::shape_inference::InferShapes(proto);
-    converted = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(target));
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw InvalidModel("cannot upgrade the model from default-domain opset " + std::to_string(current) + " to " +
-                       std::to_string(target) + ": ONNX's version converter failed: " + e.what());
-  }
-  // The converter rewrites the default-domain import only; keep every other domain's import as it was (nodes of
-  // those domains are not touched by the conversion).
-  for (const ir::OpsetImport& op : model.opset_imports) {
-    if (op.domain.empty() || op.domain == "ai.onnx") continue;
-    bool present = false;
-    for (const auto& imp : converted.opset_import()) present = present || imp.domain() == op.domain;
-    if (!present) {
-      auto* imp = converted.add_opset_import();
-      imp->set_domain(op.domain);
-      imp->set_version(op.version);
+  // Work on a copy so that a failure leaves the model as it was.
+  ir::Model work = model.clone();
+  AdaptContext ctx(*work.graph, value_types);
+  std::vector<std::string> declined;
+  for (ir::Node* node : work.graph->nodes()) {
+    if (!is_default_domain(node->domain())) continue;
+    const std::string described = node->describe();  // the node may be replaced (and freed) by its adapter
+    try {
+      ir::Node* n = node;
+      for (int64_t version = current + 1; version <= target; ++version) n = adapt_step(ctx, n, version);
+    } catch (const AdaptDeclined& e) {
+      declined.push_back(described + ": " + e.what());
+    } catch (const Error& e) {
+      declined.push_back(described + ": " + e.what());
     }
   }
-  // Every tensor was embedded by model_to_proto: no external data to resolve.
-  ir::Model upgraded = model_from_proto(converted, "");
-  if (upgraded.opset("") != target) {
-    throw InvalidModel("ONNX's version converter was asked for default-domain opset " + std::to_string(target) +
-                       " but produced opset " + std::to_string(upgraded.opset("")));
+  if (!declined.empty()) {
+    std::string list;
+    for (const std::string& d : declined) list += (list.empty() ? "" : "; ") + d;
+    throw InvalidModel(what + ": " + list);
   }
-  upgraded.ir_version = std::max(upgraded.ir_version, min_ir_version_for_opset(target));
-  model = std::move(upgraded);
+  for (ir::OpsetImport& op : work.opset_imports) {
+    if (is_default_domain(op.domain)) op.version = target;
+  }
+  work.ir_version = std::max(work.ir_version, min_ir_version_for_opset(target));
+  work.graph->verify();
+  model = std::move(work);
 }
 
 }  // namespace qwac::onnxio

@@ -11,6 +11,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include "core/resource_limits.h"
 #include "onnx/dtype_map.h"
 #include "onnx/model_io.h"
 #include "qwac/error.h"
@@ -122,6 +123,18 @@ void copy_typed(const onnx::TensorProto& proto, DType stored, Tensor& dst, const
   throw InternalError(what + ": no typed-field reader for element type " + std::string(dtype_name(stored)));
 }
 
+// How many values the typed field that carries `stored` holds (onnx.proto fixes the field per element type).
+int64_t typed_field_size(const onnx::TensorProto& proto, DType stored) {
+  switch (stored) {
+    case DType::kFloat32: return proto.float_data_size();
+    case DType::kFloat64: return proto.double_data_size();
+    case DType::kInt64: return proto.int64_data_size();
+    case DType::kUInt32:
+    case DType::kUInt64: return proto.uint64_data_size();
+    default: return proto.int32_data_size();
+  }
+}
+
 int64_t parse_external_int(const std::string& text, const std::string& key, const std::string& what) {
   try {
     size_t used = 0;
@@ -132,8 +145,9 @@ int64_t parse_external_int(const std::string& text, const std::string& key, cons
   throw InvalidModel(what + " has external_data " + key + " '" + text + "', expected a non-negative integer");
 }
 
-void read_external(const onnx::TensorProto& proto, const std::string& base_dir, DType stored, Tensor& dst,
-                   const std::string& what) {
+Tensor read_external(const onnx::TensorProto& proto, const std::string& base_dir, DType stored, const Shape& shape,
+                     const std::string& what) {
+  const int64_t numel = shape_numel(shape);
   std::string location;
   int64_t offset = 0;
   int64_t length = -1;
@@ -151,10 +165,10 @@ void read_external(const onnx::TensorProto& proto, const std::string& base_dir, 
                        "', expected a relative path inside the model's folder");
   }
   const std::filesystem::path file = base_dir.empty() ? rel : std::filesystem::path(base_dir) / rel;
-  const size_t expected = static_cast<size_t>(dst.numel()) * dtype_size(stored);
+  const size_t expected = static_cast<size_t>(numel) * dtype_size(stored);
   if (length >= 0 && static_cast<size_t>(length) != expected) {
     throw InvalidModel(what + " has external data length " + std::to_string(length) + " bytes, expected " +
-                       std::to_string(expected) + " (" + std::to_string(dst.numel()) + " elements of " +
+                       std::to_string(expected) + " (" + std::to_string(numel) + " elements of " +
                        std::string(dtype_name(stored)) + ")");
   }
   std::ifstream in(file, std::ios::binary);
@@ -165,7 +179,7 @@ void read_external(const onnx::TensorProto& proto, const std::string& base_dir, 
   std::error_code ec;
   const uintmax_t file_size = std::filesystem::file_size(file, ec);
   if (ec) throw IoError("cannot read external data file '" + file.string() + "' of " + what + ": " + ec.message());
-  if (static_cast<uintmax_t>(offset) + expected > file_size) {
+  if (static_cast<uintmax_t>(offset) > file_size || expected > file_size - static_cast<uintmax_t>(offset)) {
     throw InvalidModel("external data file '" + file.string() + "' is too short for " + what + ": needs bytes [" +
                        std::to_string(offset) + ", " + std::to_string(offset + static_cast<int64_t>(expected)) +
                        ") but has " + std::to_string(file_size) + " bytes");
@@ -174,7 +188,9 @@ void read_external(const onnx::TensorProto& proto, const std::string& base_dir, 
   in.seekg(offset);
   in.read(bytes.data(), static_cast<std::streamsize>(expected));
   if (!in) throw IoError("cannot read external data file '" + file.string() + "' of " + what);
+  Tensor dst(import_dtype(stored), shape);
   copy_bytes(bytes.data(), bytes.size(), stored, dst, what, "external data");
+  return dst;
 }
 
 }  // namespace
@@ -197,10 +213,28 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
     numel *= d;
     shape.push_back(d);
   }
+  // Everything the declared shape implies is checked against what the file holds before allocating, so a header
+  // declaring 2^40 elements over a few bytes is an InvalidModel, not an attempt to allocate terabytes.
+  const auto stored_bytes = static_cast<uint64_t>(numel) * dtype_size(stored);
+  const std::string shape_text = shape_to_string(shape) + " (" + std::to_string(numel) + " elements of " +
+                                 std::string(dtype_name(stored)) + ")";
+  const bool external = proto.data_location() == onnx::TensorProto_DataLocation_EXTERNAL;
+  if (!external && proto.has_raw_data() && proto.raw_data().size() != stored_bytes) {
+    throw InvalidModel(what + " declares shape " + shape_text + " = " + std::to_string(stored_bytes) +
+                       " bytes, but its raw_data holds " + std::to_string(proto.raw_data().size()) + " bytes");
+  }
+  if (!external && !proto.has_raw_data() && typed_field_size(proto, stored) != numel) {
+    throw InvalidModel(what + " declares shape " + shape_text + " but its typed data field holds " +
+                       std::to_string(typed_field_size(proto, stored)) + " values");
+  }
+  const uint64_t import_bytes = static_cast<uint64_t>(numel) * dtype_size(import_dtype(stored));
+  if (!fits_memory_budget(import_bytes)) {
+    throw InvalidModel(what + " declares shape " + shape_text + ", " + describe_bytes(import_bytes) +
+                       " in memory" + memory_budget_hint());
+  }
+  if (external) return read_external(proto, base_dir, stored, shape, what);
   Tensor dst(import_dtype(stored), shape);
-  if (proto.data_location() == onnx::TensorProto_DataLocation_EXTERNAL) {
-    read_external(proto, base_dir, stored, dst, what);
-  } else if (proto.has_raw_data()) {
+  if (proto.has_raw_data()) {
     copy_bytes(proto.raw_data().data(), proto.raw_data().size(), stored, dst, what, "raw_data");
   } else {
     copy_typed(proto, stored, dst, what);

@@ -18,30 +18,53 @@ size_t count_op(const ir::Graph& g, const std::string& op) {
   return n;
 }
 
-// ONNX's version converter upgrades Softmax/LogSoftmax/Hardmax below opset 13 (which flattened the input to 2-D)
-// as Flatten -> op -> Reshape back, with the shape it inferred as a constant: batch 1 gets baked in. The Reshape
-// only restores the Flatten input's shape, so it reads that shape at run time instead and the model batches again.
-size_t restore_dynamic_reshapes_after_upgrade(ir::Graph& g) {
-  size_t fixed = 0;
-  for (ir::Node* reshape : g.nodes()) {
-    if (reshape->op_type() != "Reshape" || !reshape->domain().empty() || reshape->num_inputs() < 2) continue;
-    ir::Value* data = reshape->input(0);
-    ir::Value* shape = reshape->input(1);
-    if (shape == nullptr || !shape->is_constant() || data == nullptr || data->producer() == nullptr) continue;
-    const ir::Node* op = data->producer();
-    if (op->op_type() != "Softmax" && op->op_type() != "LogSoftmax" && op->op_type() != "Hardmax") continue;
-    if (op->input(0) == nullptr || op->input(0)->producer() == nullptr) continue;
-    const ir::Node* flatten = op->input(0)->producer();
-    if (flatten->op_type() != "Flatten" || flatten->input(0) == nullptr) continue;
-    ir::Value* original = flatten->input(0);
-    ir::Value* dynamic_shape = g.add_value(g.unique_name(original->name() + "_shape"));
-    dynamic_shape->type.dtype = DType::kInt64;
-    g.add_node("Shape", {original}, {dynamic_shape}, g.unique_name(reshape->name() + "_shape"));
-    g.set_input(reshape, 1, dynamic_shape);
-    if (shape->uses().empty() && !g.is_graph_output(shape)) g.remove_value(shape);
-    ++fixed;
+// Folds constant sub-graphs; returns the number of nodes removed. Shape reads stay: the exported model must accept
+// every batch the original accepted.
+size_t fold_constants(ir::Model& m) {
+  const size_t before = m.graph->num_nodes();
+  runtime::fold_constants(m, {}, /*fold_shape_reads=*/false);
+  return before - m.graph->num_nodes();
+}
+
+// Every value's concrete type for one sample, by qwac's shape inference (on a copy: declared types stay as they are).
+onnxio::ValueTypes concrete_types(const ir::Model& m, const std::map<std::string, Shape>& input_shapes) {
+  ir::Model copy = m.clone();
+  runtime::infer_value_types(copy, input_shapes);
+  onnxio::ValueTypes types;
+  for (const ir::Value* v : copy.graph->values()) types[v->name()] = v->type;
+  return types;
+}
+
+// Raises the opset to 13 (per-channel Q/DQ) or, when that is impossible or not wanted, to 10 if below; sets
+// per_channel_allowed and logs what it did.
+void raise_opset(CanonicalModel& out, const onnxio::ValueTypes& types, const CanonicalizeOptions& options,
+                 Logger& logger) {
+  ir::Model& m = out.model;
+  const int64_t opset = m.opset("");
+  const std::string from = "opset " + std::to_string(opset);
+  if (opset < kPerChannelQdqOpset && options.want_per_channel) {
+    try {
+      onnxio::upgrade_opset(m, kPerChannelQdqOpset, types);
+      out.changes.push_back(from + " -> " + std::to_string(kPerChannelQdqOpset) +
+                            " (per-channel QuantizeLinear/DequantizeLinear)");
+      logger.info("model " + from + " raised to " + std::to_string(kPerChannelQdqOpset) +
+                  " for per-channel weight quantizers");
+    } catch (const InvalidModel& e) {
+      const std::string why = std::string("per-channel weights need opset 13, but ") + e.what();
+      out.changes.push_back("per-tensor weights: " + why);
+      logger.warning(why + "; weights use per-tensor quantizers instead");
+    }
   }
-  return fixed;
+  if (m.opset("") < kMinQdqOpset) {
+    try {
+      onnxio::upgrade_opset(m, kMinQdqOpset, types);
+      out.changes.push_back(from + " -> " + std::to_string(kMinQdqOpset) + " (QuantizeLinear/DequantizeLinear)");
+    } catch (const InvalidModel& e) {
+      throw InvalidModel("the model's " + from + " has no QuantizeLinear/DequantizeLinear (opset " +
+                         std::to_string(kMinQdqOpset) + "+) and " + e.what() + "; upgrade the model to opset 13 first");
+    }
+  }
+  out.per_channel_allowed = m.opset("") >= kPerChannelQdqOpset;
 }
 
 }  // namespace
@@ -51,45 +74,18 @@ CanonicalModel canonicalize(const ir::Model& model, const std::map<std::string, 
   CanonicalModel out{model.clone(), true, model.opset(""), {}};
   ir::Model& m = out.model;
 
-  const size_t bn_before = count_op(*m.graph, "BatchNormalization");
+  // Constants first: a Dropout's training_mode or a BN's parameters may come from Constant nodes.
+  size_t folded_nodes = fold_constants(m);
   passes::EliminateDropout().run(m);
+
+  const size_t bn_before = count_op(*m.graph, "BatchNormalization");
   passes::FoldBatchNorm().run(m);
   const size_t folded_bn = bn_before - count_op(*m.graph, "BatchNormalization");
   if (folded_bn > 0) out.changes.push_back("folded " + std::to_string(folded_bn) + " BatchNormalization");
 
-  const int64_t opset = m.opset("");
-  if (opset < kPerChannelQdqOpset && options.want_per_channel) {
-    try {
-      onnxio::upgrade_opset(m, kPerChannelQdqOpset);
-      out.changes.push_back("opset " + std::to_string(opset) + " -> " + std::to_string(kPerChannelQdqOpset) +
-                            " (per-channel QuantizeLinear/DequantizeLinear)");
-      logger.info("model opset " + std::to_string(opset) + " raised to " + std::to_string(kPerChannelQdqOpset) +
-                  " for per-channel weight quantizers");
-    } catch (const InvalidModel& e) {
-      if (opset < kMinQdqOpset) throw;
-      out.per_channel_allowed = false;
-      logger.warning(std::string("cannot raise the opset to 13 (") + e.what() +
-                     "); weights use per-tensor quantizers, which opset " + std::to_string(opset) + " supports");
-    }
-  }
-  if (m.opset("") < kMinQdqOpset) {
-    // Per-tensor only was asked for: opset 10 is enough.
-    try {
-      onnxio::upgrade_opset(m, kMinQdqOpset);
-    } catch (const InvalidModel& e) {
-      throw InvalidModel("the model's opset " + std::to_string(opset) + " has no QuantizeLinear/DequantizeLinear (opset " +
-                         std::to_string(kMinQdqOpset) + "+) and ONNX's version converter cannot upgrade it: " +
-                         e.what() + "; upgrade the model to opset 13 first");
-    }
-  }
-  const size_t nodes_before = m.graph->num_nodes();
-  // Shape reads stay: the exported model must accept every batch the original accepted.
-  if (runtime::fold_constants(m, {}, /*fold_shape_reads=*/false)) {
-    out.changes.push_back("folded " + std::to_string(nodes_before - m.graph->num_nodes()) + " constant node(s)");
-  }
-
-  if (m.opset("") != opset) restore_dynamic_reshapes_after_upgrade(*m.graph);
-  if (m.opset("") < kPerChannelQdqOpset) out.per_channel_allowed = false;
+  raise_opset(out, concrete_types(m, input_shapes), options, logger);
+  folded_nodes += fold_constants(m);
+  if (folded_nodes > 0) out.changes.push_back("folded " + std::to_string(folded_nodes) + " constant node(s)");
 
   // Only the dtypes are kept: concrete batch-1 shapes would otherwise be exported as declared shapes.
   std::map<const ir::Value*, ir::TypeInfo> declared;

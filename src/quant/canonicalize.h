@@ -1,13 +1,19 @@
 // Canonicalization before placement: the FP32 model in the form quantizers are placed on.
 //
-//   1. inference-only clean-up (Identity/Dropout removed) and BatchNormalization folded into the preceding
-//      Conv/ConvTranspose/Gemm, so the folded weights are what gets quantized (a BN left alone would rescale
-//      int8 outputs in float, and runtimes cannot fuse it);
-//   2. constant sub-graphs folded (weights reached through Reshape/Transpose/Cast... become initializers);
-//   3. the default opset raised to 13 when per-channel weights need it (QuantizeLinear/DequantizeLinear `axis`),
-//      with ONNX's version converter; if that fails and the opset is >= 10, per-tensor weights are used instead
-//      (logged); below 10 Q/DQ do not exist and the model is refused;
-//   4. every value's dtype and shape filled (placement only quantizes float tensors).
+//   1. constant sub-graphs folded: weights held in `Constant` nodes (paddle2onnx, older converters) or reached
+//      through Reshape/Transpose/Cast... become initializers, so the next steps see them as weights; then the
+//      inference-only clean-up (Identity/Dropout removed);
+//   2. BatchNormalization folded into the preceding Conv/ConvTranspose/Gemm, so the folded weights are what gets
+//      quantized (a BN left alone would rescale int8 outputs in float, and runtimes cannot fuse it);
+//   3. qwac's shape inference on the real input shapes: every value's concrete type for one sample (a malformed
+//      model is rejected here, naming the node, before any rewrite relies on it);
+//   4. the default opset raised to 13 when per-channel weights need it (QuantizeLinear/DequantizeLinear `axis`), with
+//      qwac's own opset adapters (onnx/opset_upgrade.h), which read the types of step 3 where a rewrite depends on a
+//      rank or a shape. When a node cannot be upgraded, weights fall back to per-tensor quantizers with a warning
+//      naming the nodes, and the opset is raised to 10 only if it is below (Q/DQ exist from 10 on); a model that
+//      cannot reach 10 either is refused;
+//   5. constants folded again (the adapters add small constant inputs) and every value's dtype filled (placement
+//      only quantizes float tensors).
 // Activations are not fused here: Conv -> Relu stays two ONNX ops in the exported file (ONNX Runtime and qwac's
 // engine fuse them at load time), and the quantizer sits after the Relu where the int8 data flows.
 #pragma once
@@ -32,7 +38,7 @@ struct CanonicalModel {
   std::vector<std::string> changes;  // readable list for the report ("folded 21 BatchNormalization", ...)
 };
 
-// `input_shapes`: concrete shapes of one sample (batch 1), used only to fill value types; the returned model keeps
+// `input_shapes`: concrete shapes of one sample (batch 1), used for shape inference only; the returned model keeps
 // its symbolic/declared input shapes and runs at any batch.
 CanonicalModel canonicalize(const ir::Model& model, const std::map<std::string, Shape>& input_shapes,
                             const CanonicalizeOptions& options, Logger& logger);

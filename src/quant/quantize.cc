@@ -5,11 +5,13 @@
 
 #include "ir/graph.h"
 #include "quant/default_quantization.h"
+#include "quant/input_model_check.h"
 
 namespace qwac {
 
 QuantizeOutput quantize(const ir::Model& model, const Dataset& calibration, const QuantizationConfig& params,
                         const RunOptions& options) {
+  quant::check_quantizable_input(model);
   const auto t0 = std::chrono::steady_clock::now();
   quant::QuantizationState state = quant::run_default_quantization(model, calibration, params, options);
   auto logger = options.logger ? options.logger : make_null_logger();

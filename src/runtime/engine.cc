@@ -274,8 +274,12 @@ void Engine::compile(const std::map<std::string, Shape>& input_shapes) {
         }
       }
       std::vector<Tensor> results;
-      for (int id : out_ids) {
-        results.push_back(id < 0 ? Tensor() : Tensor(plan->slots[id].dtype, plan->slots[id].shape));
+      try {
+        for (int id : out_ids) {
+          results.push_back(id < 0 ? Tensor() : Tensor(plan->slots[id].dtype, plan->slots[id].shape));
+        }
+      } catch (const InvalidArgument& e) {  // beyond the memory budget: the model's constants ask for it
+        throw InvalidModel(n->describe() + " computes a constant too large to hold: " + e.what());
       }
       sel.kernel->run(ins, results);
       for (size_t i = 0; i < out_ids.size(); ++i) {

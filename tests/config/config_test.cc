@@ -131,7 +131,7 @@ TEST(Config, BadValuesAreRejected) {
   ScratchDir dir;
   json j = minimal();
   j["engine"] = {{"batch_size", 0}};
-  expect_invalid_config([&] { parse_in(dir, j); }, {"engine.batch_size", ">= 1"});
+  expect_invalid_config([&] { parse_in(dir, j); }, {"engine.batch_size", "must be in 1.."});
   j["engine"] = {{"threads", -1}};
   expect_invalid_config([&] { parse_in(dir, j); }, {"engine.threads"});
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "model_builder.h"
 #include "onnx/model_io.h"
@@ -39,6 +40,30 @@ TEST(Cli, InspectListsIoOpsAndParameters) {
   EXPECT_NE(r.output.find("Conv                     26"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("parameters: 1235496"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("unsupported ops: none"), std::string::npos) << r.output;
+}
+
+// Weights held in Constant nodes (paddle2onnx, older converters) are parameters too.
+TEST(Cli, InspectCountsParametersInConstantNodes) {
+  testing::ModelBuilder b(3, 9);
+  b.g->name = "constant_weights";
+  ir::Value* x = b.input("x", {1, 2, 4, 4});
+  ir::Value* w = b.g->add_value("w");
+  std::mt19937 rng(1);
+  b.g->add_node("Constant", {}, {w}, "w_const")->attrs.set("value", testing::random_tensor({3, 2, 3, 3}, rng));
+  ir::Value* bias = b.g->add_value("bias");
+  b.g->add_node("Constant", {}, {bias}, "bias_const")->attrs.set("value", testing::random_tensor({3}, rng));
+  ir::Value* y = b.node("Conv", {x, w, bias}, "conv");
+  y->type.dtype = DType::kFloat32;
+  y->type.shape = ir::SymbolicShape{{1, ""}, {3, ""}, {2, ""}, {2, ""}};
+  b.g->add_output(y);
+  const std::string path = (std::filesystem::temp_directory_path() / ("qwac_constant_weights_" +
+                                                                        std::to_string(::getpid()) + ".onnx"))
+                               .string();
+  onnxio::save_model(b.model, path);
+  const CommandResult r = run_cli("inspect " + path);
+  std::filesystem::remove(path);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("parameters: 57 "), std::string::npos) << r.output;  // 3*2*3*3 + 3
 }
 
 TEST(Cli, InspectPlanShowsKernelChoices) {

@@ -47,7 +47,7 @@ TEST(AccuracyMetric, TiesFavourTheLowerClassIndexLikeEvalJs) {
     double hit;
   };
   for (const Case c : {Case{1, 1, 1}, Case{2, 1, 0}, Case{2, 2, 1}, Case{3, 2, 0}, Case{3, 3, 1}, Case{0, 3, 0},
-                       Case{0, 4, 1}, Case{0, 9, 1}}) {
+                       Case{0, 4, 1}}) {
     AccuracyMetric m({.k = c.k});
     m.update(out, labels_of({c.label}));
     EXPECT_EQ(m.value(), c.hit) << "label " << c.label << " k " << c.k;
@@ -59,6 +59,16 @@ TEST(AccuracyMetric, TiesFavourTheLowerClassIndexLikeEvalJs) {
     m.update(flat, labels_of({label}));
     EXPECT_EQ(m.value(), label < 3 ? 1.0 : 0.0) << "label " << label;
   }
+}
+
+// k beyond the class count would make every sample a hit: refused, naming k and the output.
+TEST(AccuracyMetric, KLargerThanTheClassCountIsADataError) {
+  const auto out = outputs_of({{"s", float_tensor({1, 4}, {1.f, 3.f, 3.f, 2.f})}});
+  AccuracyMetric m({.k = 9});
+  const std::string msg = error_message<DataError>([&] { m.update(out, labels_of({0})); });
+  EXPECT_NE(msg.find("k = 9"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("4 classes"), std::string::npos) << msg;
+  EXPECT_TRUE(m.per_sample_values().empty());
 }
 
 TEST(AccuracyMetric, NanScoresNeverWin) {

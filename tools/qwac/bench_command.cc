@@ -7,6 +7,7 @@
 #include <random>
 
 #include "command.h"
+#include "qwac/resources.h"
 #include "qwac/error.h"
 #include "qwac/model.h"
 #include "qwac/session.h"
@@ -77,7 +78,10 @@ void print_profile(const std::vector<StepProfile>& steps) {
 int run_bench(const BenchOptions& o) {
   if (o.iterations < 1) throw InvalidArgument("--iterations must be >= 1, got " + std::to_string(o.iterations));
   if (o.warmup < 0) throw InvalidArgument("--warmup must be >= 0, got " + std::to_string(o.warmup));
-  if (o.threads < 0) throw InvalidArgument("--threads must be >= 0 (0 = all cores), got " + std::to_string(o.threads));
+  if (o.threads < 0 || o.threads > kMaxThreads) {
+    throw InvalidArgument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = all cores), got " +
+                          std::to_string(o.threads));
+  }
   const Model model = Model::load(o.model_path);
   const auto shapes = model.input_shapes(o.batch, parse_shape_flags(o.shapes));
   ExecutionOptions eo;

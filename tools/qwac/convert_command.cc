@@ -11,6 +11,7 @@
 #include <string>
 
 #include "command.h"
+#include "qwac/file.h"
 #include "qwac/error.h"
 #include "qwac/model.h"
 
@@ -40,6 +41,7 @@ int64_t parse_batch(const std::string& text) {
 
 int run_convert(const ConvertOptions& o) {
   const int64_t batch = parse_batch(o.batch);
+  check_output_paths({{"the model", o.model_path}}, {{"--output", o.output_path}});
   const Model model = Model::load(o.model_path).with_batch(batch);  // checked at that batch
   model.save(o.output_path);  // temp file + rename: never a half-written file
   std::printf("%s -> %s (batch %s)\n", o.model_path.c_str(), o.output_path.c_str(),

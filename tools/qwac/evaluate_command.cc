@@ -9,6 +9,8 @@
 
 #include "command.h"
 #include "qwac/config.h"
+#include "qwac/file.h"
+#include "qwac/resources.h"
 #include "qwac/error.h"
 #include "qwac/evaluate.h"
 #include "qwac/file.h"
@@ -70,11 +72,17 @@ std::string csv_field(const std::string& s) {
 }
 
 int run_evaluate(const EvaluateCommandOptions& o) {
-  if (o.threads < -1 || o.streams < -1) throw InvalidArgument("--threads and --streams must be >= 0 (0 = auto)");
+  if (o.threads < -1 || o.streams < -1 || o.threads > kMaxThreads || o.streams > kMaxThreads) {
+    throw InvalidArgument("--threads and --streams must be in 0.." + std::to_string(kMaxThreads) + " (0 = auto)");
+  }
   if (o.limit < 0) throw InvalidArgument("--limit must be >= 0 (0 = all samples), got " + std::to_string(o.limit));
   const Config cfg = Config::load(o.config_path);
+  if (!o.predictions_path.empty()) {
+    check_output_paths(cfg.input_paths(o.model_override), {{"--predictions", o.predictions_path}});
+  }
   const std::string model_path = o.model_override.empty() ? cfg.model_path() : o.model_override;
   const Model model = Model::load(model_path);
+  cfg.validate_metrics(model);
   const LoadedDataset built = cfg.dataset(model);
   std::vector<MetricPtr> metrics = cfg.metrics();
   auto logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
@@ -103,7 +111,15 @@ int run_evaluate(const EvaluateCommandOptions& o) {
                   << s.annotation.label << ',' << cls << ',' << score << '\n';
     };
   }
-  const EvaluationResult r = evaluate(model, *built.dataset, metrics, eo, ev);
+  // Label-free metrics compare with the FP32 outputs of the config's model (the one --model was quantized from).
+  DatasetPtr data = built.dataset;
+  if (needs_reference_outputs(metrics)) {
+    const bool same = model_path == cfg.model_path();
+    EvaluateOptions ro = ev;
+    ro.on_sample = nullptr;
+    data = with_reference_outputs(data, same ? model : Model::load(cfg.model_path()), eo, ro);
+  }
+  const EvaluationResult r = evaluate(model, *data, metrics, eo, ev);
   if (!o.predictions_path.empty()) write_file_atomically(o.predictions_path, predictions.str());
 
   if (o.json) {

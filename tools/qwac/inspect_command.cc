@@ -177,7 +177,12 @@ int run_inspect(const InspectOptions& o) {
     const InferenceSession session(model, eo, model.input_shapes(o.batch, parse_shape_flags(o.shapes)));
     print_plan(session, eo.int8);
   }
-  return unsupported.empty() ? 0 : static_cast<int>(ErrorKind::kUnsupportedOp);
+  if (!unsupported.empty()) {
+    // Exit code 5 with the one-line error every failure ends with (the list itself is above, on stdout).
+    throw UnsupportedOp(std::to_string(unsupported.size()) + " unsupported node(s), listed above: qwac cannot run "
+                        "this model (see the supported ops in README)");
+  }
+  return 0;
 }
 
 }  // namespace

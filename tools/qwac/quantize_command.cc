@@ -2,6 +2,7 @@
 // config's model on its dataset, written as a QDQ ONNX model with a JSON report of every decision.
 #include <sys/resource.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "command.h"
+#include "qwac/resources.h"
 #include "qwac/accuracy_control.h"
 #include "qwac/config.h"
 #include "qwac/error.h"
@@ -94,11 +96,26 @@ int run_default(const QuantizeOptions& o, const Config& cfg, const CompressionSe
   result.model.save(o.output_path);
   Report& rep = result.report;
   if (o.evaluate) {
-    const auto fp32 = measure(model, cfg, *built.dataset, ro, o.quiet, "evaluate fp32");
-    const auto q = measure(result.model, cfg, *built.dataset, ro, o.quiet, "evaluate int8");
+    // Label-free metrics compare with the FP32 model's outputs: computed once, for both measurements.
+    DatasetPtr data = built.dataset;
+    if (needs_reference_outputs(cfg.metrics())) {
+      ExecutionOptions fp32_run = ro;
+      fp32_run.int8 = false;
+      fp32_run.streams = cfg.engine().streams;
+      fp32_run.progress = make_console_progress(o.quiet);
+      EvaluateOptions ev;
+      ev.phase = "fp32 reference";
+      data = with_reference_outputs(data, model, fp32_run, ev);
+    }
+    const auto fp32 = measure(model, cfg, *data, ro, o.quiet, "evaluate fp32");
+    const auto q = measure(result.model, cfg, *data, ro, o.quiet, "evaluate int8");
+    std::map<std::string, bool> higher_better;
+    for (const MetricPtr& m : cfg.metrics()) higher_better[m->name()] = m->higher_better();
     for (const auto& [name, v] : fp32) {
       const double qv = q.at(name);
-      rep.evaluation.push_back({name, v, qv, v - qv, v != 0 ? (v - qv) / v : 0.0});
+      // A drop is a loss of quality: fp32 - int8 for accuracy-like metrics, int8 - fp32 for errors (nmse).
+      const double drop = higher_better.at(name) ? v - qv : qv - v;
+      rep.evaluation.push_back({name, v, qv, drop, v != 0 ? drop / std::abs(v) : 0.0});
     }
   }
   finish_report(rep, o, cfg, model_path);
@@ -148,16 +165,20 @@ int run_accuracy_aware(const QuantizeOptions& o, const Config& cfg, const Compre
 }
 
 int run_quantize(const QuantizeOptions& o) {
-  if (o.threads < -1) throw InvalidArgument("--threads must be >= 0 (0 = all cores)");
+  if (o.threads < -1 || o.threads > kMaxThreads) {
+    throw InvalidArgument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = all cores)");
+  }
   const Config cfg = Config::load(o.config_path);
   const CompressionSettings settings = cfg.compression();
-  // Fail on an unwritable destination now, not after minutes of calibration.
-  const std::filesystem::path out_dir = std::filesystem::absolute(o.output_path).parent_path();
-  if (!std::filesystem::is_directory(out_dir)) {
-    throw IoError("--output: folder '" + out_dir.string() + "' does not exist; create it first");
-  }
+  // Fail on an unwritable destination or an output that would overwrite an input now, not after minutes of work.
+  const bool accuracy_aware = settings.algorithm == CompressionAlgorithm::kAccuracyAwareQuantization;
+  std::vector<NamedPath> outputs = {{"--output", o.output_path}};
+  if (!o.report_path.empty()) outputs.push_back({"--report", o.report_path});
+  if (accuracy_aware) outputs.push_back({"the checkpoint", o.output_path + ".checkpoint.json"});
+  check_output_paths(cfg.input_paths(o.model_override), outputs);
   const std::string model_path = o.model_override.empty() ? cfg.model_path() : o.model_override;
   const Model model = Model::load(model_path);
+  if (o.evaluate || accuracy_aware || cfg.has_metrics()) cfg.validate_metrics(model);
   const LoadedDataset built = cfg.dataset(model);
   auto logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
   if (built.skipped > 0) logger->warning("skipped " + std::to_string(built.skipped) + " unreadable sample(s)");

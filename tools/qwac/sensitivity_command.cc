@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "command.h"
+#include "qwac/resources.h"
 #include "qwac/accuracy_control.h"
 #include "qwac/config.h"
 #include "qwac/error.h"
@@ -25,11 +26,15 @@ struct SensitivityOptions {
 };
 
 int run_sensitivity(const SensitivityOptions& o) {
-  if (o.threads < -1) throw InvalidArgument("--threads must be >= 0 (0 = all cores)");
+  if (o.threads < -1 || o.threads > kMaxThreads) {
+    throw InvalidArgument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = all cores)");
+  }
   const Config cfg = Config::load(o.config_path);
+  if (!o.output_path.empty()) check_output_paths(cfg.input_paths(), {{"--output", o.output_path}});
   // AccuracyAwareQuantization params, or DefaultQuantization params with the accuracy defaults.
   const AccuracyControlParams params = cfg.compression().accuracy_control;
   const Model model = Model::load(cfg.model_path());
+  cfg.validate_metrics(model);
   const LoadedDataset built = cfg.dataset(model);
   ExecutionOptions ro;
   ro.batch_size = cfg.engine().batch_size;
