@@ -76,10 +76,10 @@ class Accuracy(Metric):
 class CifarLoader(DataLoader):
     """(data, annotation) pairs: a normalized CHW image (no batch axis) and its class index."""
 
-    def __init__(self, root, split_csv):
+    def __init__(self, root, split_csv, limit=None):
         super().__init__({})
         with open(os.path.join(root, split_csv)) as f:
-            self.rows = [(r["file"], int(r["label"])) for r in csv.DictReader(f)]
+            self.rows = [(r["file"], int(r["label"])) for r in csv.DictReader(f)][:limit]
         self.images = os.path.join(root, "images")
 
     def __len__(self):
@@ -99,6 +99,7 @@ def main():
     parser.add_argument("--data", default=os.path.join(SHARED, "data", "cifar10-test-jpeg"))
     parser.add_argument("--save-path", default="optimized_model")
     parser.add_argument("--maximal-drop", type=float, default=0.02)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N images of the split")
     parser.add_argument("--threads", type=int, default=0, help="engine threads (0 = all cores)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
@@ -123,7 +124,7 @@ def main():
     ]
 
     # Step 1: implement and create user's data loader.
-    data_loader = CifarLoader(args.data, "split-eval-2000.csv")
+    data_loader = CifarLoader(args.data, "split-eval-2000.csv", args.limit)
     # Step 2: implement and create user's metric.
     metric = Accuracy()
     # Step 3: load the model.

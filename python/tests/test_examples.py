@@ -33,22 +33,30 @@ def ort_top1(model, data, limit=None):
 
 def run_example(script, *args):
     """Runs an example with Debian's interpreter and the build's package, as the README says; returns stdout."""
-    out = subprocess.run([sys.executable, str(EXAMPLES / script), *args, "--threads", "2", "--quiet"],
+    # One engine thread: the NNCF example runs one image per compiled_model call, and two OpenMP threads meeting at
+    # a barrier in every kernel of every call crawl when the machine is oversubscribed (ctest -j2 beside other jobs).
+    out = subprocess.run([sys.executable, str(EXAMPLES / script), *args, "--threads", "1", "--quiet"],
                          env=dict(os.environ), capture_output=True, text=True, timeout=1500)
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout
 
 
-def check_against_ort(fp32_model, int8_model, data, metric, max_drop, limit=None):
-    """ORT runs the written model; its accuracy is the one qwac reported for it (qwac's int8 kernels and ORT's QDQ
-    kernels round alike but not identically, so a few of 2000 predictions may flip: 0.5 % is 10 images), and the
-    drop ORT measures holds the bound up to that same tolerance."""
+# The examples run on the first LIMIT images of the evaluation split (the whole split takes minutes per full
+# validation on a loaded 2-core machine; bench/python_callbacks.sh runs the whole split).
+LIMIT = 500
+# qwac's int8 kernels and ORT's QDQ kernels round alike but not identically, so a few predictions may flip.
+FLIPS = 4
+
+
+def check_against_ort(fp32_model, int8_model, data, metric, max_drop, limit):
+    """ORT runs the written model; its accuracy is the one qwac reported for it (up to FLIPS images), and the drop
+    ORT measures holds the bound up to that same tolerance."""
     fp32 = ort_top1(fp32_model, data, limit)
     int8 = ort_top1(int8_model, data, limit)
-    assert fp32["samples"] == int8["samples"] == (limit or 2000)
+    assert fp32["samples"] == int8["samples"] == limit
     assert fp32["top1"] == pytest.approx(metric["fp32"], abs=1e-9)  # qwac's FP32 engine agrees with ORT exactly
-    assert int8["top1"] == pytest.approx(metric["final"], abs=0.005), (int8, metric)
-    assert fp32["top1"] - int8["top1"] <= max_drop + 0.005, (fp32, int8, metric)
+    assert int8["top1"] == pytest.approx(metric["final"], abs=FLIPS / limit + 1e-9), (int8, metric)
+    assert fp32["top1"] - int8["top1"] <= max_drop + FLIPS / limit + 1e-9, (fp32, int8, metric)
     return fp32, int8
 
 
@@ -57,13 +65,14 @@ def test_nncf_example_quantizes_with_accuracy_control(tmp_path):
     data = shared("assets/data/cifar10-test-jpeg")
     output, report_path = tmp_path / "mobilenetv3s.int8.onnx", tmp_path / "report.json"
     stdout = run_example("nncf_accuracy_control.py", "--model", str(model), "--data", str(data), "--output",
-                         str(output), "--report", str(report_path), "--max-drop", "0.01")
+                         str(output), "--report", str(report_path), "--max-drop", "0.01", "--validation-limit",
+                         str(LIMIT))
     assert "wrote" in stdout
     report = json.loads(report_path.read_text())
     assert report["algorithm"] == "AccuracyAwareQuantization" and report["reached"] is True
     metric = report["metrics"]["accuracy@top1"]
     assert metric["drop"] <= 0.01 + 1e-12
-    check_against_ort(model, output, data, metric, 0.01)
+    check_against_ort(model, output, data, metric, 0.01, LIMIT)
 
 
 def test_pot_example_runs_the_pipeline(tmp_path):
@@ -71,14 +80,14 @@ def test_pot_example_runs_the_pipeline(tmp_path):
     data = shared("assets/data/cifar10-test-jpeg")
     save_path = tmp_path / "optimized_model"
     stdout = run_example("pot_accuracy_aware.py", "--model", str(model), "--data", str(data), "--save-path",
-                         str(save_path), "--maximal-drop", "0.02")
+                         str(save_path), "--maximal-drop", "0.02", "--limit", str(LIMIT))
     report = json.loads((save_path / "report.json").read_text())
     assert report["algorithm"] == "AccuracyAwareQuantization" and report["reached"] is True
     metric = report["metrics"]["accuracy@top1"]
     assert metric["drop"] <= 0.02 + 1e-12
     # pipeline.evaluate(compressed_model) measured the written model with the user's Metric: the reported value.
     assert f"evaluate: {metric['final']:.4f}" in stdout
-    check_against_ort(model, save_path / "optimized_model.onnx", data, metric, 0.02)
+    check_against_ort(model, save_path / "optimized_model.onnx", data, metric, 0.02, LIMIT)
 
 
 def test_examples_refuse_to_overwrite_their_input(tmp_path):
