@@ -43,7 +43,8 @@ class Accuracy(Metric):
     @property
     def avg_value(self):
         """ Returns accuracy metric value for all model outputs. """
-        return {self._name: np.ravel(self._matches).mean()}
+        # (The seed's np.ravel(self._matches) needs batches of one size; a last, smaller batch makes them ragged.)
+        return {self._name: np.concatenate(self._matches).mean()}
 
     def update(self, output, target):
         """ Updates prediction matches.
