@@ -77,6 +77,10 @@ class Config {
 
   // engine.dataset, built for `model` (which input it feeds: its first, unless the section's `input` names one).
   LoadedDataset dataset(const Model& model) const;
+  // engine.calibration_dataset (same keys as engine.dataset), built for `model`; engine.dataset's when the config has
+  // none, as POT's engine calibrates on its dataset.
+  LoadedDataset calibration_dataset(const Model& model) const;
+  bool has_calibration_dataset() const;
   // The files a run reads, for the output-path guard (check_output_paths): the config itself, its model (or
   // `model_override` when not empty) and the dataset's files, each named by its JSON path.
   std::vector<NamedPath> input_paths(const std::string& model_override = "") const;

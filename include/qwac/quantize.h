@@ -71,7 +71,11 @@ struct QuantizationParams {
   // Target device of the hardware config (data, src/quant/hw_configs/*.json): "ANY", "CPU", "GPU", "NPU", "GNA".
   // A string because devices are data: a new config file adds one without a new API.
   std::string target_device = "ANY";
-  Preset preset = Preset::kPerformance;
+  std::optional<Preset> preset;  // unset = the model type's default (mixed for transformers), else performance
+  // The network family, for its quantization rules (NNCF's model_type; src/quant/hw_configs/transformer.json):
+  // "" = none, "transformer" = LayerNorm/GELU glue, the attention mask's Add and Softmax x V in float, symmetric
+  // Q x K^T inputs, mixed preset.
+  std::string model_type;
   int64_t stat_subset_size = 300;  // calibration samples (clamped to the dataset size); NNCF's subset_size
   bool shuffle_data = false;       // the first stat_subset_size samples, or a seeded sample of the dataset
   uint64_t seed = 0;
@@ -82,9 +86,10 @@ struct QuantizationParams {
   IgnoredScope ignored_scope;
   bool compress_weights = true;  // int8 weight initializers + DequantizeLinear (false: float weights + Q/DQ)
   bool quantize_bias = true;     // int32 bias (ONNX Runtime's QDQ layout) where input and weight are quantized
-  // NNCF's model_type: "" (none) or "transformer", which qwac does not support yet (InvalidConfig rather than a
-  // silently different quantization).
-  std::string model_type;
+  // The runtime the exported QDQ file is shaped for (src/quant/hw_configs/<name>.json): "onnxruntime" (DQ -> op -> Q
+  // around every int8 op, uint8 activations) or "qwac" (NNCF-style: no quantizer inside a fused pattern); "" = the
+  // target device's default (onnxruntime for ANY/CPU/GPU/NPU, qwac for GNA).
+  std::string export_profile;
 };
 
 struct QuantizeResult {

@@ -90,6 +90,7 @@ struct QuantizerSetReport {
 struct QuantizationSettingsReport {  // the parameters as applied
   std::string target_device;
   std::string preset;
+  std::string model_type;  // "none" or the model type applied ("transformer")
   int64_t stat_subset_size = 0;
   bool shuffle_data = false;
   uint64_t seed = 0;
@@ -97,6 +98,7 @@ struct QuantizationSettingsReport {  // the parameters as applied
   std::string bias_correction;
   bool compress_weights = true;
   bool quantize_bias = true;
+  std::string export_profile;  // the runtime the QDQ file is shaped for ("onnxruntime", "qwac"; "none")
 };
 
 struct CanonicalizationReport {

@@ -99,4 +99,9 @@ class InferenceSession {
   std::unique_ptr<Impl> impl_;
 };
 
+// Random inputs for `specs` (a session's inputs()), as benchmarks need them: floats uniform in [-1, 1); integer
+// inputs uniform in what `model`'s graph accepts (token ids within the embedding table they index, masks of ones),
+// zero when the graph tells nothing (valid as indices and ids). Deterministic for a seed.
+std::map<std::string, Tensor> random_inputs(const Model& model, const std::vector<IoSpec>& specs, uint64_t seed = 42);
+
 }  // namespace qwac

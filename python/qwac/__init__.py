@@ -136,10 +136,15 @@ class AdvancedQuantizationParameters:
     seed: int = 0
     compress_weights: bool = True                  # int8 weight initializers + DequantizeLinear
     quantize_bias: bool = True                     # int32 bias where input and weight are quantized
+    # The runtime the QDQ file is shaped for: "onnxruntime" (DQ -> op -> Q around every int8 op) or "qwac"
+    # (no quantizer inside a fused pattern); None = the target device's default.
+    export_profile: Optional[str] = None
 
     def _config(self):
         c = {"bias_correction_subset_size": self.bias_correction_subset_size, "shuffle_data": self.shuffle_data,
              "seed": self.seed, "compress_weights": self.compress_weights, "quantize_bias": self.quantize_bias}
+        if self.export_profile is not None:
+            c["export_profile"] = self.export_profile
         if self.weights is not None:
             c["weights"] = self.weights._config()
         if self.activations is not None:
@@ -560,7 +565,8 @@ def quantize(model, calibration_dataset: Dataset, *, preset: Optional[Quantizati
     target_device: the hardware config (``TargetDevice.ANY``, CPU, GPU, NPU, GNA).
     subset_size: calibration samples (POT's stat_subset_size).
     fast_bias_correction: True = fast bias correction, False = full (layer by layer).
-    model_type: ``ModelType.TRANSFORMER`` is not supported yet (InvalidConfig).
+    model_type: ``ModelType.TRANSFORMER`` applies the transformer rules (LayerNorm/GELU glue, attention mask and
+        Softmax x V in float, mixed preset by default); None = none.
     ignored_scope: ops kept in float (``qwac.IgnoredScope(names, patterns, types)``).
     advanced_parameters: ``AdvancedQuantizationParameters`` (quantizer bits/mode/granularity/range estimators...).
     report: a dict to receive the report (every quantizer, group, op left in float and why, timings).

@@ -125,7 +125,9 @@ def test_ctrl_c_stops_a_long_run(demo, tmp_path):
     (dict(subset_size=0), qwac.InvalidConfig, "stat_subset_size"),
     (dict(target_device="TPU"), qwac.InvalidConfig, "TPU"),
     (dict(ignored_scope=qwac.IgnoredScope(names=["Convolution2"])), qwac.InvalidConfig, "Convolution28"),
-    (dict(model_type=qwac.ModelType.TRANSFORMER), qwac.InvalidConfig, "model_type"),
+    (dict(model_type="bert"), qwac.InvalidConfig, "model_type"),
+    (dict(advanced_parameters=qwac.AdvancedQuantizationParameters(export_profile="tensorrt")), qwac.InvalidConfig,
+     "tensorrt"),
     (dict(ignored_scope=["Convolution28"]), qwac.InvalidArgument, "IgnoredScope"),
     (dict(advanced_parameters=qwac.AdvancedQuantizationParameters(
         activations=qwac.QuantizerParameters(range_estimator=qwac.RangeEstimator(max={"type": "maxx"})))),

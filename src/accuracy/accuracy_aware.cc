@@ -80,6 +80,7 @@ AccuracyControlOutput run_accuracy_control(const ir::Model& model, const Dataset
     }
   }
   timings["search"] = seconds_since(t0);
+  for (const auto& [stage, seconds] : ctx.stage_seconds) timings["search_stages"][stage] = seconds;
 
   // --- result
   state.set = final_candidate.set;
@@ -155,6 +156,7 @@ AccuracyControlOutput run_accuracy_control(const ir::Model& model, const Dataset
   report["int8_op_fraction"] = total > 0 ? static_cast<double>(still_quantized) / static_cast<double>(total) : 0.0;
   report["full_validations"] = validator.full_validations();
   report["subset_validations"] = validator.subset_validations();
+  report["runs"] = validator.costs_json();
   const nlohmann::json qr = quant::quantizers_report(state.set);
   for (const auto& [k, v] : qr.items()) report[k] = v;
   timings["total"] = seconds_since(t_start);

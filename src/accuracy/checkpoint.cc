@@ -1,6 +1,8 @@
 #include "accuracy/checkpoint.h"
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +12,22 @@
 #include "qwac/error.h"
 
 namespace qwac::accuracy {
+namespace {
+
+// NaN (a sample a stopped validation did not evaluate) is stored as null.
+nlohmann::json numbers(const std::vector<double>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (double x : v) a.push_back(std::isnan(x) ? nlohmann::json() : nlohmann::json(x));
+  return a;
+}
+
+std::vector<double> read_numbers(const nlohmann::json& a) {
+  std::vector<double> v;
+  for (const auto& x : a) v.push_back(x.is_null() ? std::numeric_limits<double>::quiet_NaN() : x.get<double>());
+  return v;
+}
+
+}  // namespace
 
 Checkpoint::Checkpoint(std::string path, std::string identity, bool resume)
     : path_(std::move(path)), identity_(std::move(identity)) {
@@ -29,9 +47,13 @@ Checkpoint::Checkpoint(std::string path, std::string identity, bool resume)
   }
   for (const auto& [key, e] : j["entries"].items()) {
     ValidationResult r;
-    r.values = e["values"].get<std::vector<double>>();
-    r.per_sample = e["per_sample"].get<std::vector<std::vector<double>>>();
+    r.values = read_numbers(e["values"]);
+    for (const auto& ps : e["per_sample"]) r.per_sample.push_back(read_numbers(ps));
+    r.distance = read_numbers(e.value("distance", nlohmann::json::array()));
+    r.margin = read_numbers(e.value("margin", nlohmann::json::array()));
+    r.top1 = e.value("top1", std::vector<int64_t>{});
     r.samples = e["samples"].get<int64_t>();
+    r.stopped = e.value("stopped", false);
     entries_[key] = std::move(r);
   }
   resumed_ = entries_.size();
@@ -44,10 +66,8 @@ std::optional<ValidationResult> Checkpoint::find(const std::string& key) const {
 }
 
 void Checkpoint::store(const std::string& key, const ValidationResult& r) {
-  ValidationResult kept;
-  kept.values = r.values;
-  kept.per_sample = r.per_sample;
-  kept.samples = r.samples;
+  ValidationResult kept = r;
+  kept.seconds = 0;
   entries_[key] = std::move(kept);
   write();
 }
@@ -57,7 +77,11 @@ void Checkpoint::write() const {
   j["identity"] = identity_;
   nlohmann::json entries = nlohmann::json::object();
   for (const auto& [key, r] : entries_) {
-    entries[key] = {{"values", r.values}, {"per_sample", r.per_sample}, {"samples", r.samples}};
+    nlohmann::json per_sample = nlohmann::json::array();
+    for (const auto& ps : r.per_sample) per_sample.push_back(numbers(ps));
+    entries[key] = {{"values", numbers(r.values)}, {"per_sample", per_sample},  {"distance", numbers(r.distance)},
+                    {"margin", numbers(r.margin)},
+                    {"top1", r.top1}, {"samples", r.samples}, {"stopped", r.stopped}};
   }
   j["entries"] = std::move(entries);
   write_file_atomically(path_, j.dump());

@@ -13,8 +13,10 @@ namespace qwac::accuracy {
 Candidate greedy_search(SearchContext& ctx, Candidate initial) {
   Candidate current = std::move(initial);
   int metric = current.drop.worst;
-  std::vector<int64_t> subset = select_ranking_subset(ctx, current, metric);
-  std::vector<RankedGroup> ranked = rank_groups(ctx, current, ctx.enabled_groups(current.set), subset, metric);
+  std::vector<int64_t> subset = select_ranking_subset(ctx, current);
+  // Every group on every ranking sample, as the peers rank: greedy is kept as their reference.
+  std::vector<RankedGroup> ranked =
+      rank_groups(ctx, current, ctx.enabled_groups(current.set), subset, metric, /*adaptive=*/false);
   bool is_step_back = true;  // NNCF: the first increase after the start or a step-back is accepted
   for (int64_t iter = 0; iter < ctx.max_iter_num && !ranked.empty(); ++iter) {
     if (ctx.budget_exhausted()) {
@@ -39,12 +41,12 @@ Candidate greedy_search(SearchContext& ctx, Candidate initial) {
     ctx.logger->info("the drop increased: stepping back and re-ranking the remaining groups");
     is_step_back = true;
     metric = current.drop.worst;
-    subset = select_ranking_subset(ctx, current, metric);
+    subset = select_ranking_subset(ctx, current);
     std::vector<int> remaining;
     for (const RankedGroup& r : ranked) remaining.push_back(r.group);
     remaining.push_back(g);
     std::sort(remaining.begin(), remaining.end());
-    ranked = rank_groups(ctx, current, remaining, subset, metric);
+    ranked = rank_groups(ctx, current, remaining, subset, metric, /*adaptive=*/false);
   }
   return *ctx.best;
 }

@@ -58,7 +58,7 @@ bool tune_hyperparameters(Session& session, const ir::Model& model, const Datase
   const auto t0 = SteadyClock::now();
   const Candidate& untuned = session.initial;
   const int metric = untuned.drop.worst;
-  const std::vector<int64_t> subset = select_ranking_subset(ctx, untuned, metric);
+  const std::vector<int64_t> subset = select_ranking_subset(ctx, untuned);
   nlohmann::json tried = nlohmann::json::array();
 
   // The estimated full-set drop of a setting: default quantization with it, evaluated on the ranking subset.
@@ -66,7 +66,7 @@ bool tune_hyperparameters(Session& session, const ir::Model& model, const Datase
     out = quant::run_default_quantization(model, calibration, q, options);
     quant::attach_precision_ladder(out.set, ctx.ladder);
     quant::QuantizationState s{out.canonical, out.set, out.corrected_biases, out.materialize, {}};
-    const ValidationResult r = ctx.validator->subset(quant::build_quantized_model(s, nullptr), subset);
+    const ValidationResult r = ctx.validator->subset(quant::build_quantized_model(s, nullptr), subset, false, "tune");
     const std::vector<double> est = estimate_full_values(untuned, subset, r);
     if (est.empty()) return std::nullopt;
     return compute_drop(ctx.metrics, est);

@@ -2,27 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "core/stopwatch.h"
 #include "qwac/error.h"
 
 namespace qwac::accuracy {
-namespace {
-
-// Mean over outputs of |ref - x|^2 / |ref|^2 (NNCF's normalized MSE), for one sample.
-double nmse(const Tensor& ref, const Tensor& x) {
-  double num = 0, den = 0;
-  const float* a = ref.data<float>();
-  const float* b = x.data<float>();
-  for (int64_t i = 0; i < std::min(ref.numel(), x.numel()); ++i) {
-    num += (a[i] - b[i]) * static_cast<double>(a[i] - b[i]);
-    den += a[i] * static_cast<double>(a[i]);
-  }
-  return den > 0 ? num / den : num;
-}
-
-}  // namespace
 
 bool SearchContext::budget_exhausted() const {
   if (max_time_seconds > 0 && seconds_since(start) >= max_time_seconds) return true;
@@ -39,6 +25,8 @@ bool changeable(const quant::Quantizer& z, int target_rung, const std::string& r
   const auto r = static_cast<size_t>(target_rung);
   return z.rung < target_rung && r < z.rungs.size() && !(z.rungs[r].spec == z.spec);
 }
+
+constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
 
 }  // namespace
 
@@ -66,9 +54,12 @@ std::string SearchContext::action() const {
   return target_rung == 0 ? "revert" : "raise to " + ladder.at(static_cast<size_t>(target_rung - 1)).name;
 }
 
-ir::Model SearchContext::build(const quant::QuantizerSet& set) const {
+ir::Model SearchContext::build(const quant::QuantizerSet& set) {
+  const auto t0 = SteadyClock::now();
   quant::QuantizationState s{state->canonical, set, state->corrected_biases, state->materialize, {}};
-  return quant::build_quantized_model(s, nullptr);
+  ir::Model m = quant::build_quantized_model(s, nullptr);
+  stage_seconds["build models"] += seconds_since(t0);
+  return m;
 }
 
 std::string SearchContext::key(const quant::QuantizerSet& set) const {
@@ -96,22 +87,117 @@ std::string SearchContext::describe_group(int group) const {
   return s + "]";
 }
 
-Candidate SearchContext::validate(const quant::QuantizerSet& set, const std::string& what,
-                                  const nlohmann::json& extra) {
+double SearchContext::agreement_score(const std::vector<double>& agreement) const {
+  double sum = 0;
+  for (double a : agreement) {
+    if (!std::isnan(a)) sum += std::clamp(a / agreement_scale, -1.0, 1.0);
+  }
+  return sum;
+}
+
+double SearchContext::fp32_value(size_t metric, int64_t i) const {
+  if (i < 0 || static_cast<size_t>(i) >= fp32_position.size()) return kUnknown;
+  const int64_t p = fp32_position[static_cast<size_t>(i)];
+  const std::vector<double>& f = fp32_per_sample.at(metric);
+  return p < 0 || f.empty() ? kUnknown : f[static_cast<size_t>(p)];
+}
+
+Candidate SearchContext::validate(const quant::QuantizerSet& set, const std::string& what, const nlohmann::json& extra,
+                                  const Candidate* reference, bool may_pass_early) {
   const auto t0 = std::chrono::steady_clock::now();
+  ValidateOptions o;
+  o.key = key(set) + (may_pass_early ? "~" : "");  // a decided-early result is not a complete one
+  o.distance = rank_by_distance;
+  o.margin = true;
+  o.top1 = class_scores;
+  o.what = "validate: " + what;
+  const int64_t n = validator->dataset().size();
+  // The completions a decision rests on: every sample not yet evaluated takes the better (optimistic) or the worse
+  // (pessimistic) of its FP32 value and the reference candidate's — the candidate lies between the two.
+  std::vector<std::vector<double>> optimistic, pessimistic;
+  int64_t informative = 0;  // samples where FP32 and the reference differ: a pass is decided only after them
+  auto completed = [&](const std::vector<std::vector<double>>& so_far,
+                       const std::vector<std::vector<double>>& completion) {
+    std::vector<double> values(validator->metrics().size(), 0.0);
+    for (size_t k = 0; k < metrics.size(); ++k) {
+      const std::vector<double>& got = so_far.at(metrics[k].index);
+      double sum = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double v = got.empty() ? std::nan("") : got[static_cast<size_t>(i)];
+        sum += std::isnan(v) ? completion[k][static_cast<size_t>(i)] : v;
+      }
+      values[metrics[k].index] = sum / static_cast<double>(n);
+    }
+    return values;
+  };
+  if (reference != nullptr && can_estimate && reference->complete()) {
+    optimistic.resize(metrics.size());
+    pessimistic.resize(metrics.size());
+    std::vector<bool> differs(static_cast<size_t>(n), false);
+    for (size_t k = 0; k < metrics.size(); ++k) {
+      const ControlledMetric& m = metrics[k];
+      const std::vector<double>& q = reference->result.per_sample.at(m.index);
+      optimistic[k].resize(static_cast<size_t>(n));
+      pessimistic[k].resize(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) {
+        const double f = fp32_value(m.index, i);
+        const double qi = q.at(static_cast<size_t>(i));
+        const double hi = std::isnan(f) ? qi : std::max(f, qi), lo = std::isnan(f) ? qi : std::min(f, qi);
+        optimistic[k][static_cast<size_t>(i)] = m.higher_better ? hi : lo;
+        pessimistic[k][static_cast<size_t>(i)] = m.higher_better ? lo : hi;
+        if (!std::isnan(f) && f != qi) differs[static_cast<size_t>(i)] = true;
+      }
+    }
+    informative = std::count(differs.begin(), differs.end(), true);
+    o.order = informative_order(*this, *reference);
+    o.decided = [&, may_pass_early](const std::vector<std::vector<double>>& so_far, int64_t evaluated) {
+      for (const ControlledMetric& m : metrics) {
+        if (so_far.at(m.index).empty()) return false;
+      }
+      if (!compute_drop(metrics, completed(so_far, optimistic)).satisfied) return true;  // fails even so
+      // Passes even so, once the samples most likely to change (and a quarter of all) were seen.
+      return may_pass_early && evaluated >= std::max(2 * informative, n / 4) &&
+             compute_drop(metrics, completed(so_far, pessimistic)).satisfied;
+    };
+  }
+  ValidationResult result = validator->full(build(set), o);
+  std::vector<double> predicted;
+  if (result.stopped) {
+    // The completion the decision rests on stands for the values: optimistic for a failure (beyond the bound by
+    // construction), pessimistic for a pass.
+    predicted = completed(result.per_sample, optimistic);
+    if (compute_drop(metrics, predicted).satisfied) predicted = completed(result.per_sample, pessimistic);
+  }
+  nlohmann::json with_time = extra;
+  with_time["seconds"] = seconds_since(t0);
+  stage_seconds["validations"] += seconds_since(t0);
+  const bool stopped = result.stopped;
+  return record(set, std::move(result), what, with_time, stopped ? &predicted : nullptr);
+}
+
+Candidate SearchContext::record(const quant::QuantizerSet& set, ValidationResult result, const std::string& what,
+                                const nlohmann::json& extra, const std::vector<double>* predicted) {
   Candidate c;
   c.set = set;
-  c.result = validator->full(build(set), need_outputs, key(set));
-  c.drop = compute_drop(metrics, c.result.values);
+  c.result = std::move(result);
+  c.drop = compute_drop(metrics, predicted != nullptr ? *predicted : c.result.values);
+  const int64_t n = validator->dataset().size();
   nlohmann::json step = extra;
   step["what"] = what;
   step["full_validation"] = validator->full_validations();
   nlohmann::json vals;
   for (size_t k = 0; k < metrics.size(); ++k) {
-    vals[metrics[k].name] = {{"value", c.result.values[metrics[k].index]}, {"drop", c.drop.drops[k]}};
+    if (c.complete()) {
+      vals[metrics[k].name] = {{"value", c.result.values[metrics[k].index]}, {"drop", c.drop.drops[k]}};
+    } else if (c.drop.satisfied) {
+      vals[metrics[k].name] = {{"predicted_drop_at_most", c.drop.drops[k]}};
+    } else {
+      vals[metrics[k].name] = {{"predicted_drop_at_least", c.drop.drops[k]}};
+    }
   }
   step["metrics"] = vals;
   step["satisfied"] = c.drop.satisfied;
+  if (!c.complete()) step["stopped_after_samples"] = c.result.samples;
   std::vector<int> reverted;
   for (const quant::QuantizerGroup& g : set.groups) {
     if (!set.group_enabled(g.id)) reverted.push_back(g.id);
@@ -124,41 +210,93 @@ Candidate SearchContext::validate(const quant::QuantizerSet& set, const std::str
     if (up) raised.push_back(g.id);
   }
   if (!raised.empty()) step["raised_groups"] = raised;
-  step["seconds"] = seconds_since(t0);
   steps.push_back(step);
   std::string line = what + ": ";
   for (size_t k = 0; k < metrics.size(); ++k) {
-    line += metrics[k].name + " " + std::to_string(c.result.values[metrics[k].index]) + " (drop " +
-            std::to_string(c.drop.drops[k]) + ") ";
+    if (c.complete()) {
+      line += metrics[k].name + " " + std::to_string(c.result.values[metrics[k].index]) + " (drop " +
+              std::to_string(c.drop.drops[k]) + ") ";
+    } else {
+      line += metrics[k].name + (c.drop.satisfied ? " drop <= " : " drop >= ") + std::to_string(c.drop.drops[k]) + " ";
+    }
   }
-  logger->info(line + (c.drop.satisfied ? "- within the bound" : "- beyond the bound"));
-  if (!best || better(c.drop, best->drop)) best = c;
+  if (c.complete()) {
+    logger->info(line + (c.drop.satisfied ? "- within the bound" : "- beyond the bound"));
+  } else {
+    logger->info(line + (c.drop.satisfied ? "- predicted within the bound" : "- beyond the bound") + " (decided after " +
+                 std::to_string(c.result.samples) + " of " + std::to_string(n) + " samples)");
+  }
+  if (c.complete() && (!best || better(c.drop, best->drop))) best = c;
   return c;
 }
 
-std::vector<int64_t> select_ranking_subset(const SearchContext& ctx, const Candidate& current, int metric) {
-  const ControlledMetric& m = ctx.metrics.at(static_cast<size_t>(metric));
-  const std::vector<double>& q = current.result.per_sample.at(m.index);
-  const std::vector<double>& f = ctx.fp32_per_sample.at(m.index);
-  std::vector<std::pair<double, int64_t>> errors;  // (error, sample)
-  for (size_t j = 0; j < ctx.fp32_indices.size(); ++j) {
-    const int64_t i = ctx.fp32_indices[j];
-    double e;
-    if (!q.empty() && !f.empty()) {
-      e = m.higher_better ? f[j] - q[static_cast<size_t>(i)] : q[static_cast<size_t>(i)] - f[j];
-    } else {
-      e = nmse(ctx.fp32_outputs.at(j), current.result.outputs.at(static_cast<size_t>(i)));
-    }
-    errors.emplace_back(e, i);
+std::vector<ValidationResult> SearchContext::evaluate_sets(const quant::QuantizerSet& base,
+                                                           const std::vector<quant::QuantizerSet>& sets,
+                                                           const std::vector<int64_t>& indices, bool distance,
+                                                           const std::string& phase) {
+  std::vector<ValidationResult> out;
+  // The base is the same model call after call (the ranking's, the estimates'): built once.
+  const std::string base_key = key(base);
+  if (!base_model_ || base_model_key_ != base_key) {
+    base_model_ = std::make_shared<ir::Model>(build(base));
+    base_model_key_ = base_key;
   }
-  std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  const ir::Model& base_model = *base_model_;
+  for (size_t begin = 0; begin < sets.size(); begin += static_cast<size_t>(max_variants_per_pass)) {
+    const size_t end = std::min(sets.size(), begin + static_cast<size_t>(max_variants_per_pass));
+    std::vector<ir::Model> models;
+    models.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) models.push_back(build(sets[i]));
+    std::vector<const ir::Model*> pointers;
+    for (const ir::Model& m : models) pointers.push_back(&m);
+    std::vector<ValidationResult> r =
+        validator->subsets(base_model, pointers, indices, distance, phase, has_agreement() ? &reference_classes : nullptr);
+    for (ValidationResult& x : r) out.push_back(std::move(x));
+  }
+  return out;
+}
+
+std::vector<int64_t> informative_order(const SearchContext& ctx, const Candidate& current) {
+  const int64_t n = ctx.validator->dataset().size();
+  struct Key {
+    double disagreement, margin, distance;
+    int64_t index;
+  };
+  auto value_or = [](const std::vector<double>& v, int64_t i, double fallback) {
+    if (v.empty()) return fallback;
+    const double x = v[static_cast<size_t>(i)];
+    return std::isnan(x) ? fallback : x;
+  };
+  constexpr double kNoMargin = std::numeric_limits<double>::infinity();
+  std::vector<Key> keys;
+  keys.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    double disagreement = 0;
+    for (const ControlledMetric& m : ctx.metrics) {
+      const std::vector<double>& q = current.result.per_sample.at(m.index);
+      const double f = ctx.fp32_value(m.index, i);
+      if (q.empty() || std::isnan(f) || std::isnan(q[static_cast<size_t>(i)])) continue;
+      disagreement += std::fabs(f - q[static_cast<size_t>(i)]) / std::max(std::fabs(m.baseline), 1e-12);
+    }
+    const double margin =
+        std::min(value_or(ctx.fp32_margin, i, kNoMargin), value_or(current.result.margin, i, kNoMargin));
+    keys.push_back({disagreement, margin, value_or(current.result.distance, i, 0.0), i});
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    if (a.disagreement != b.disagreement) return a.disagreement > b.disagreement;
+    if (a.margin != b.margin) return a.margin < b.margin;
+    if (a.distance != b.distance) return a.distance > b.distance;
+    return a.index < b.index;
   });
-  const size_t n = std::min(errors.size(), static_cast<size_t>(std::max<int64_t>(1, ctx.ranking_subset_size)));
-  std::vector<int64_t> subset;
-  for (size_t k = 0; k < n; ++k) subset.push_back(errors[k].second);
-  std::sort(subset.begin(), subset.end());
-  return subset;
+  std::vector<int64_t> order;
+  for (const Key& k : keys) order.push_back(k.index);
+  return order;
+}
+
+std::vector<int64_t> select_ranking_subset(const SearchContext& ctx, const Candidate& current) {
+  std::vector<int64_t> order = informative_order(ctx, current);
+  order.resize(std::min(order.size(), static_cast<size_t>(std::max<int64_t>(1, ctx.ranking_subset_size))));
+  return order;
 }
 
 std::vector<double> estimate_full_values(const Candidate& current, const std::vector<int64_t>& subset,
@@ -167,59 +305,12 @@ std::vector<double> estimate_full_values(const Candidate& current, const std::ve
   for (size_t m = 0; m < current.result.per_sample.size(); ++m) {
     const std::vector<double>& full = current.result.per_sample[m];
     const std::vector<double>& part = subset_result.per_sample.at(m);
-    if (full.empty() || part.size() != subset.size()) return {};
+    if (full.empty() || part.size() < subset.size()) return {};
     double sum = std::accumulate(full.begin(), full.end(), 0.0);
     for (size_t k = 0; k < subset.size(); ++k) sum += part[k] - full[static_cast<size_t>(subset[k])];
     out.push_back(sum / static_cast<double>(full.size()));
   }
   return out;
-}
-
-std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& current, const std::vector<int>& groups,
-                                     const std::vector<int64_t>& subset, int metric) {
-  const ControlledMetric& m = ctx.metrics.at(static_cast<size_t>(metric));
-  const bool per_sample = !current.result.per_sample.at(m.index).empty();
-  std::vector<RankedGroup> ranked;
-  // Every group reverted alone, evaluated together: the current model runs once, each variant only downstream.
-  std::vector<ir::Model> variants;
-  std::vector<const ir::Model*> pointers;
-  std::vector<std::string> keys;
-  variants.reserve(groups.size());
-  for (int g : groups) {
-    quant::QuantizerSet set = current.set;
-    ctx.revert(set, g);
-    variants.push_back(ctx.build(set));
-    keys.push_back(ctx.key(set));
-  }
-  for (const ir::Model& m : variants) pointers.push_back(&m);
-  std::vector<ValidationResult> results =
-      ctx.validator->subsets(ctx.build(current.set), pointers, subset, !per_sample, keys);
-  for (size_t gi = 0; gi < groups.size(); ++gi) {
-    const int g = groups[gi];
-    auto result = std::make_shared<const ValidationResult>(std::move(results[gi]));
-    const ValidationResult& r = *result;
-    double score;
-    if (per_sample) {
-      score = m.higher_better ? r.values[m.index] : -r.values[m.index];
-    } else {
-      // NMSE mode: a smaller distance to FP32 after the revert is better (NNCF sorts this the other way round).
-      double sum = 0;
-      for (size_t k = 0; k < subset.size(); ++k) {
-        const auto it = std::find(ctx.fp32_indices.begin(), ctx.fp32_indices.end(), subset[k]);
-        sum += nmse(ctx.fp32_outputs.at(static_cast<size_t>(it - ctx.fp32_indices.begin())), r.outputs.at(k));
-      }
-      score = -sum / static_cast<double>(subset.size());
-    }
-    ranked.push_back({g, score, result});
-    ctx.logger->debug("ranking " + ctx.describe_group(g) + ": score " + std::to_string(score));
-  }
-  std::stable_sort(ranked.begin(), ranked.end(), [](const RankedGroup& a, const RankedGroup& b) {
-    return a.score != b.score ? a.score > b.score : a.group < b.group;
-  });
-  nlohmann::json j = nlohmann::json::array();
-  for (const RankedGroup& r : ranked) j.push_back({{"group", r.group}, {"score", r.score}});
-  ctx.steps.push_back({{"what", "ranking"}, {"metric", m.name}, {"subset_size", subset.size()}, {"ranking", j}});
-  return ranked;
 }
 
 }  // namespace qwac::accuracy

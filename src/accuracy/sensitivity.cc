@@ -19,9 +19,9 @@ nlohmann::json quantization_sensitivity(const ir::Model& model, const Dataset& c
   accuracy::SearchContext& ctx = session->ctx;
   const accuracy::Candidate& initial = session->initial;
   const int metric = initial.drop.satisfied ? initial.drop.largest : initial.drop.worst;
-  const std::vector<int64_t> subset = accuracy::select_ranking_subset(ctx, initial, metric);
+  const std::vector<int64_t> subset = accuracy::select_ranking_subset(ctx, initial);
   const std::vector<accuracy::RankedGroup> ranked =
-      accuracy::rank_groups(ctx, initial, ctx.enabled_groups(initial.set), subset, metric);
+      accuracy::rank_groups(ctx, initial, ctx.enabled_groups(initial.set), subset, metric, /*adaptive=*/false);
 
   std::map<std::string, std::string> op_types;
   for (const ir::Node* n : session->state.canonical->graph->nodes()) op_types[n->name()] = n->op_type();

@@ -4,9 +4,11 @@
 #include <chrono>
 
 #include "accuracy/checkpoint.h"
+#include "accuracy/metric_traits.h"
 #include "core/stopwatch.h"
 #include "quant/hw_config.h"
 #include "quant/input_model_check.h"
+#include "quant/model_type.h"
 #include "quant/precision_ladder.h"
 #include "qwac/error.h"
 
@@ -90,51 +92,104 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
                          !params.metrics.empty() && !params.annotation_free;
 
   report["algorithm"] = "AccuracyAwareQuantization";
+  validator.set_reference(&model);
+  ctx.logger = logger;
+  ctx.progress = options.progress ? options.progress : make_null_progress();
+  ctx.start = t_start;
 
-  // --- FP32 baseline (per-sample values and, when needed, outputs are computed once here)
+  // --- default quantization (calibration) first: the FP32 and the quantized validation can then share one pass
   auto t0 = Clock::now();
+  const std::vector<PrecisionRung> ladder = params.precision_ladder
+                                                ? *params.precision_ladder
+                                                : quant::hw_config_for(params.base.target_device).precision_ladder;
+  state = quant::run_default_quantization(model, calibration, params.base, options);
+  quant::attach_precision_ladder(state.set, ladder);
+  ctx.ladder = ladder;
+  timings["default_quantization"] = seconds_since(t0);
+  ctx.state = &state;
+  ctx.validator = &validator;
+  ctx.restore_mode = params.restore_mode;
+  ctx.ranking_subset_size = std::min<int64_t>(params.ranking_subset_size, validation.size());
+  ctx.max_iter_num = params.max_iter_num;
+  ctx.use_prev_if_drop_increase = params.use_prev_if_drop_increase;
+  ctx.max_time_seconds = params.max_time_seconds;
+  ctx.max_evaluations = params.max_evaluations;
+
+  // --- FP32 baseline (per-sample values computed once) and the default quantization's full validation
+  t0 = Clock::now();
   std::vector<double> fp32_values(metrics.size());
+  // Ranking by the distance to FP32's outputs when a metric has no per-sample values: known after the first
+  // validation, so an FP32-only pass decides it where needed.
+  std::optional<ValidationResult> initial_result;
+  const ir::Model q0 = quant::build_quantized_model(state, nullptr);
+  // Class scores as the first output ([N, C]): FP32's decisions guide the ranking (search_context.h, agreement).
+  const ir::Value* first_output = model.graph->outputs().empty() ? nullptr : model.graph->outputs().front();
+  const bool class_scores = first_output != nullptr && first_output->type.shape && first_output->type.shape->size() == 2;
   {
     std::vector<int64_t> indices;
     if (all_given) {
       // POT: with every baseline given, FP32 per-sample values only on a seeded metric_subset_ratio share.
       const auto n = static_cast<int64_t>(static_cast<double>(validation.size()) * params.metric_subset_ratio);
       indices = sample_indices(validation.size(), std::max<int64_t>(1, n), params.base.seed);
-      const ValidationResult r = validator.subset(model, indices, true);
+      const ValidationResult r = validator.subset(model, indices, false, "validate fp32 (subset)");
       ctx.fp32_per_sample = r.per_sample;
-      ctx.fp32_outputs = r.outputs;
       for (size_t i = 0; i < metrics.size(); ++i) fp32_values[i] = *given[i];
-    } else {
-      const ValidationResult r = validator.full(model, true);
+    } else if (params.annotation_free || !validator.metrics_are_means()) {
+      ValidateOptions fo;
+      fo.top1 = params.annotation_free || class_scores;
+      fo.margin = true;
+      fo.what = "validate fp32";
+      const ValidationResult r = validator.full(model, fo);
       for (int64_t i = 0; i < r.samples; ++i) indices.push_back(i);
       if (params.annotation_free) {
         // FP32 predictions become the labels; the FP32 model then scores 1 by definition and is re-measured.
         validator.set_dataset(relabel(val, r.top1));
-        const ValidationResult again = validator.full(model, true);
+        const ValidationResult again = validator.full(model, fo);
+        if (class_scores) ctx.fp32_top1 = again.top1;
         ctx.fp32_per_sample = again.per_sample;
-        ctx.fp32_outputs = again.outputs;
+        ctx.fp32_margin = again.margin;
         fp32_values = again.values;
       } else {
         ctx.fp32_per_sample = r.per_sample;
-        ctx.fp32_outputs = r.outputs;
+        ctx.fp32_margin = r.margin;
+        if (class_scores) ctx.fp32_top1 = r.top1;
         fp32_values = r.values;
       }
-      for (size_t i = 0; i < metrics.size(); ++i) {
-        if (given[i]) fp32_values[i] = *given[i];
-      }
+    } else {
+      // One pass: FP32 and the default quantization on the same decoded batches.
+      ValidateOptions fo, qo;
+      fo.what = "validate fp32 + default quantization";
+      fo.margin = true;
+      fo.top1 = class_scores;
+      qo.key = ctx.key(state.set);
+      qo.distance = true;
+      qo.margin = true;
+      qo.top1 = class_scores;
+      qo.what = fo.what;
+      std::vector<ValidationResult> both = validator.full_together({&model, &q0}, {fo, qo});
+      for (int64_t i = 0; i < both[0].samples; ++i) indices.push_back(i);
+      ctx.fp32_per_sample = both[0].per_sample;
+      ctx.fp32_margin = both[0].margin;
+      if (class_scores) ctx.fp32_top1 = both[0].top1;
+      fp32_values = both[0].values;
+      initial_result = std::move(both[1]);
+    }
+    for (size_t i = 0; i < metrics.size(); ++i) {
+      if (given[i]) fp32_values[i] = *given[i];
     }
     ctx.fp32_indices = indices;
+    ctx.fp32_position.assign(static_cast<size_t>(validation.size()), -1);
+    for (size_t p = 0; p < indices.size(); ++p) ctx.fp32_position[static_cast<size_t>(indices[p])] = static_cast<int64_t>(p);
   }
-  // Outputs are kept for every validation only when a metric has no per-sample values (NMSE ranking).
-  bool need_outputs = false;
-  for (const auto& ps : ctx.fp32_per_sample) need_outputs = need_outputs || ps.empty();
-  if (need_outputs && ctx.fp32_outputs.size() != ctx.fp32_indices.size()) {
-    throw InvalidArgument("validation function '" + metrics.front()->name() + "' returned no per-sample values and "
-                          "did not run each sample once in dataset order, so nothing can rank the samples; return "
-                          "per-sample values");
-  }
-  if (!need_outputs) ctx.fp32_outputs.clear();
   timings["fp32_validation"] = seconds_since(t0);
+  if (!ctx.fp32_margin.empty()) {
+    std::vector<double> m;
+    for (double x : ctx.fp32_margin) {
+      if (!std::isnan(x)) m.push_back(x);
+    }
+    std::nth_element(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(m.size() / 2), m.end());
+    if (!m.empty() && m[m.size() / 2] > 0) ctx.agreement_scale = m[m.size() / 2];
+  }
   std::vector<std::string> c_names;
   std::vector<bool> c_hb;
   std::vector<double> c_base;
@@ -149,33 +204,34 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
     if (controlled[i]) ctx.metrics.push_back(all[i]);
   }
   for (size_t i = 0; i < metrics.size(); ++i) report["fp32"][names[i]] = fp32_values[i];
-
-  // --- default quantization + its full validation
-  t0 = Clock::now();
-  const std::vector<PrecisionRung> ladder = params.precision_ladder
-                                                ? *params.precision_ladder
-                                                : quant::hw_config_for(params.base.target_device).precision_ladder;
-  state = quant::run_default_quantization(model, calibration, params.base, options);
-  quant::attach_precision_ladder(state.set, ladder);
-  ctx.ladder = ladder;
-  timings["default_quantization"] = seconds_since(t0);
-  ctx.state = &state;
-  ctx.validator = &validator;
-  ctx.restore_mode = params.restore_mode;
-  ctx.ranking_subset_size = std::min<int64_t>(params.ranking_subset_size, validation.size());
-  ctx.max_iter_num = params.max_iter_num;
-  ctx.use_prev_if_drop_increase = params.use_prev_if_drop_increase;
-  ctx.need_outputs = need_outputs;
-  ctx.logger = logger;
-  ctx.start = t_start;
-  ctx.max_time_seconds = params.max_time_seconds;
-  ctx.max_evaluations = params.max_evaluations;
-
-  t0 = Clock::now();
-  session->initial = ctx.validate(state.set, "default quantization");
-  Candidate& current = session->initial;
+  ctx.class_scores = class_scores && !ctx.fp32_top1.empty();
+  ctx.can_estimate = true;
+  for (const ControlledMetric& m : ctx.metrics) {
+    const bool per_sample = !ctx.fp32_per_sample.at(m.index).empty();
+    ctx.rank_by_distance = ctx.rank_by_distance || !per_sample;
+    const bool mean = validator.uses_validation_function() || metric_traits(*metrics[m.index]).mean_of_samples;
+    ctx.can_estimate = ctx.can_estimate && per_sample && mean;
+  }
   report["default_quantization"] = state.report;
-  if (!current.drop.satisfied && params.convert_to_mixed_preset && params.base.preset == "performance") {
+
+  t0 = Clock::now();
+  if (initial_result && (!ctx.rank_by_distance || !initial_result->distance.empty())) {
+    session->initial = ctx.record(state.set, std::move(*initial_result), "default quantization");
+  } else {
+    session->initial = ctx.validate(state.set, "default quantization");
+  }
+  Candidate& current = session->initial;
+  if (ctx.class_scores && current.result.top1.size() == ctx.fp32_top1.size() && !ctx.metrics.empty()) {
+    // The better decision per sample (search_context.h, reference_classes).
+    const ControlledMetric& m = ctx.metrics[static_cast<size_t>(current.drop.worst)];
+    const std::vector<double>& q = current.result.per_sample.at(m.index);
+    ctx.reference_classes = ctx.fp32_top1;
+    for (size_t i = 0; i < q.size() && i < ctx.reference_classes.size(); ++i) {
+      const double f = ctx.fp32_value(m.index, static_cast<int64_t>(i));
+      if (!std::isnan(f) && (m.higher_better ? q[i] > f : q[i] < f)) ctx.reference_classes[i] = current.result.top1[i];
+    }
+  }
+  if (!current.drop.satisfied && params.convert_to_mixed_preset && quant::resolved_preset(params.base) == "performance") {
     QuantizationConfig mixed = params.base;
     mixed.preset = "mixed";
     quant::QuantizationState mixed_state = quant::run_default_quantization(model, calibration, mixed, options);

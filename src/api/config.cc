@@ -101,6 +101,12 @@ LoadedDataset Config::dataset(const Model& model) const {
   return loaded(config::build_dataset(impl_->config, api::unwrap(model)));
 }
 
+LoadedDataset Config::calibration_dataset(const Model& model) const {
+  return loaded(config::build_calibration_dataset(impl_->config, api::unwrap(model)));
+}
+
+bool Config::has_calibration_dataset() const { return !impl_->config.engine.calibration_dataset.is_null(); }
+
 std::vector<MetricPtr> Config::metrics() const { return config::build_metrics(impl_->config); }
 
 std::string Config::metrics_json() const { return impl_->config.engine.metrics.dump(); }

@@ -177,13 +177,10 @@ QuantizerParams from_config(const QuantizerConfig& c, const std::string& where) 
 }  // namespace
 
 QuantizationConfig to_config(const QuantizationParams& p) {
-  if (!p.model_type.empty()) {
-    throw InvalidConfig("model_type: '" + p.model_type +
-                        "' is not supported (qwac has no transformer-specific passes yet); leave it unset");
-  }
   QuantizationConfig c;
   c.target_device = p.target_device;
-  c.preset = to_string(p.preset);
+  if (p.preset) c.preset = to_string(*p.preset);
+  c.model_type = p.model_type;  // validated by the algorithm (quant/model_type.h)
   c.stat_subset_size = p.stat_subset_size;
   c.shuffle_data = p.shuffle_data;
   c.seed = p.seed;
@@ -197,6 +194,7 @@ QuantizationConfig to_config(const QuantizationParams& p) {
   }
   c.compress_weights = p.compress_weights;
   c.quantize_bias = p.quantize_bias;
+  c.export_profile = p.export_profile;
   return c;
 }
 
@@ -227,7 +225,8 @@ AccuracyControlConfig to_config(const AccuracyControlParams& p) {
 QuantizationParams from_config(const QuantizationConfig& c, const std::string& where) {
   QuantizationParams p;
   p.target_device = c.target_device;
-  p.preset = config_value(kPresets, c.preset, where + ".preset");
+  if (!c.preset.empty()) p.preset = config_value(kPresets, c.preset, where + ".preset");
+  p.model_type = c.model_type;
   p.stat_subset_size = c.stat_subset_size;
   p.shuffle_data = c.shuffle_data;
   p.seed = c.seed;
@@ -260,6 +259,7 @@ QuantizationParams from_config(const QuantizationConfig& c, const std::string& w
   }
   p.compress_weights = c.compress_weights;
   p.quantize_bias = c.quantize_bias;
+  p.export_profile = c.export_profile;
   return p;
 }
 

@@ -3,10 +3,12 @@
 #include "qwac/session.h"
 
 #include <algorithm>
+#include <random>
 #include <utility>
 
 #include "api/model_impl.h"
 #include "ir/fused_ops.h"
+#include "ir/input_domain.h"
 #include "qwac/error.h"
 #include "runtime/engine.h"
 
@@ -148,6 +150,33 @@ std::vector<StepProfile> InferenceSession::profile() const {
   std::vector<StepProfile> out;
   for (const runtime::StepProfile& s : impl_->engine->profile()) {
     out.push_back({s.node_name, s.op_type, s.impl, s.runs, s.total_ms});
+  }
+  return out;
+}
+
+std::map<std::string, Tensor> random_inputs(const Model& model, const std::vector<IoSpec>& specs, uint64_t seed) {
+  const ir::Model& m = api::unwrap(model);
+  std::mt19937 rng(static_cast<std::mt19937::result_type>(seed));
+  std::map<std::string, Tensor> out;
+  for (const IoSpec& spec : specs) {
+    Tensor t(spec.dtype, spec.shape);
+    if (spec.dtype == DType::kFloat32) {
+      std::uniform_real_distribution<float> dist(-1.f, 1.f);
+      float* p = t.data<float>();
+      for (int64_t i = 0; i < t.numel(); ++i) p[i] = dist(rng);
+    } else if (spec.dtype == DType::kInt64 || spec.dtype == DType::kInt32) {
+      const ir::Value* value = m.graph->find_value(spec.name);
+      const auto range = value != nullptr ? ir::integer_input_range(*value) : std::nullopt;
+      std::uniform_int_distribution<int64_t> dist(range ? range->low : 0, range ? range->high : 0);
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        if (spec.dtype == DType::kInt64) {
+          t.data<int64_t>()[i] = dist(rng);
+        } else {
+          t.data<int32_t>()[i] = static_cast<int32_t>(dist(rng));
+        }
+      }
+    }
+    out[spec.name] = std::move(t);
   }
   return out;
 }

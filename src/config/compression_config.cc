@@ -4,6 +4,7 @@
 
 #include "core/json_options.h"
 #include "quant/precision_ladder.h"
+#include "quant/model_type.h"
 #include "qwac/error.h"
 
 namespace qwac::config {
@@ -46,6 +47,14 @@ QuantizerConfig parse_quantizer_params(JsonOptions& parent, const std::string& k
 void read_default_quantization_keys(JsonOptions& o, QuantizationConfig& p) {
   o.read("target_device", p.target_device);
   o.read("preset", p.preset);
+  // model_type: NNCF's parameter here, POT's compression.model_type as the default; both must agree.
+  const std::string section_model_type = p.model_type;
+  o.read("model_type", p.model_type);
+  if (!section_model_type.empty() && p.model_type != section_model_type) {
+    throw InvalidConfig(o.path("model_type") + ": \"" + p.model_type + "\" differs from compression.model_type \"" +
+                        section_model_type + "\"");
+  }
+  quant::model_type_for(p.model_type, o.path("model_type"));
   o.read("stat_subset_size", p.stat_subset_size);
   o.read("shuffle_data", p.shuffle_data);
   int64_t seed = 0;
@@ -80,6 +89,7 @@ void read_default_quantization_keys(JsonOptions& o, QuantizationConfig& p) {
   }
   o.read("compress_weights", p.compress_weights);
   o.read("quantize_bias", p.quantize_bias);
+  o.read("export_profile", p.export_profile);
   if (p.stat_subset_size < 1) {
     throw InvalidConfig(o.path("stat_subset_size") + ": must be >= 1, got " + std::to_string(p.stat_subset_size));
   }
@@ -143,12 +153,8 @@ CompressionSection parse_compression(const nlohmann::json& compression) {
   JsonOptions o(compression, "compression");
   CompressionSection c;
   o.read("target_device", c.target_device);
-  std::string model_type;
-  o.read("model_type", model_type);
-  if (!model_type.empty()) {
-    throw InvalidConfig("compression.model_type: '" + model_type +
-                        "' is not supported (qwac has no transformer-specific passes yet); remove the key");
-  }
+  o.read("model_type", c.model_type);
+  quant::model_type_for(c.model_type, o.path("model_type"));  // InvalidConfig listing the known types
   const nlohmann::json* algos = o.section("algorithms");
   if (algos == nullptr || !algos->is_array() || algos->empty()) {
     throw InvalidConfig("compression.algorithms: expected a non-empty array of {\"name\", \"params\"} objects");
@@ -166,6 +172,7 @@ CompressionSection parse_compression(const nlohmann::json& compression) {
     }
     if (const nlohmann::json* p = a.section("params")) s.params = *p;
     s.where = where + ".params";
+    s.model_type = c.model_type;
     a.finish();
     c.algorithms.push_back(std::move(s));
   }
@@ -178,6 +185,7 @@ QuantizationConfig parse_default_quantization_params(const AlgorithmSection& alg
   check_algorithm(algorithm, kDefaultQuantization);
   QuantizationConfig p;
   p.target_device = target_device;
+  p.model_type = algorithm.model_type;
   JsonOptions o(algorithm.params, algorithm.where);
   read_default_quantization_keys(o, p);
   o.finish();
@@ -188,6 +196,7 @@ AccuracyControlConfig parse_accuracy_aware_params(const AlgorithmSection& algori
   check_algorithm(algorithm, kAccuracyAwareQuantization);
   AccuracyControlConfig a;
   a.base.target_device = target_device;
+  a.base.model_type = algorithm.model_type;
   JsonOptions o(algorithm.params, algorithm.where);
   read_default_quantization_keys(o, a.base);
 

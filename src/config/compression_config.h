@@ -19,10 +19,12 @@ struct AlgorithmSection {
   std::string name;       // "DefaultQuantization" | "AccuracyAwareQuantization"
   nlohmann::json params;  // validated by the parser of that algorithm
   std::string where;      // JSON path of params, for messages
+  std::string model_type;  // compression.model_type (POT), the default of params.model_type (NNCF)
 };
 
 struct CompressionSection {
   std::string target_device = "ANY";
+  std::string model_type;  // "" | "transformer" (quant/model_type.h); also copied into each AlgorithmSection
   std::vector<AlgorithmSection> algorithms;
 };
 

@@ -19,6 +19,7 @@
 #include "data/onnx_testset_dataset.h"
 #include "data/preprocess.h"
 #include "data/random_dataset.h"
+#include "ir/input_domain.h"
 #include "metrics/accuracy.h"
 #include "metrics/metric_registry.h"
 #include "qwac/error.h"
@@ -197,6 +198,7 @@ Config parse_config(const nlohmann::json& root, const std::string& path) {
     e.read("reference_kernels", c.engine.reference_kernels);
     e.read("skip_unreadable", c.engine.skip_unreadable);
     if (const nlohmann::json* d = e.section("dataset")) c.engine.dataset = *d;
+    if (const nlohmann::json* d = e.section("calibration_dataset")) c.engine.calibration_dataset = *d;
     if (const nlohmann::json* m = e.section("metrics")) c.engine.metrics = *m;
     e.finish();
     const std::string max_threads = std::to_string(kMaxThreads);
@@ -239,13 +241,17 @@ Config load_config(const std::string& path) {
 
 namespace {
 
-BuiltDataset build_dataset_section(const Config& c, const ir::Model& model) {
-  if (c.engine.dataset.is_null()) throw InvalidConfig("engine.dataset: required section is missing");
-  JsonOptions o(c.engine.dataset, "engine.dataset");
+// One dataset section (engine.dataset or engine.calibration_dataset, named by `where` in messages).
+BuiltDataset build_dataset_section_unchecked(const Config& c, const nlohmann::json& section, const std::string& where,
+                                             const ir::Model& model) {
+  if (section.is_null()) throw InvalidConfig(where + ": required section is missing");
+  JsonOptions o(section, where);
   std::string type;
   o.require("type", type);
   std::string name;
   o.read("name", name);
+  std::vector<int64_t> range;
+  o.read("range", range);
   BuiltDataset built;
   const std::string input = type == "onnx_testset" ? std::string() : default_input(model, o);
   if (type == "image_folder") {
@@ -258,7 +264,7 @@ BuiltDataset build_dataset_section(const Config& c, const ir::Model& model) {
     o.read("label_offset", opt.label_offset);
     opt.input_name = input;
     opt.name = name;
-    opt.preprocess = read_preprocessing(o.section("preprocessing"), "engine.dataset.preprocessing");
+    opt.preprocess = read_preprocessing(o.section("preprocessing"), where + ".preprocessing");
     o.finish();
     auto ds = std::make_shared<data::ImageFolderDataset>(opt);
     if (c.engine.skip_unreadable) {
@@ -276,7 +282,7 @@ BuiltDataset build_dataset_section(const Config& c, const ir::Model& model) {
     opt.labels_path = o.has("labels") ? required_path(c, o, "labels") : "";
     opt.input_name = input;
     opt.name = name;
-    opt.preprocess = read_preprocessing(o.section("preprocessing"), "engine.dataset.preprocessing");
+    opt.preprocess = read_preprocessing(o.section("preprocessing"), where + ".preprocessing");
     o.finish();
     built.dataset = std::make_shared<data::IdxDataset>(opt);
   } else if (type == "cifar") {
@@ -285,7 +291,7 @@ BuiltDataset build_dataset_section(const Config& c, const ir::Model& model) {
     o.require("files", files);
     for (auto& f : files) {
       f = resolve(c, f);
-      if (!fs::exists(f)) throw InvalidConfig("engine.dataset.files: '" + f + "' does not exist");
+      if (!fs::exists(f)) throw InvalidConfig(where + ".files: '" + f + "' does not exist");
     }
     opt.batch_files = files;
     o.read("label_bytes", opt.label_bytes);
@@ -295,7 +301,7 @@ BuiltDataset build_dataset_section(const Config& c, const ir::Model& model) {
     }
     opt.input_name = input;
     opt.name = name;
-    opt.preprocess = read_preprocessing(o.section("preprocessing"), "engine.dataset.preprocessing");
+    opt.preprocess = read_preprocessing(o.section("preprocessing"), where + ".preprocessing");
     o.finish();
     built.dataset = std::make_shared<data::CifarDataset>(opt);
   } else if (type == "npy" || type == "npz") {
@@ -322,6 +328,9 @@ BuiltDataset build_dataset_section(const Config& c, const ir::Model& model) {
     double low = 0.0, high = 1.0;
     o.read("count", count);
     o.read("seed", seed);
+    // Integer inputs without an explicit range take the one the graph implies (ir/input_domain.h: token ids within
+    // the vocabulary, masks of ones).
+    const bool explicit_range = o.has("low") || o.has("high");
     o.read("low", low);
     o.read("high", high);
     o.finish();
@@ -338,13 +347,19 @@ BuiltDataset build_dataset_section(const Config& c, const ir::Model& model) {
       s.dtype = v->type.dtype;
       s.low = low;
       s.high = high;
-      if (!v->type.shape) throw InvalidConfig("engine.dataset: input '" + v->name() + "' has no declared shape");
+      if (!explicit_range && (s.dtype == DType::kInt64 || s.dtype == DType::kInt32)) {
+        if (const auto range = ir::integer_input_range(*v)) {
+          s.low = static_cast<double>(range->low);
+          s.high = static_cast<double>(range->high);
+        }
+      }
+      if (!v->type.shape) throw InvalidConfig(where + ": input '" + v->name() + "' has no declared shape");
       for (size_t i = 0; i < v->type.shape->size(); ++i) {
         const int64_t d = (*v->type.shape)[i].size;
         if (i == 0) {
           s.shape.push_back(1);
         } else if (d < 0) {
-          throw InvalidConfig("engine.dataset: input '" + v->name() + "' has a symbolic dimension " +
+          throw InvalidConfig(where + ": input '" + v->name() + "' has a symbolic dimension " +
                               std::to_string(i) + "; the random dataset needs concrete shapes");
         } else {
           s.shape.push_back(d);
@@ -354,23 +369,46 @@ BuiltDataset build_dataset_section(const Config& c, const ir::Model& model) {
     }
     built.dataset = std::make_shared<data::RandomDataset>(specs, count, static_cast<uint64_t>(seed));
   } else {
-    throw InvalidConfig("engine.dataset.type: unknown value \"" + type +
+    throw InvalidConfig(where + ".type: unknown value \"" + type +
                         "\"; expected one of \"image_folder\" | \"idx\" | \"cifar\" | \"npy\" | \"npz\" | "
                         "\"onnx_testset\" | \"random\"");
   }
+  if (o.has("range")) {
+    const int64_t size = built.dataset->size();
+    if (range.size() != 2 || range[0] < 0 || range[0] >= range[1] || range[1] > size) {
+      std::string got = "[";
+      for (size_t i = 0; i < range.size(); ++i) got += (i ? ", " : "") + std::to_string(range[i]);
+      throw InvalidConfig(o.path("range") + ": expected [begin, end] with 0 <= begin < end <= " +
+                          std::to_string(size) + " (the number of samples of " + built.dataset->describe() +
+                          "), got " + got + "]");
+    }
+    std::vector<int64_t> indices;
+    for (int64_t i = range[0]; i < range[1]; ++i) indices.push_back(i);
+    built.dataset = make_subset(built.dataset, std::move(indices));
+  }
   return built;
+}
+
+BuiltDataset build_dataset_section(const Config& c, const nlohmann::json& section, const std::string& where,
+                                   const ir::Model& model) {
+  try {
+    return build_dataset_section_unchecked(c, section, where, model);
+  } catch (const InvalidArgument& e) {
+    // The dataset classes validate their options as a library API (InvalidArgument); here the values come from the
+    // config, so the error is the config's.
+    throw InvalidConfig(where + ": " + e.what());
+  }
 }
 
 }  // namespace
 
 BuiltDataset build_dataset(const Config& c, const ir::Model& model) {
-  try {
-    return build_dataset_section(c, model);
-  } catch (const InvalidArgument& e) {
-    // The dataset classes validate their options as a library API (InvalidArgument); here the values come from the
-    // config, so the error is the config's.
-    throw InvalidConfig(std::string("engine.dataset: ") + e.what());
-  }
+  return build_dataset_section(c, c.engine.dataset, "engine.dataset", model);
+}
+
+BuiltDataset build_calibration_dataset(const Config& c, const ir::Model& model) {
+  if (c.engine.calibration_dataset.is_null()) return build_dataset(c, model);
+  return build_dataset_section(c, c.engine.calibration_dataset, "engine.calibration_dataset", model);
 }
 
 std::vector<MetricPtr> build_metrics(const Config& c) {
@@ -447,17 +485,21 @@ namespace qwac::config {
 std::vector<NamedPath> input_paths(const Config& c, const std::string& model_override) {
   std::vector<NamedPath> paths = {{"--config", c.path}};
   paths.push_back(model_override.empty() ? NamedPath{"model.model", c.model.model} : NamedPath{"--model", model_override});
-  const nlohmann::json& d = c.engine.dataset;
-  if (!d.is_object()) return paths;
-  const auto type = d.find("type");
-  const bool in_archive = type != d.end() && type->is_string() && type->get<std::string>() == "npz";  // "array" names a member of the archive, not a file
-  for (const char* key : {"labels", "images", "npz", "array", "dir", "files"}) {
-    const auto it = d.find(key);
-    if (it == d.end() || (in_archive && std::string(key) != "npz")) continue;
-    const std::vector<nlohmann::json> values = it->is_array() ? it->get<std::vector<nlohmann::json>>()
-                                                              : std::vector<nlohmann::json>{*it};
-    for (const nlohmann::json& v : values) {
-      if (v.is_string()) paths.push_back({std::string("engine.dataset.") + key, resolve(c, v.get<std::string>())});
+  // Both data sets are inputs (the calibration one when given).
+  for (const auto& [section, where] : {std::pair{&c.engine.dataset, "engine.dataset."},
+                                       std::pair{&c.engine.calibration_dataset, "engine.calibration_dataset."}}) {
+    const nlohmann::json& d = *section;
+    if (!d.is_object()) continue;
+    const auto type = d.find("type");
+    const bool in_archive = type != d.end() && type->is_string() && type->get<std::string>() == "npz";  // "array" names a member of the archive, not a file
+    for (const char* key : {"labels", "images", "npz", "array", "dir", "files"}) {
+      const auto it = d.find(key);
+      if (it == d.end() || (in_archive && std::string(key) != "npz")) continue;
+      const std::vector<nlohmann::json> values = it->is_array() ? it->get<std::vector<nlohmann::json>>()
+                                                                : std::vector<nlohmann::json>{*it};
+      for (const nlohmann::json& v : values) {
+        if (v.is_string()) paths.push_back({std::string(where) + key, resolve(c, v.get<std::string>())});
+      }
     }
   }
   return paths;

@@ -30,6 +30,8 @@ struct EngineSection {
   bool reference_kernels = false;  // run on the reference kernels (slow; for checking)
   bool skip_unreadable = false;    // skip samples that cannot be decoded (image folders), and report the count
   nlohmann::json dataset;          // validated when the dataset is built (it needs the model's input names)
+  // The data quantization calibrates on (same keys as `dataset`); null = `dataset`, as POT's engine does.
+  nlohmann::json calibration_dataset;
   nlohmann::json metrics;          // validated when the metrics are built
 };
 
@@ -59,6 +61,8 @@ std::vector<NamedPath> input_paths(const Config& config, const std::string& mode
 
 // Builds the `engine.dataset` section for `model` (whose first input is fed unless `input` names another).
 BuiltDataset build_dataset(const Config& config, const ir::Model& model);
+// Builds `engine.calibration_dataset`, or `engine.dataset` when the config has none.
+BuiltDataset build_calibration_dataset(const Config& config, const ir::Model& model);
 // Builds the `engine.metrics` list (at least one metric).
 std::vector<MetricPtr> build_metrics(const Config& config);
 

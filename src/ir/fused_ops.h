@@ -1,14 +1,14 @@
 // Facts about qwac's fused ops (domain "com.qwac"), shared by the pass that creates them, their shape inference
 // and their kernels. Same convention as ONNX Runtime's com.microsoft FusedConv:
 //   FusedConv(X, W, [B], [Z]) with every Conv attribute plus
-//     activation: string, one of kFusedActivations (absent = none)
+//     activation: string, an activation kind of ir/activation.h (absent = none)
 //     activation_params: floats, as many as the activation takes (defaults of the ONNX op otherwise)
 //   Y = activation(Conv(X, W, B) + Z)   (Z, the residual, broadcasts unidirectionally to the Conv output)
 //   FakeQuantize(X, scale, [zero_point]) with attribute axis (as QuantizeLinear's, default 1, used when scale is
 //     1-D): Y = DequantizeLinear(QuantizeLinear(X, scale, zero_point), scale, zero_point) computed in float, with
 //     the integer range of zero_point's type (uint8 when absent). What a Q -> DQ pair computes, in one pass.
 //   QConv(X, x_scale, x_zero_point, W, w_scale, [B], [y_scale], [y_zero_point]) with every Conv attribute plus
-//     activation / activation_params as FusedConv (only Relu and Clip are created), where
+//     activation / activation_params as FusedConv, where
 //     X: uint8 or int8 activations, x_scale: float scalar, x_zero_point: scalar of X's type (absent = uint8 0);
 //       or float activations, quantized first: X := QuantizeLinear(X, x_scale, x_zero_point) (int8 or uint8 as
 //       x_zero_point; uint8 when absent);
@@ -21,6 +21,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <string_view>
 
 namespace qwac::ir {
@@ -38,7 +39,7 @@ struct QConvInputs {
 
 // Integer element-wise and matrix ops (passes/fuse_qdq_add.h, passes/fuse_qdq_gemm.h; EngineOptions::int8):
 //   QAdd(A, a_scale, a_zero_point, B, b_scale, b_zero_point, [y_scale], [y_zero_point]) with activation /
-//     activation_params as FusedConv (only Relu and Clip are created), where
+//     activation_params as FusedConv, where
 //     A, B: uint8 or int8 (each its own type), numpy-broadcast to each other as Add's inputs;
 //     a_scale, b_scale: float scalars; a_zero_point, b_zero_point: scalars of A's / B's type (absent = uint8 0);
 //     y_scale, y_zero_point: float scalar and uint8/int8 scalar, both present or both absent.
@@ -84,28 +85,9 @@ struct QLinearPoolInputs {
 inline constexpr std::array<std::string_view, 4> kQLinearPoolKinds = {"MaxPool", "AveragePool", "GlobalAveragePool",
                                                                       "GlobalMaxPool"};
 
-struct FusedActivationFacts {
-  std::string_view name;  // the ONNX op it stands for
-  size_t num_params;      // activation_params: Clip{min,max}, LeakyRelu{alpha}, Elu{alpha}, HardSigmoid{alpha,beta}
-};
-
-inline constexpr std::array<FusedActivationFacts, 8> kFusedActivations = {{
-    {"Relu", 0},
-    {"LeakyRelu", 1},
-    {"Clip", 2},
-    {"Sigmoid", 0},
-    {"HardSigmoid", 2},
-    {"HardSwish", 0},
-    {"Tanh", 0},
-    {"Elu", 1},
-}};
-
-// nullptr when `name` is not a fusable activation.
-inline const FusedActivationFacts* find_fused_activation(std::string_view name) {
-  for (const FusedActivationFacts& f : kFusedActivations) {
-    if (f.name == name) return &f;
-  }
-  return nullptr;
-}
+// The standalone form of a fused activation (ir/activation.h), created by passes/recognize_activations.h for the
+// decompositions ONNX has no op for at the model's opset (x * Sigmoid(x), x * HardSigmoid(x) before opset 14, GELU):
+//   Activation(X) with attributes activation / activation_params: Y = activation(X), X float.
+inline constexpr std::string_view kActivationOp = "Activation";
 
 }  // namespace qwac::ir

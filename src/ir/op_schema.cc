@@ -60,6 +60,7 @@ const OpRegistry& builtin_op_registry() {
     register_tensor_shapes(r);
     register_fused_shapes(r);
     register_qarith_shapes(r);
+    register_transformer_shapes(r);
     return r;
   }();
   return registry;

@@ -85,6 +85,7 @@ void register_nn_shapes(OpRegistry& registry);
 void register_tensor_shapes(OpRegistry& registry);
 void register_fused_shapes(OpRegistry& registry);
 void register_qarith_shapes(OpRegistry& registry);  // QAdd, QGemm (com.qwac)
+void register_transformer_shapes(OpRegistry& registry);  // FusedMatMul (com.qwac)
 
 // Infers outputs for one node; throws UnsupportedOp when the op has no schema.
 std::vector<OutputInfo> infer_node(const Node& node, int64_t opset, std::vector<TensorInfo> inputs);

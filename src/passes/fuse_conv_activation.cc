@@ -4,32 +4,13 @@
 #include <optional>
 #include <unordered_set>
 
+#include "ir/activation.h"
 #include "ir/fused_ops.h"
 #include "ir/pattern.h"
 #include "passes/qdq_match.h"
 
 namespace qwac::passes {
 namespace {
-
-struct ActivationSpec {
-  std::string name;
-  std::vector<float> params;
-};
-
-// The fused form of an activation node, or nullopt when it cannot be fused (unknown bounds, other op).
-std::optional<ActivationSpec> activation_spec(const ir::Node& n, int64_t opset) {
-  const std::string& t = n.op_type();
-  if (!n.domain().empty() || ir::find_fused_activation(t) == nullptr) return std::nullopt;
-  if (t == "LeakyRelu") return ActivationSpec{t, {n.attrs.get_float("alpha", 0.01f)}};
-  if (t == "Elu") return ActivationSpec{t, {n.attrs.get_float("alpha", 1.f)}};
-  if (t == "HardSigmoid") return ActivationSpec{t, {n.attrs.get_float("alpha", 0.2f), n.attrs.get_float("beta", 0.5f)}};
-  if (t == "Clip") {
-    const std::optional<std::pair<float, float>> bounds = qdq::clip_bounds(n, opset);
-    if (!bounds) return std::nullopt;
-    return ActivationSpec{t, {bounds->first, bounds->second}};
-  }
-  return ActivationSpec{t, {}};
-}
 
 bool fully_known(const std::optional<ir::SymbolicShape>& s) {
   return s && std::all_of(s->begin(), s->end(), [](const ir::Dim& d) { return d.size >= 0; });
@@ -63,8 +44,7 @@ bool FuseConvActivation::run(ir::Model& model) {
   if (opset < 7) return false;  // Add before opset 7 has legacy broadcast attributes
   const ir::OpMatcher conv_matcher = ir::with(ir::op("Conv"), is_float_conv);
   const ir::OpMatcher add_matcher = ir::op("Add");
-  const ir::OpMatcher act_matcher =
-      ir::with(ir::OpMatcher{}, [opset](const ir::Node& n) { return activation_spec(n, opset).has_value(); });
+  const ir::OpMatcher act_matcher = qdq::activation_matcher(opset);
 
   std::unordered_set<const ir::Node*> removed;
   bool changed = false;
@@ -84,11 +64,7 @@ bool FuseConvActivation::run(ir::Model& model) {
     if (add == nullptr && act == nullptr) continue;
 
     ir::Attributes attrs = conv->attrs;
-    if (act != nullptr) {
-      const ActivationSpec spec = *activation_spec(*act, opset);
-      attrs.set("activation", spec.name);
-      if (!spec.params.empty()) attrs.set("activation_params", spec.params);
-    }
+    qdq::set_activation(attrs, act, opset);
     std::vector<ir::Value*> inputs = {conv->input(0), conv->input(1), conv->input(2)};
     if (residual != nullptr) inputs.push_back(residual);
     while (!inputs.empty() && inputs.back() == nullptr) inputs.pop_back();

@@ -5,16 +5,13 @@
 #include <limits>
 #include <string>
 
+#include "ir/activation.h"
 #include "ir/fused_ops.h"
 
 namespace qwac::passes::qdq {
 namespace {
 
 constexpr int64_t kFusedOpsetVersion = 1;
-
-bool constant_float_or_absent(const ir::Value* v) {
-  return v == nullptr || constant_float_scalar(v);
-}
 
 }  // namespace
 
@@ -75,40 +72,15 @@ bool output_quantize(const ir::Node& q) {
   return plain_q_or_dq(q, "QuantizeLinear") && constant_float_scalar(q.input(1)) && constant_8bit_scalar(q.input(2));
 }
 
-std::optional<std::pair<float, float>> clip_bounds(const ir::Node& clip, int64_t opset) {
-  float lo = std::numeric_limits<float>::lowest(), hi = std::numeric_limits<float>::max();
-  if (opset < 11) {
-    lo = clip.attrs.get_float("min", lo);
-    hi = clip.attrs.get_float("max", hi);
-  } else {
-    for (size_t i = 1; i <= 2; ++i) {
-      const ir::Value* v = clip.input(i);
-      if (!constant_float_or_absent(v)) return std::nullopt;
-      if (v != nullptr) (i == 1 ? lo : hi) = v->constant->data<float>()[0];
-    }
-  }
-  return std::pair{lo, hi};
-}
-
-std::optional<std::vector<float>> activation_params(const ir::Node& n, int64_t opset) {
-  if (!is_default_domain(n) || n.num_outputs() != 1) return std::nullopt;
-  if (n.op_type() == "Relu") return std::vector<float>{};
-  if (n.op_type() != "Clip") return std::nullopt;
-  const std::optional<std::pair<float, float>> bounds = clip_bounds(n, opset);
-  if (!bounds) return std::nullopt;
-  return std::vector<float>{bounds->first, bounds->second};
-}
-
 ir::OpMatcher activation_matcher(int64_t opset) {
-  return ir::with(ir::ops({"Relu", "Clip"}),
-                  [opset](const ir::Node& n) { return activation_params(n, opset).has_value(); });
+  return ir::with(ir::OpMatcher{}, [opset](const ir::Node& n) {
+    return ir::activation_from_node(n, opset).has_value();
+  });
 }
 
 void set_activation(ir::Attributes& attrs, const ir::Node* act, int64_t opset) {
   if (act == nullptr) return;
-  attrs.set("activation", act->op_type());
-  const std::vector<float> params = *activation_params(*act, opset);
-  if (!params.empty()) attrs.set("activation_params", params);
+  ir::activation_from_node(*act, opset)->to_attributes(attrs);
 }
 
 bool same_constant(const ir::Value* a, const ir::Value* b) {

@@ -34,15 +34,11 @@ std::string activation_dequantize_problem(const ir::Node& dq);
 bool activation_dequantize(const ir::Node& dq);
 // QuantizeLinear to 8 bits with a constant float scalar scale and a constant uint8/int8 scalar zero point.
 bool output_quantize(const ir::Node& q);
-// The {min, max} of a Clip known at compile time: attributes before opset 11, constant float scalar inputs (or
-// absent, the float range) after; nullopt when an input bound is not a constant.
-std::optional<std::pair<float, float>> clip_bounds(const ir::Node& clip, int64_t opset);
-// The bounds of a Relu ({}) or of a Clip whose bounds are known at compile time ({min, max}); nullopt otherwise.
-std::optional<std::vector<float>> activation_params(const ir::Node& n, int64_t opset);
-// Matches the Relu / Clip nodes activation_params accepts.
+// Matches the nodes that compute an activation of ir/activation.h with parameters known at compile time (an ONNX
+// activation op, or com.qwac Activation).
 ir::OpMatcher activation_matcher(int64_t opset);
-// Sets the "activation" and "activation_params" attributes of a fused op for `act` (a Relu or Clip that
-// activation_params accepts); nothing when `act` is nullptr.
+// Sets the "activation" and "activation_params" attributes of a fused op for `act` (a node activation_matcher
+// accepts); nothing when `act` is nullptr.
 void set_activation(ir::Attributes& attrs, const ir::Node* act, int64_t opset);
 // Same value, or constants with identical type, shape and bytes.
 bool same_constant(const ir::Value* a, const ir::Value* b);

@@ -23,6 +23,11 @@ std::string upper(std::string s) {
   return s;
 }
 
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
 const std::vector<std::pair<std::string, Preset>>& preset_spellings() {
   static const std::vector<std::pair<std::string, Preset>> kSpellings = {
       {"performance", Preset::kPerformance}, {"mixed", Preset::kMixed}, {"accuracy", Preset::kAccuracy}};
@@ -33,6 +38,8 @@ const std::vector<std::pair<std::string, Granularity>> kGranularities = {{"perte
                                                                          {"perchannel", Granularity::kPerChannel}};
 const std::vector<std::pair<std::string, QuantMode>> kModes = {{"symmetric", QuantMode::kSymmetric},
                                                                {"asymmetric", QuantMode::kAsymmetric}};
+const std::vector<std::pair<std::string, OutputQuantizer>> kOutputQuantizers = {
+    {"none", OutputQuantizer::kNone}, {"required", OutputQuantizer::kRequired}, {"optional", OutputQuantizer::kOptional}};
 
 std::string index_path(const std::string& where, const std::string& key, size_t i) {
   return (where.empty() ? key : where + "." + key) + "[" + std::to_string(i) + "]";
@@ -131,6 +138,7 @@ QuantizableOp parse_quantizable(const nlohmann::json& j, const std::string& wher
   op.weight_inputs = read_indices(o, "weight_inputs");
   o.read("weight_channel_axis", op.weight_channel_axis);
   o.read("min_non_constant_inputs", op.min_non_constant_inputs);
+  o.read_choice("output", op.output, kOutputQuantizers);
   o.finish();
   if (op.op_type.empty()) throw InvalidConfig(o.path("type") + ": expected a non-empty op type");
   if (op.activation_inputs.empty() && op.weight_inputs.empty()) {
@@ -148,8 +156,25 @@ QuantizableOp parse_quantizable(const nlohmann::json& j, const std::string& wher
   return op;
 }
 
+std::map<std::string, QuantizableOp> parse_quantizable_list(JsonOptions& o, const std::string& where) {
+  const nlohmann::json* quantizable = o.section("quantizable");
+  if (quantizable == nullptr || !quantizable->is_array()) {
+    throw InvalidConfig(o.path("quantizable") + ": expected an array of {\"type\", \"activation_inputs\", ...}");
+  }
+  std::map<std::string, QuantizableOp> out;
+  for (size_t i = 0; i < quantizable->size(); ++i) {
+    QuantizableOp op = parse_quantizable((*quantizable)[i], index_path(where, "quantizable", i));
+    if (out.count(op.op_type) != 0) {
+      throw InvalidConfig(index_path(where, "quantizable", i) + ": op type " + op.op_type + " is listed twice");
+    }
+    out.emplace(op.op_type, std::move(op));
+  }
+  return out;
+}
+
 struct Registry {
-  std::map<std::string, HwConfig> by_device;  // upper-case device name
+  std::map<std::string, HwConfig> by_device;        // upper-case device name
+  std::map<std::string, ExportProfile> by_profile;  // profile name
 };
 
 const Registry& registry() {
@@ -163,11 +188,27 @@ const Registry& registry() {
       } catch (const nlohmann::json::parse_error& e) {
         throw InternalError(where + ": malformed built-in config: " + e.what());
       }
+      if (j.is_object() && j.contains("model_type")) continue;  // a model type (quant/model_type.h reads it)
+      if (j.is_object() && j.contains("export_profile") && !j.contains("target_device")) {
+        ExportProfile profile = parse_export_profile(j, where);
+        if (profile.name != embedded::kHwConfigNames[i]) {
+          throw InternalError(where + ": export_profile \"" + profile.name + "\" does not match the file name");
+        }
+        r.by_profile.emplace(profile.name, std::move(profile));
+        continue;
+      }
       HwConfig cfg = parse_hw_config(j, where);
       if (upper(embedded::kHwConfigNames[i]) != cfg.target_device) {
         throw InternalError(where + ": target_device \"" + cfg.target_device + "\" does not match the file name");
       }
       r.by_device.emplace(cfg.target_device, std::move(cfg));
+    }
+    // Every device's default profile exists, and every fusion a profile honours is declared by some device.
+    for (const auto& [name, cfg] : r.by_device) {
+      if (!cfg.export_profile.empty() && r.by_profile.count(cfg.export_profile) == 0) {
+        throw InternalError("hw_configs/" + lower(name) + ".json: export_profile \"" + cfg.export_profile +
+                            "\" is not a built-in profile");
+      }
     }
     return r;
   }();
@@ -191,17 +232,25 @@ HwConfig parse_hw_config(const nlohmann::json& j, const std::string& where) {
   parse_quantizer_section(o, "weights", cfg.presets, cfg.weights, cfg.weight_granularities);
   parse_quantizer_section(o, "activations", cfg.presets, cfg.activations, cfg.activation_granularities);
 
-  const nlohmann::json* quantizable = o.section("quantizable");
-  if (quantizable == nullptr || !quantizable->is_array()) {
-    throw InvalidConfig(o.path("quantizable") + ": expected an array of {\"type\", \"activation_inputs\", ...}");
-  }
-  for (size_t i = 0; i < quantizable->size(); ++i) {
-    QuantizableOp op = parse_quantizable((*quantizable)[i], index_path(where, "quantizable", i));
-    if (cfg.quantizable.count(op.op_type) != 0) {
-      throw InvalidConfig(index_path(where, "quantizable", i) + ": op type " + op.op_type + " is listed twice");
+  cfg.quantizable = parse_quantizable_list(o, where);
+  for (const auto& [type, op] : cfg.quantizable) {
+    if (op.output != OutputQuantizer::kNone) {
+      throw InvalidConfig(where + ".quantizable: " + type + ": \"output\" belongs in an export profile, not a device");
     }
-    cfg.quantizable.emplace(op.op_type, std::move(op));
   }
+  if (const nlohmann::json* fusions = o.section("fusions")) {
+    if (!fusions->is_array()) throw InvalidConfig(o.path("fusions") + ": expected an array of patterns");
+    for (size_t i = 0; i < fusions->size(); ++i) {
+      FusionPattern p = parse_fusion_pattern((*fusions)[i], index_path(where, "fusions", i));
+      for (const FusionPattern& q : cfg.fusions) {
+        if (q.name == p.name) {
+          throw InvalidConfig(index_path(where, "fusions", i) + ": fusion \"" + p.name + "\" is listed twice");
+        }
+      }
+      cfg.fusions.push_back(std::move(p));
+    }
+  }
+  o.read("export_profile", cfg.export_profile);
   if (const nlohmann::json* ladder = o.section("precision_ladder")) {
     cfg.precision_ladder = parse_precision_ladder(*ladder, o.path("precision_ladder"));
   }
@@ -218,6 +267,76 @@ HwConfig parse_hw_config(const nlohmann::json& j, const std::string& where) {
   }
   o.finish();
   return cfg;
+}
+
+ExportProfile parse_export_profile(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) throw InvalidConfig(where + ": expected an object, got " + json_type_name(j));
+  JsonOptions o(j, where);
+  ExportProfile p;
+  o.require("export_profile", p.name);
+  if (p.name.empty() || lower(p.name) != p.name) {
+    throw InvalidConfig(o.path("export_profile") + ": \"" + p.name + "\" must be a non-empty lower-case name");
+  }
+  o.read("description", p.description);
+  o.read("fusions", p.fusions);
+  o.read("output_quantizers", p.output_quantizers);
+  o.read("unsigned_activations", p.unsigned_activations);
+  o.read("float_unfused_weights", p.float_unfused_weights);
+  o.read("lowerings", p.lowerings);
+  if (o.has("quantizable")) p.quantizable = parse_quantizable_list(o, where);
+  if (const nlohmann::json* rules = o.section("keep_float")) {
+    if (!rules->is_array()) throw InvalidConfig(o.path("keep_float") + ": expected an array of rules");
+    for (size_t i = 0; i < rules->size(); ++i) {
+      JsonOptions r((*rules)[i], index_path(where, "keep_float", i));
+      KeepFloatRule rule;
+      r.require("op_type", rule.op_type);
+      r.read("max_input_channels", rule.max_input_channels);
+      r.read("graph_input_only", rule.graph_input_only);
+      r.require("reason", rule.reason);
+      r.finish();
+      if (rule.max_input_channels < 0) {
+        throw InvalidConfig(r.path("max_input_channels") + ": must be >= 0 (0 = any), got " +
+                            std::to_string(rule.max_input_channels));
+      }
+      p.keep_float.push_back(std::move(rule));
+    }
+  }
+  o.finish();
+  return p;
+}
+
+bool ExportProfile::honours(const std::string& fusion) const {
+  return std::find(fusions.begin(), fusions.end(), "*") != fusions.end() ||
+         std::find(fusions.begin(), fusions.end(), fusion) != fusions.end();
+}
+
+const ExportProfile& export_profile_for(const std::string& name) {
+  const Registry& r = registry();
+  auto it = r.by_profile.find(name);
+  if (it == r.by_profile.end()) {
+    std::string known;
+    for (const std::string& p : known_export_profiles()) known += (known.empty() ? "\"" : ", \"") + p + "\"";
+    throw InvalidConfig("export_profile: unknown profile \"" + name + "\"; known profiles: " + known);
+  }
+  return it->second;
+}
+
+std::vector<std::string> known_export_profiles() {
+  std::vector<std::string> out;
+  for (const auto& [name, p] : registry().by_profile) out.push_back(name);
+  return out;
+}
+
+const std::map<std::string, QuantizableOp>& quantizable_ops(const HwConfig& hw, const ExportProfile* profile) {
+  return profile != nullptr && !profile->quantizable.empty() ? profile->quantizable : hw.quantizable;
+}
+
+std::vector<const FusionPattern*> honoured_fusions(const HwConfig& hw, const ExportProfile* profile) {
+  std::vector<const FusionPattern*> out;
+  for (const FusionPattern& f : hw.fusions) {
+    if (profile == nullptr || profile->honours(f.name)) out.push_back(&f);
+  }
+  return out;
 }
 
 const HwConfig& hw_config_for(const std::string& target_device) {

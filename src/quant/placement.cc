@@ -44,6 +44,8 @@ struct EdgeInfo {
   bool constant = false;                // the input itself is a constant: a weight
   bool weight_input = false;            // listed in the op's weight_inputs
   int64_t axis = -1;                    // per-channel axis of a constant weight, -1 when it has none
+  bool quantized_op = true;             // `node` is a quantized op (false: a float reader of an output quantizer)
+  std::string producer;                 // output quantizers: the quantized op whose output this reads
 };
 
 int check_bits(int bits, const std::string& where) {
@@ -89,10 +91,14 @@ class Placer {
  public:
   Placer(const ir::Graph& graph, const HwConfig& hw, const PlacementOptions& options)
       : graph_(graph), hw_(hw), options_(options), matcher_(options.ignored_scope, graph),
-        agnostic_(hw.agnostic.begin(), hw.agnostic.end()) {
+        agnostic_(hw.agnostic.begin(), hw.agnostic.end()), quantizable_(quantizable_ops(hw, options.profile)),
+        fusions_(honoured_fusions(hw, options.profile)) {
     order_ = graph.topological_order();
     for (size_t i = 0; i < order_.size(); ++i) rank_[order_[i]] = i;
     for (size_t i = 0; i < graph.inputs().size(); ++i) input_position_[graph.inputs()[i]] = i;
+    find_fusions();
+    find_kept_float();
+    find_model_type_ignored();
   }
 
   QuantizerSet run() {
@@ -100,6 +106,7 @@ class Placer {
     const QuantizerSpec activation_spec = resolve_activation_spec(hw_, options_);
     std::vector<EdgeInfo> edges;
     for (const ir::Node* n : order_) collect_edges(*n, edges);
+    if (options_.profile != nullptr && options_.profile->output_quantizers) add_output_edges(edges);
 
     // Union-find over sources: the sources reached from one edge are one quantizer; edges that share a source
     // share it.
@@ -134,7 +141,9 @@ class Placer {
       set.quantizers.push_back(std::move(quantizers[i]));
     }
     std::set<std::string> quantized;
-    for (const EdgeInfo& e : edges) quantized.insert(e.node->name());
+    for (const EdgeInfo& e : edges) {
+      if (e.quantized_op) quantized.insert(e.node->name());
+    }
     std::vector<std::string> topo_names;
     for (const ir::Node* n : order_) {
       topo_names.push_back(n->name());
@@ -189,11 +198,28 @@ class Placer {
 
   void collect_edges(const ir::Node& n, std::vector<EdgeInfo>& edges) {
     if (!default_domain(n)) return;
-    auto it = hw_.quantizable.find(n.op_type());
-    if (it == hw_.quantizable.end()) return;
+    auto it = quantizable_.find(n.op_type());
+    if (it == quantizable_.end()) return;
     const QuantizableOp& q = it->second;
     if (std::optional<std::string> why = matcher_.match(n)) {
       add_float_op(n, "ignored scope: " + *why);
+      return;
+    }
+    if (model_type_float(n)) {
+      add_float_op(n, "model_type " + options_.model_type->name + " keeps " + n.op_type() + " in float");
+      return;
+    }
+    if (auto ignored = model_type_ignored_.find(&n); ignored != model_type_ignored_.end()) {
+      add_float_op(n, ignored->second);
+      return;
+    }
+    if (auto kept = kept_float_.find(&n); kept != kept_float_.end()) {
+      add_float_op(n, kept->second);
+      return;
+    }
+    if (auto fused = fused_into_.find(&n); fused != fused_into_.end()) {
+      add_float_op(n, "inside fusion '" + fused->second + "': the runtime executes it with the op before it, so no "
+                      "quantizer goes inside");
       return;
     }
     std::vector<int> listed = q.activation_inputs;
@@ -255,6 +281,139 @@ class Placer {
     }
   }
 
+  // Activation fusions the runtime honours, matched at every node output: remembers each pattern's output by its
+  // input, and the pattern's nodes (none of them is quantized as an op of its own).
+  void find_fusions() {
+    if (fusions_.empty()) return;
+    for (const ir::Node* n : order_) {
+      for (const ir::Value* v : n->outputs()) {
+        if (v == nullptr || fused_into_.count(n) != 0) continue;
+        std::optional<PatternMatch> m = match_activation(graph_, fusions_, *v);
+        if (!m) continue;
+        activation_output_[v] = m->output();
+        for (const auto& [id, node] : m->nodes) fused_into_.emplace(node, m->pattern->name);
+      }
+    }
+  }
+
+  // The profile's keep_float rules: such an op stays float, and so does an activation after it that the float
+  // runtime fuses into it (any device fusion: ORT's float Conv takes Relu, HardSigmoid, hard-swish... as one kernel).
+  void find_kept_float() {
+    if (options_.profile == nullptr || options_.profile->keep_float.empty()) return;
+    std::vector<const FusionPattern*> all;
+    for (const FusionPattern& f : hw_.fusions) all.push_back(&f);
+    for (const ir::Node* n : order_) {
+      if (!default_domain(*n)) continue;
+      for (const KeepFloatRule& rule : options_.profile->keep_float) {
+        if (rule.op_type != n->op_type() || !keeps_float(*n, rule)) continue;
+        kept_float_[n] = "kept float for " + options_.profile->name + ": " + rule.reason;
+        if (n->num_outputs() > 0 && n->output(0) != nullptr) {
+          if (std::optional<PatternMatch> m = match_activation(graph_, all, *n->output(0))) {
+            for (const auto& [id, node] : m->nodes) {
+              kept_float_[node] = "fused with " + n->describe() + ", which is kept float for " +
+                                  options_.profile->name;
+            }
+          }
+        }
+        break;
+      }
+    }
+  }
+
+  // The model type's ignored patterns (NNCF's): every node of a match stays float, whatever it is.
+  void find_model_type_ignored() {
+    if (options_.model_type == nullptr) return;
+    for (const ir::Node* n : order_) {
+      if (!default_domain(*n)) continue;
+      for (const FusionPattern& p : options_.model_type->ignored_patterns) {
+        std::optional<PatternMatch> m = match_pattern(graph_, p, *n);
+        if (!m) continue;
+        for (const auto& [id, node] : m->nodes) {
+          model_type_ignored_.emplace(node, "model_type " + options_.model_type->name + ": in ignored pattern '" +
+                                                p.name + "' (anchored at " + n->describe() + ")");
+        }
+      }
+    }
+  }
+
+  bool keeps_float(const ir::Node& n, const KeepFloatRule& rule) const {
+    const ir::Value* x = n.input(0);
+    if (rule.graph_input_only && (x == nullptr || !graph_.is_graph_input(x))) return false;
+    if (rule.max_input_channels > 0) {
+      const ir::Value* w = n.input(1);
+      if (w == nullptr || !w->is_constant() || w->constant->rank() < 2) return false;
+      const int64_t channels = w->constant->dim(1) * n.attrs.get_int("group", 1);
+      if (channels > rule.max_input_channels) return false;
+    }
+    return true;
+  }
+
+  // The value a quantized op's output quantizer goes on: after an honoured activation fusion (Conv -> Relu: the
+  // Relu's output), following chained fusions.
+  const ir::Value* fused_output(const ir::Value* v) const {
+    for (auto it = activation_output_.find(v); it != activation_output_.end(); it = activation_output_.find(v)) {
+      v = it->second;
+    }
+    return v;
+  }
+
+  // Readers of `v`: the op inputs that read it, through agnostic ops (walked along their data inputs).
+  void readers(const ir::Value* v, std::vector<std::pair<const ir::Node*, int>>& out,
+               std::set<const ir::Value*>& seen) const {
+    if (!seen.insert(v).second) return;
+    for (const ir::Use& u : v->uses()) {
+      const ir::Node* c = u.node;
+      const bool data_input = kAllInputsCarryData.count(c->op_type()) != 0 || u.input_index == 0;
+      if (is_agnostic(*c) && data_input) {
+        for (const ir::Value* o : c->outputs()) {
+          if (o != nullptr && dtype_of(*o) == DType::kFloat32) readers(o, out, seen);
+        }
+      } else {
+        out.emplace_back(c, u.input_index);
+      }
+    }
+  }
+
+  // Output quantizers (export profiles with output_quantizers): for every quantized op whose profile entry asks for
+  // one, a quantizer on its (fused) output read by every reader. kOptional: only when a quantized op reads it.
+  void add_output_edges(std::vector<EdgeInfo>& edges) {
+    std::set<std::pair<const ir::Node*, int>> existing;
+    std::set<const ir::Node*> quantized;
+    for (const EdgeInfo& e : edges) {
+      existing.emplace(e.node, e.input_index);
+      quantized.insert(e.node);
+    }
+    std::vector<EdgeInfo> added;
+    for (const ir::Node* n : order_) {
+      if (quantized.count(n) == 0) continue;
+      const QuantizableOp& q = quantizable_.at(n->op_type());
+      if (q.output == OutputQuantizer::kNone || n->num_outputs() == 0 || n->output(0) == nullptr) continue;
+      const ir::Value* out = fused_output(n->output(0));
+      if (dtype_of(*out) != DType::kFloat32) continue;
+      std::vector<std::pair<const ir::Node*, int>> reads;
+      std::set<const ir::Value*> seen;
+      readers(out, reads, seen);
+      const bool read_by_quantized_op = std::any_of(reads.begin(), reads.end(), [&](const auto& r) {
+        return existing.count(r) != 0;
+      });
+      if (reads.empty() || (q.output == OutputQuantizer::kOptional && !read_by_quantized_op)) continue;
+      for (const auto& [reader, input] : reads) {
+        if (existing.count({reader, input}) != 0) continue;
+        if (matcher_.match(*reader)) continue;  // an ignored op keeps reading float
+        existing.emplace(reader, input);
+        EdgeInfo e;
+        e.node = reader;
+        e.rank = rank_.at(reader);
+        e.input_index = input;
+        e.sources = {out};
+        e.quantized_op = false;
+        e.producer = n->name();
+        added.push_back(std::move(e));
+      }
+    }
+    for (EdgeInfo& e : added) edges.push_back(std::move(e));
+  }
+
   // (major, minor, name) position of a source: graph inputs first, then each produced value at its producer's
   // place; a constant just before the first op that reads it through a quantized edge.
   std::tuple<size_t, int64_t, std::string> source_key(const ir::Value* v) const {
@@ -307,9 +466,42 @@ class Placer {
       }
     } else {
       q.spec = activation_spec;
+      if (options_.model_type != nullptr && options_.model_type->symmetric_activation_matmul &&
+          std::all_of(members.begin(), members.end(), [](const EdgeInfo* e) { return reads_two_computed(*e); })) {
+        // Both operands of attention's MatMuls: symmetric (unsigned when the range is >= 0, as after Softmax).
+        q.spec.mode = QuantMode::kSymmetric;
+        q.spec.narrow_range = false;
+        q.spec.is_signed = true;
+        q.spec.signedness_from_range = true;
+      }
+    }
+    for (const EdgeInfo* e : members) {
+      if (!e->producer.empty()) q.producer = e->producer;
+    }
+    if (q.producer.empty() && q.kind == QuantizerKind::kActivation && profile_outputs()) {
+      // An input quantizer on a quantized op's output is that op's output quantizer as well.
+      for (const std::string& s : q.sources) {
+        const ir::Node* p = graph_.value(s)->producer();
+        if (p != nullptr && quantized_producer(*p)) q.producer = p->name();
+      }
     }
     q.name = quantizer_name(q, members);
     return q;
+  }
+
+  bool profile_outputs() const { return options_.profile != nullptr && options_.profile->output_quantizers; }
+  bool quantized_producer(const ir::Node& p) const {
+    return default_domain(p) && quantizable_.count(p.op_type()) != 0 && fused_into_.count(&p) == 0 &&
+           !model_type_float(p) && model_type_ignored_.count(&p) == 0;
+  }
+  bool model_type_float(const ir::Node& n) const {
+    return options_.model_type != nullptr && default_domain(n) && options_.model_type->float_op_types.count(n.op_type());
+  }
+  // A quantized MatMul input whose node has two computed (non-constant) inputs.
+  static bool reads_two_computed(const EdgeInfo& e) {
+    const ir::Node& n = *e.node;
+    return e.quantized_op && n.op_type() == "MatMul" && n.num_inputs() == 2 && n.input(0) != nullptr &&
+           n.input(1) != nullptr && !n.input(0)->is_constant() && !n.input(1)->is_constant();
   }
 
   static std::string quantizer_name(const Quantizer& q, const std::vector<const EdgeInfo*>& members) {
@@ -336,6 +528,12 @@ class Placer {
   std::map<const ir::Value*, size_t> input_position_;
   std::map<const ir::Value*, size_t> constant_rank_;  // first reading edge's node rank, for constant sources
   std::vector<FloatOp> float_ops_;
+  const std::map<std::string, QuantizableOp>& quantizable_;
+  std::vector<const FusionPattern*> fusions_;
+  std::map<const ir::Value*, const ir::Value*> activation_output_;  // fused activation: input -> pattern output
+  std::map<const ir::Node*, std::string> fused_into_;              // node inside an honoured fusion -> its name
+  std::map<const ir::Node*, std::string> kept_float_;              // ops the profile keeps float -> reason
+  std::map<const ir::Node*, std::string> model_type_ignored_;      // nodes of the model type's ignored patterns
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "ir/contrib_ops.h"
+#include "quant/export_rewrites.h"
 #include "quant/quant_params.h"
 #include "qwac/error.h"
 
@@ -173,13 +174,31 @@ class QuantizerPaths {
 };
 
 // Inserts one quantizer's Q/DQ pairs and rewires the inputs on its paths.
+// The parameters as written to the file: an 8-bit signed activation quantizer over the full range [-128, 127] is
+// stored as uint8 with zero-point + 128 when the profile asks for unsigned activations. Every real value maps to the
+// same real value (q' = q + 128, (q' - (z + 128)) * s = (q - z) * s); ONNX Runtime on x86 fuses Conv/MatMul only with
+// uint8 activations.
+QuantParams stored_params(const Quantizer& q, const MaterializeOptions& options) {
+  QuantParams p = *q.params;
+  const bool shift = options.profile != nullptr && options.profile->unsigned_activations &&
+                     q.kind == QuantizerKind::kActivation && p.dtype == DType::kInt8 && p.qmin == -128 && p.qmax == 127;
+  if (!shift) return p;
+  p.dtype = DType::kUInt8;
+  for (int32_t& z : p.zero_point) z += 128;
+  p.qmin = 0;
+  p.qmax = 255;
+  return p;
+}
+
 class QuantizerMaterializer {
  public:
   QuantizerMaterializer(ir::Graph& g, const Quantizer& q, const MaterializeOptions& options)
-      : g_(g), q_(q), p_(*q.params), options_(options), paths_(g, q) {}
+      : g_(g), q_(q), stored_(stored_params(q, options)), p_(stored_), options_(options), paths_(g, q) {}
 
   void run() {
-    const std::vector<ir::Node*> order = g_.topological_order();
+    // Most quantizers sit right on their edges (no path node): skip the graph-wide sort for them, it dominated the
+    // cost of building a model (once per quantizer; the accuracy search builds a model per candidate).
+    const std::vector<ir::Node*> order = paths_.nodes().empty() ? std::vector<ir::Node*>() : g_.topological_order();
     constants_ = make_constants(g_, p_, q_.sources.front());
     for (const std::string& s : q_.sources) quantize_source(g_.value(s));
     for (ir::Node* n : order) {
@@ -253,6 +272,7 @@ class QuantizerMaterializer {
 
   ir::Graph& g_;
   const Quantizer& q_;
+  const QuantParams stored_;
   const QuantParams& p_;
   const MaterializeOptions& options_;
   QuantizerPaths paths_;
@@ -387,6 +407,18 @@ ir::Model materialize_qdq(const ir::Model& canonical, const QuantizerSet& set, c
   std::sort(replaced.begin(), replaced.end());
   replaced.erase(std::unique(replaced.begin(), replaced.end()), replaced.end());
   remove_unused_constants(g, replaced);
+  if (options.profile != nullptr) {
+    for (const std::string& note : apply_lowerings(g, *options.profile)) {
+      if (logger != nullptr) logger->debug("export profile " + options.profile->name + ": " + note);
+    }
+    if (options.profile->float_unfused_weights) {
+      const size_t n = dequantize_unfused_constants(g, *options.profile);
+      if (n > 0 && logger != nullptr) {
+        logger->debug("export profile " + options.profile->name + ": " + std::to_string(n) +
+                      " constant(s) stored in float: the runtime would dequantize them at every run");
+      }
+    }
+  }
   g.verify();
   return m;
 }

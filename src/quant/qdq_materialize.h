@@ -12,6 +12,7 @@
 
 #include "core/logger.h"
 #include "ir/graph.h"
+#include "quant/hw_config.h"
 #include "quant/quantizer_set.h"
 
 namespace qwac::quant {
@@ -20,6 +21,9 @@ struct MaterializeOptions {
   bool compress_weights = true;
   bool quantize_bias = true;
   bool requantize_after_agnostic = true;
+  // The exported file's runtime (not owned; the built-in profiles live for the program): storage types, lowerings
+  // and float weights where the runtime would not fuse. nullptr = plain QDQ.
+  const ExportProfile* profile = nullptr;
 };
 
 ir::Model materialize_qdq(const ir::Model& canonical, const QuantizerSet& set, const MaterializeOptions& options,

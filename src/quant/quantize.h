@@ -29,7 +29,12 @@ struct QuantizerConfig {
 
 struct QuantizationConfig {
   std::string target_device = "ANY";        // ANY, CPU, GPU, NPU, GNA
-  std::string preset = "performance";       // performance | mixed (| accuracy on GNA)
+  std::string preset;                       // performance | mixed (| accuracy on GNA); "" = the model type's
+                                            //   default (mixed for transformers), else performance
+  // The network family, for its quantization rules (NNCF's model_type; src/quant/hw_configs/transformer.json):
+  // "" = none, "transformer" = LayerNorm/GELU glue, the attention mask's Add and Softmax x V in float, symmetric
+  // Q x K^T inputs, mixed preset.
+  std::string model_type;
   int64_t stat_subset_size = 300;           // calibration samples (clamped to the dataset size)
   bool shuffle_data = false;                // deterministic subset: first N, or a seeded shuffle
   uint64_t seed = 0;
@@ -40,6 +45,10 @@ struct QuantizationConfig {
   nlohmann::json ignored_scope;             // {"names": [], "patterns": [], "types": []} or null
   bool compress_weights = true;             // int8 weight initializers + DequantizeLinear (else float + Q/DQ)
   bool quantize_bias = true;                // int32 bias (ORT's QDQ layout) where input and weight are quantized
+  // The runtime the exported QDQ file is shaped for (src/quant/hw_configs/<name>.json): "onnxruntime" (DQ -> op -> Q
+  // around every int8 op, uint8 activations) or "qwac" (NNCF-style: no quantizer inside a fused pattern); "" = the
+  // target device's default (onnxruntime for ANY/CPU/GPU/NPU, qwac for GNA).
+  std::string export_profile;
 };
 
 struct QuantizeOutput {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <set>
 
 #include "qwac/error.h"
 
@@ -51,7 +52,10 @@ void QuantizerSet::build_groups(const std::vector<std::string>& topo_order) {
     return it->second;
   };
 
-  // Union-find over quantizers: two quantizers read by the same op belong to one group.
+  // Union-find over quantizers: two quantizers read by the same quantized op belong to one group. Edges into ops
+  // that are not quantized (float readers of an output quantizer) neither join nor name groups.
+  const std::set<std::string> quantized(quantized_ops.begin(), quantized_ops.end());
+  auto is_quantized_op = [&](const std::string& node) { return quantized.empty() || quantized.count(node) != 0; };
   std::vector<int> parent(quantizers.size());
   std::iota(parent.begin(), parent.end(), 0);
   auto find = [&](int x) {
@@ -61,9 +65,18 @@ void QuantizerSet::build_groups(const std::vector<std::string>& topo_order) {
   std::map<std::string, int> first_quantizer_of_op;
   for (const Quantizer& q : quantizers) {
     for (const QuantizedEdge& e : q.edges) {
+      if (!is_quantized_op(e.node)) continue;
       auto [it, inserted] = first_quantizer_of_op.emplace(e.node, q.id);
       if (!inserted) parent[find(q.id)] = find(it->second);
     }
+  }
+  // An output quantizer that no quantized op reads goes with its producer.
+  for (const Quantizer& q : quantizers) {
+    const bool read = std::any_of(q.edges.begin(), q.edges.end(),
+                                  [&](const QuantizedEdge& e) { return is_quantized_op(e.node); });
+    if (read || q.producer.empty()) continue;
+    auto it = first_quantizer_of_op.find(q.producer);
+    if (it != first_quantizer_of_op.end()) parent[find(q.id)] = find(it->second);
   }
 
   // Collect members and ops per root; order groups by the topological position of their first op.
@@ -76,7 +89,7 @@ void QuantizerSet::build_groups(const std::vector<std::string>& topo_order) {
     std::vector<std::string> ops;
     for (int id : ids) {
       for (const QuantizedEdge& e : at(id).edges) {
-        if (std::find(ops.begin(), ops.end(), e.node) == ops.end()) ops.push_back(e.node);
+        if (is_quantized_op(e.node) && std::find(ops.begin(), ops.end(), e.node) == ops.end()) ops.push_back(e.node);
       }
     }
     std::sort(ops.begin(), ops.end(), [&](const std::string& a, const std::string& b) { return rank_of(a) < rank_of(b); });

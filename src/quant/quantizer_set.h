@@ -84,6 +84,8 @@ struct Quantizer {
   int group = -1;
   // "Conv 'conv1' input 0" style readable name, for reports.
   std::string name;
+  // Output quantizers (placement.h): the quantized op whose output this is; empty for input quantizers.
+  std::string producer;
 };
 
 struct QuantizerGroup {
@@ -119,9 +121,9 @@ class QuantizerSet {
   // Quantizer id feeding `edge`, or -1.
   int quantizer_for_edge(const QuantizedEdge& edge) const;
 
-  // Recomputes `groups` from quantizers' edges: union-find over quantizers that share a quantized op. Group ids
-  // follow the topological position of each group's first op; names list the ops. `topo_rank` maps a node name
-  // to its topological index.
+  // Recomputes `groups` from quantizers' edges: union-find over quantizers that share a quantized op (an op of
+  // `quantized_ops`; every edge's op when that list is empty); a quantizer read by no quantized op joins its
+  // producer's group. Group ids follow the topological position of each group's first op; names list the ops.
   void build_groups(const std::vector<std::string>& topo_order);
 };
 

@@ -205,13 +205,15 @@ json to_json(const QuantizationReport& q) {
   const QuantizationSettingsReport& p = q.params;
   j["params"] = {{"target_device", p.target_device},
                  {"preset", p.preset},
+                 {"model_type", p.model_type},
                  {"stat_subset_size", p.stat_subset_size},
                  {"shuffle_data", p.shuffle_data},
                  {"seed", p.seed},
                  {"weights_granularity", p.weights_granularity},
                  {"bias_correction", p.bias_correction},
                  {"compress_weights", p.compress_weights},
-                 {"quantize_bias", p.quantize_bias}};
+                 {"quantize_bias", p.quantize_bias},
+                 {"export_profile", p.export_profile}};
   j["canonicalization"] = {{"original_opset", q.canonicalization.original_opset},
                            {"opset", q.canonicalization.opset},
                            {"changes", q.canonicalization.changes}};
@@ -243,6 +245,7 @@ QuantizationReport quantization_from(const json& j) {
     QuantizationSettingsReport& s = q.params;
     read(p, "target_device", s.target_device);
     read(p, "preset", s.preset);
+    read(p, "model_type", s.model_type);
     read(p, "stat_subset_size", s.stat_subset_size);
     read(p, "shuffle_data", s.shuffle_data);
     read(p, "seed", s.seed);
@@ -250,6 +253,7 @@ QuantizationReport quantization_from(const json& j) {
     read(p, "bias_correction", s.bias_correction);
     read(p, "compress_weights", s.compress_weights);
     read(p, "quantize_bias", s.quantize_bias);
+    read(p, "export_profile", s.export_profile);
   }
   const json& c = at_or_null(j, "canonicalization");
   if (c.is_object()) {

@@ -12,9 +12,8 @@
 #include "kernels/kernel.h"
 #include "passes/pass_list.h"
 #include "qwac/error.h"
-#include "runtime/in_place_concat.h"
-#include "runtime/memory_planner.h"
 #include "runtime/plan.h"
+#include "runtime/plan_builder.h"
 
 namespace qwac::runtime {
 
@@ -25,11 +24,6 @@ size_t ValueSlot::bytes() const {
 namespace {
 
 bool is_default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
-
-// Ops whose outputs depend only on input shapes, so they fold at compile time even when their input is data.
-bool depends_only_on_shape(const ir::Node& n) {
-  return is_default_domain(n.domain()) && (n.op_type() == "Shape" || n.op_type() == "Size");
-}
 
 int64_t node_opset(const ir::Model& model, const ir::Node& n) { return model.opset(n.domain()); }
 
@@ -42,25 +36,6 @@ Tensor slot_view(ValueSlot& s, std::byte* arena, const std::map<int, const Tenso
     case SlotStorage::kAbsent: return Tensor();
   }
   return Tensor();
-}
-
-// Shape of an input as compiled: the override if given, else the declared shape, which must be fully known.
-Shape resolve_input_shape(const ir::Value& v, const std::map<std::string, Shape>& overrides) {
-  auto it = overrides.find(v.name());
-  if (it != overrides.end()) return it->second;
-  if (!v.type.shape) {
-    throw InvalidArgument("input '" + v.name() + "' has no declared shape; give its shape explicitly");
-  }
-  Shape s;
-  for (const ir::Dim& d : *v.type.shape) {
-    if (d.size < 0) {
-      throw InvalidArgument("input '" + v.name() + "' has a symbolic dimension '" +
-                            (d.param.empty() ? std::string("?") : d.param) +
-                            "'; give its concrete shape (e.g. --batch N)");
-    }
-    s.push_back(d.size);
-  }
-  return s;
 }
 
 }  // namespace
@@ -132,276 +107,7 @@ Engine::~Engine() = default;
 void Engine::reshape(const std::map<std::string, Shape>& input_shapes) { compile(input_shapes); }
 
 void Engine::compile(const std::map<std::string, Shape>& input_shapes) {
-  const ir::Graph& g = *model_->graph;
-  for (const auto& [name, shape] : input_shapes) {
-    const ir::Value* v = g.find_value(name);
-    if (v == nullptr || !g.is_graph_input(v)) {
-      throw InvalidArgument("shape given for '" + name + "', which is not an input of the model");
-    }
-  }
-  auto plan = std::make_unique<Plan>();
-  const auto& registry = options_.use_dnnl ? kernels::default_kernel_registry() : kernels::reference_kernel_registry();
-  const auto& folder = kernels::reference_kernel_registry();
-
-  auto new_slot = [&](const std::string& name) {
-    plan->slots.emplace_back();
-    plan->slots.back().name = name;
-    const int id = static_cast<int>(plan->slots.size()) - 1;
-    if (!name.empty()) plan->slot_by_name[name] = id;
-    return id;
-  };
-
-  // Graph inputs and constants.
-  for (const ir::Value* v : g.inputs()) {
-    const int id = new_slot(v->name());
-    ValueSlot& s = plan->slots[id];
-    s.dtype = v->type.dtype;
-    s.shape = resolve_input_shape(*v, input_shapes);
-    s.storage = SlotStorage::kGraphInput;
-    plan->input_slots.push_back(id);
-    plan->inputs.push_back({v->name(), s.dtype, s.shape});
-  }
-  for (const ir::Value* v : g.values()) {
-    if (!v->is_constant()) continue;
-    const int id = new_slot(v->name());
-    ValueSlot& s = plan->slots[id];
-    s.dtype = v->constant->dtype();
-    s.shape = v->constant->shape();
-    s.storage = SlotStorage::kConstant;
-    s.constant = *v->constant;
-  }
-
-  std::set<std::string> tap_names(options_.taps.begin(), options_.taps.end());
-  std::set<const ir::Value*> graph_outputs(g.outputs().begin(), g.outputs().end());
-  std::vector<std::string> unsupported;
-
-  auto info_of = [&](int id) {
-    ir::TensorInfo info;
-    if (id < 0) return info;
-    const ValueSlot& s = plan->slots[id];
-    info.dtype = s.dtype;
-    info.shape = s.shape;
-    if (s.storage == SlotStorage::kConstant) info.value = &s.constant;
-    return info;
-  };
-
-  // Ensures a plain version of slot `id` exists before the current step; returns the slot to read.
-  auto plain_slot = [&](int id) {
-    ValueSlot& s = plan->slots[id];
-    if (!s.format) return id;
-    if (s.plain_copy_slot >= 0) return s.plain_copy_slot;
-    const int copy = new_slot("");
-    ValueSlot& c = plan->slots[copy];
-    c.name = plan->slots[id].name + " (plain)";
-    c.dtype = plan->slots[id].dtype;
-    c.shape = plan->slots[id].shape;
-    c.storage = SlotStorage::kArena;
-    plan->slots[id].plain_copy_slot = copy;
-    Step step;
-    step.inputs = {id};
-    step.outputs = {copy};
-    step.node_name = plan->slots[id].name + " to plain";
-    step.impl = "layout";
-    plan->steps.push_back(std::move(step));
-    return copy;
-  };
-
-  auto planned_node = [&](const ir::Node& n, const std::vector<int>& in_ids, const std::vector<int>& out_ids,
-                          std::string impl, std::vector<std::string> declines) {
-    PlannedNode p{n.name(), n.op_type(), std::move(impl), std::move(declines), n.domain(), {}, {}, {}, {}, {}, {}};
-    for (const ir::Value* v : n.inputs()) p.input_names.push_back(v == nullptr ? "" : v->name());
-    for (const ir::Value* v : n.outputs()) p.output_names.push_back(v == nullptr ? "" : v->name());
-    for (int id : in_ids) {
-      p.input_dtypes.push_back(id < 0 ? DType::kUndefined : plan->slots[id].dtype);
-      p.input_shapes.push_back(id < 0 ? Shape{} : plan->slots[id].shape);
-    }
-    for (int id : out_ids) {
-      p.output_dtypes.push_back(id < 0 ? DType::kUndefined : plan->slots[id].dtype);
-      p.output_shapes.push_back(id < 0 ? Shape{} : plan->slots[id].shape);
-    }
-    return p;
-  };
-
-  for (const ir::Node* n : g.topological_order()) {
-    const int64_t opset = node_opset(*model_, *n);
-    std::vector<int> in_ids;
-    for (const ir::Value* v : n->inputs()) in_ids.push_back(v == nullptr ? -1 : plan->slot_by_name.at(v->name()));
-    std::vector<ir::TensorInfo> infos;
-    for (int id : in_ids) infos.push_back(info_of(id));
-    std::vector<ir::OutputInfo> outs = ir::infer_node(*n, opset, infos);
-    for (size_t i = 0; i < n->num_outputs(); ++i) {
-      if (n->output(i) != nullptr && outs[i].dtype == DType::kUndefined) {
-        throw InvalidModel(n->describe() + ": output " + std::to_string(i) + " ('" + n->output(i)->name() +
-                           "') is not produced by this op at opset " + std::to_string(opset));
-      }
-    }
-    std::vector<int> out_ids;
-    for (size_t i = 0; i < n->num_outputs(); ++i) {
-      const ir::Value* v = n->output(i);
-      if (v == nullptr) {
-        out_ids.push_back(-1);
-        continue;
-      }
-      const int id = new_slot(v->name());
-      plan->slots[id].dtype = outs[i].dtype;
-      plan->slots[id].shape = outs[i].shape;
-      out_ids.push_back(id);
-    }
-
-    // Constant folding: everything known at compile time is computed now with the reference kernels.
-    const bool all_known = std::all_of(in_ids.begin(), in_ids.end(), [&](int id) {
-      return id < 0 || plan->slots[id].storage == SlotStorage::kConstant;
-    });
-    if (all_known || depends_only_on_shape(*n)) {
-      auto make_ctx = [&](const kernels::KernelDef&) {
-        kernels::KernelContext ctx{*n, opset, infos, outs, std::vector<kernels::BlockedFormatPtr>(in_ids.size()), 1};
-        return ctx;
-      };
-      kernels::KernelSelection sel = folder.select(n->op_type(), n->domain(), opset, make_ctx);
-      if (!sel.kernel) {
-        throw UnsupportedOp(n->describe() + ": cannot be computed at compile time: " +
-                            (sel.declines.empty() ? "no kernel" : sel.declines.front()));
-      }
-      std::vector<Tensor> ins;
-      for (int id : in_ids) {
-        if (id < 0) {
-          ins.emplace_back();
-        } else if (plan->slots[id].storage == SlotStorage::kConstant) {
-          ins.push_back(plan->slots[id].constant);
-        } else {
-          // Shape/Size read only the shape: a view without data.
-          ins.push_back(Tensor::view(plan->slots[id].dtype, plan->slots[id].shape, nullptr));
-        }
-      }
-      std::vector<Tensor> results;
-      try {
-        for (int id : out_ids) {
-          results.push_back(id < 0 ? Tensor() : Tensor(plan->slots[id].dtype, plan->slots[id].shape));
-        }
-      } catch (const InvalidArgument& e) {  // beyond the memory budget: the model's constants ask for it
-        throw InvalidModel(n->describe() + " computes a constant too large to hold: " + e.what());
-      }
-      sel.kernel->run(ins, results);
-      for (size_t i = 0; i < out_ids.size(); ++i) {
-        if (out_ids[i] < 0) continue;
-        plan->slots[out_ids[i]].storage = SlotStorage::kConstant;
-        plan->slots[out_ids[i]].constant = results[i];
-      }
-      plan->planned_nodes.push_back(planned_node(*n, in_ids, out_ids, "folded", {}));
-      continue;
-    }
-
-    // Kernel selection. Inputs in a blocked layout go as they are to candidates that accept them; other
-    // candidates see (and get, via a conversion step) plain tensors.
-    std::vector<int> step_inputs = in_ids;
-    const kernels::KernelDef* chosen_def = nullptr;
-    auto make_ctx = [&](const kernels::KernelDef& def) {
-      std::vector<kernels::BlockedFormatPtr> formats(in_ids.size());
-      if (def.accepts_blocked_inputs) {
-        for (size_t i = 0; i < in_ids.size(); ++i) {
-          if (in_ids[i] >= 0) formats[i] = plan->slots[in_ids[i]].format;
-        }
-      }
-      chosen_def = &def;
-      return kernels::KernelContext{*n, opset, infos, outs, formats, options_.num_threads};
-    };
-    kernels::KernelSelection sel = registry.select(n->op_type(), n->domain(), opset, make_ctx);
-    if (!sel.kernel) {
-      std::string reasons;
-      for (const auto& d : sel.declines) reasons += (reasons.empty() ? "" : "; ") + d;
-      unsupported.push_back(n->describe() + " (" + reasons + ")");
-      continue;
-    }
-    if (!chosen_def->accepts_blocked_inputs) {
-      for (int& id : step_inputs) {
-        if (id >= 0) id = plain_slot(id);
-      }
-    }
-    for (size_t i = 0; i < out_ids.size(); ++i) {
-      if (out_ids[i] < 0) continue;
-      ValueSlot& s = plan->slots[out_ids[i]];
-      s.format = sel.kernel->output_format(i);
-      const bool keep = graph_outputs.count(n->output(i)) || tap_names.count(s.name);
-      s.storage = keep ? SlotStorage::kOwned : SlotStorage::kArena;
-    }
-    plan->planned_nodes.push_back(planned_node(*n, in_ids, out_ids, sel.impl, sel.declines));
-    Step step;
-    step.kernel = std::move(sel.kernel);
-    step.inputs = step_inputs;
-    step.outputs = out_ids;
-    step.node_name = n->name();
-    step.node = n;
-    step.impl = sel.impl;
-    plan->steps.push_back(std::move(step));
-  }
-  if (!unsupported.empty()) {
-    std::string msg = std::to_string(unsupported.size()) + " node(s) have no kernel for their inputs: ";
-    for (size_t i = 0; i < unsupported.size(); ++i) msg += (i ? ", " : "") + unsupported[i];
-    throw UnsupportedOp(msg);
-  }
-
-  // Graph outputs must be plain: blocked outputs get a plain owned copy at the end.
-  for (const ir::Value* v : g.outputs()) {
-    int id = plan->slot_by_name.at(v->name());
-    if (plan->slots[id].format) {
-      id = plain_slot(id);
-      plan->slots[id].storage = SlotStorage::kOwned;
-    }
-    plan->output_slots.push_back(id);
-    plan->outputs.push_back({v->name(), plan->slots[id].dtype, plan->slots[id].shape});
-  }
-  for (const std::string& t : tap_names) {
-    auto it = plan->slot_by_name.find(t);
-    if (it == plan->slot_by_name.end()) {
-      throw InvalidArgument("tap '" + t + "' is not a tensor of the model (after engine passes)");
-    }
-    plan->tap_slots[t] = it->second;
-  }
-
-  alias_concat_inputs(*plan);
-
-  // Lifetimes of arena slots: first write .. last read, in step indices.
-  std::vector<int> first(plan->slots.size(), -1), last(plan->slots.size(), -1);
-  for (size_t s = 0; s < plan->steps.size(); ++s) {
-    for (int id : plan->steps[s].outputs) {
-      if (id >= 0 && first[id] < 0) first[id] = static_cast<int>(s);
-      if (id >= 0) last[id] = std::max(last[id], static_cast<int>(s));
-    }
-    for (int id : plan->steps[s].inputs) {
-      if (id >= 0) last[id] = std::max(last[id], static_cast<int>(s));
-    }
-  }
-  // An aliased slot lives inside its parent's buffer: the parent's lifetime covers the child's.
-  for (size_t id = 0; id < plan->slots.size(); ++id) {
-    const int parent = plan->slots[id].alias_of;
-    if (parent < 0 || first[id] < 0) continue;
-    first[parent] = first[parent] < 0 ? first[id] : std::min(first[parent], first[id]);
-    last[parent] = std::max(last[parent], last[id]);
-  }
-  std::vector<BufferRequest> requests;
-  std::vector<int> request_slots;
-  for (size_t id = 0; id < plan->slots.size(); ++id) {
-    ValueSlot& s = plan->slots[id];
-    if (s.storage == SlotStorage::kOwned) {
-      if (s.format) {
-        // A blocked owned slot (tap): raw buffer of the format's size.
-        s.owned = Tensor(DType::kUInt8, {static_cast<int64_t>(s.bytes())});
-      } else {
-        s.owned = Tensor(s.dtype, s.shape);
-      }
-    } else if (s.storage == SlotStorage::kArena && first[id] >= 0 && s.alias_of < 0) {
-      requests.push_back({s.bytes(), first[id], last[id]});
-      request_slots.push_back(static_cast<int>(id));
-    }
-  }
-  MemoryPlan mp = plan_memory(requests, kTensorAlignment);
-  for (size_t r = 0; r < requests.size(); ++r) plan->slots[request_slots[r]].arena_offset = mp.offsets[r];
-  for (ValueSlot& s : plan->slots) {
-    if (s.alias_of >= 0) s.arena_offset = plan->slots[s.alias_of].arena_offset + s.alias_offset;
-  }
-  plan->arena_bytes = mp.arena_bytes;
-  plan->arena = allocate_aligned(mp.arena_bytes);
-  plan_ = std::move(plan);
+  plan_ = PlanBuilder(*model_, options_).build(input_shapes);
   options_.logger->debug("compiled " + std::to_string(plan_->steps.size()) + " steps, arena " +
                          std::to_string(plan_->arena_bytes) + " bytes");
 }
@@ -434,7 +140,7 @@ std::vector<Tensor> Engine::run(const std::map<std::string, Tensor>& inputs) {
     }
   }
   plan.tap_plain_cache.clear();
-  std::byte* arena = plan.arena.get();
+  std::byte* arena = options_.workspace ? options_.workspace->reserve(plan.arena_bytes) : plan.arena.get();
   std::vector<Tensor> ins, outs;
   const bool profile = options_.profile;
   for (Step& step : plan.steps) {

@@ -2,7 +2,8 @@
 // memory planned with buffer reuse by liveness), then runs it many times.
 //
 // Lifecycle: Engine(model, options, shapes) = create + reshape; run() binds inputs and executes. reshape() with
-// other input shapes (another batch size) recompiles the plan. Intermediate tensors named in `taps` are kept
+// other input shapes (another batch size) recompiles the plan (runtime/plan_builder.h: compile in stages; with a
+// kernel cache, only nodes never compiled in this context create kernels). Intermediate tensors named in `taps` are kept
 // (not reused by the memory planner) and readable after each run in plain layout.
 #pragma once
 
@@ -15,6 +16,8 @@
 #include "core/tensor.h"
 #include "ir/graph.h"
 #include "passes/pass.h"
+#include "runtime/kernel_cache.h"
+#include "runtime/workspace.h"
 
 namespace qwac::runtime {
 
@@ -26,6 +29,11 @@ struct EngineOptions {
   bool profile = false;       // time every step of run() (Engine::profile); off by default: two clock reads a step
   std::vector<std::string> taps;  // intermediate tensors to keep readable after run()
   std::shared_ptr<Logger> logger;  // nullptr = silent
+  // Kernels compiled by earlier engines, reused for nodes that read the same inputs (runtime/kernel_cache.h), and
+  // the arena borrowed from a workspace (runtime/workspace.h). Both only for engines that never run concurrently
+  // with another engine sharing them: the engines of one stream. nullptr = private ones.
+  std::shared_ptr<KernelCache> kernel_cache;
+  std::shared_ptr<Workspace> workspace;
 };
 
 struct IoSpec {

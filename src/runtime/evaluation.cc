@@ -13,156 +13,12 @@
 #include <thread>
 
 #include "qwac/error.h"
+#include "runtime/batching.h"
+#include "runtime/sample_prefetcher.h"
 
 namespace qwac::runtime {
 
 namespace {
-
-// Reads samples [0, n) ahead of the consumer with a few threads, keeping at most `window` samples in memory.
-class SamplePrefetcher {
- public:
-  SamplePrefetcher(const Dataset& dataset, int64_t n, int threads, int64_t window)
-      : dataset_(dataset), n_(n), window_(window) {
-    for (int t = 0; t < threads; ++t) workers_.emplace_back([this] { work(); });
-  }
-  ~SamplePrefetcher() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& w : workers_) w.join();
-  }
-
-  // Blocks until sample i is ready; rethrows the loader's error. Each sample is taken once; the window must cover
-  // the samples the concurrent consumers are waiting for (see the caller).
-  Sample take(int64_t i) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [&] { return ready_.count(i) || errors_.count(i); });
-    if (errors_.count(i)) std::rethrow_exception(errors_.at(i));
-    Sample s = std::move(ready_.at(i));
-    ready_.erase(i);
-    consumed_ = std::max(consumed_, i + 1);  // several streams take samples, not necessarily in order
-    cv_.notify_all();
-    return s;
-  }
-
- private:
-  void work() {
-    for (;;) {
-      int64_t i;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        cv_.wait(lock, [&] { return stop_ || (next_ < n_ && next_ < consumed_ + window_); });
-        if (stop_) return;
-        i = next_++;
-      }
-      try {
-        Sample s = dataset_.get(i);
-        std::lock_guard<std::mutex> lock(mutex_);
-        ready_.emplace(i, std::move(s));
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        errors_.emplace(i, std::current_exception());
-      }
-      cv_.notify_all();
-    }
-  }
-
-  const Dataset& dataset_;
-  const int64_t n_, window_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::map<int64_t, Sample> ready_;
-  std::map<int64_t, std::exception_ptr> errors_;
-  int64_t next_ = 0, consumed_ = 0;
-  bool stop_ = false;
-  std::vector<std::thread> workers_;
-};
-
-// The model's input shapes for a batch, taken from the first sample's tensors.
-std::map<std::string, Shape> batch_shapes(const Sample& first, int64_t batch) {
-  std::map<std::string, Shape> shapes;
-  for (const auto& [name, t] : first.inputs) {
-    Shape s = t.shape();
-    if (s.empty()) throw DataError("input '" + name + "' of sample 0 is a scalar; expected a leading batch dimension");
-    s[0] = batch;
-    shapes[name] = s;
-  }
-  return shapes;
-}
-
-// The first `count` samples of a batched tensor `t` that the caller owns.
-Tensor first_samples(const Tensor& t, int64_t count, int64_t batch) {
-  Shape s = t.shape();
-  if (s.empty() || s[0] != batch || count == batch) return t;
-  s[0] = count;
-  return Tensor::view(t.dtype(), s, const_cast<void*>(t.raw())).clone();
-}
-
-// Sample k of a batched output tensor, as its own tensor with batch dim 1.
-Tensor slice_sample(const Tensor& t, int64_t k, int64_t batch) {
-  Shape s = t.shape();
-  if (s.empty() || s[0] != batch) return t;  // an output without the batch dimension (rare): shared as is
-  s[0] = 1;
-  Tensor out(t.dtype(), s);
-  const size_t bytes = out.nbytes();
-  std::memcpy(out.raw(), static_cast<const std::byte*>(t.raw()) + k * bytes, bytes);
-  return out;
-}
-
-void check_inputs_match(const Sample& s, const std::vector<runtime::IoSpec>& specs, int64_t index) {
-  for (const auto& spec : specs) {
-    auto it = s.inputs.find(spec.name);
-    if (it == s.inputs.end()) {
-      std::string have;
-      for (const auto& [name, t] : s.inputs) have += (have.empty() ? "" : ", ") + name;
-      throw DataError("sample " + std::to_string(index) + " has no input '" + spec.name +
-                      "' that the model needs (the dataset provides: " + have + ")");
-    }
-    Shape expected = spec.shape;
-    expected[0] = 1;
-    if (it->second.shape() != expected || it->second.dtype() != spec.dtype) {
-      throw DataError("sample " + std::to_string(index) + " input '" + spec.name + "' is " + it->second.describe() +
-                      " but the model expects " + std::string(dtype_name(spec.dtype)) + shape_to_string(expected) +
-                      " per sample; check the preprocessing (crop/size/layout)");
-    }
-  }
-  for (const auto& [name, t] : s.inputs) {
-    if (std::none_of(specs.begin(), specs.end(), [&](const runtime::IoSpec& sp) { return sp.name == name; })) {
-      throw DataError("sample " + std::to_string(index) + " provides input '" + name + "', which the model lacks");
-    }
-  }
-}
-
-// The engine accepts any input shape it can compile (a fully convolutional model runs on 200x200 as well as on
-// 224x224), so a preprocessing mistake would go unnoticed: compare the first sample with the shapes the model
-// declares. The batch dimension (0) is exempt, it is overridden; symbolic dimensions accept any size.
-void check_against_declared_inputs(const Sample& s, const ir::Graph& graph) {
-  for (const ir::Value* in : graph.inputs()) {
-    auto it = s.inputs.find(in->name());
-    if (it == s.inputs.end()) continue;  // reported by check_inputs_match with the list the dataset provides
-    const Tensor& t = it->second;
-    if (t.dtype() != in->type.dtype) {
-      throw DataError("sample 0 input '" + in->name() + "' is " + t.describe() + " but the model declares " +
-                      std::string(dtype_name(in->type.dtype)) + "; check the preprocessing dtype");
-    }
-    if (!in->type.shape) continue;
-    const ir::SymbolicShape& declared = *in->type.shape;
-    bool ok = declared.size() == t.shape().size();
-    for (size_t d = 1; ok && d < declared.size(); ++d) ok = declared[d].size < 0 || declared[d].size == t.shape()[d];
-    if (!ok) {
-      std::string want = "[";
-      for (size_t d = 0; d < declared.size(); ++d) {
-        want += (d ? "," : "") + (d == 0 ? std::string("1") : declared[d].size >= 0 ? std::to_string(declared[d].size)
-                                                                                  : declared[d].param);
-      }
-      throw DataError("sample 0 input '" + in->name() + "' is " + t.describe() + " but the model expects " +
-                      std::string(dtype_name(in->type.dtype)) + want + "] per sample; check the preprocessing " +
-                      "(crop/resize/layout)");
-    }
-  }
-}
 
 }  // namespace
 
@@ -249,6 +105,10 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
   std::condition_variable cv;
   std::map<int64_t, BatchResult> done;  // finished batches not yet consumed, by batch number
   int64_t next_batch = 0;
+  int64_t consumed_batches = 0;  // batches the consuming loop below has finished
+  // Streams run at most this many batches ahead of the consumer: slow per-batch callbacks (histograms over tapped
+  // activations) would otherwise let finished batches and their taps pile up in memory.
+  const int64_t max_ahead = 2 * static_cast<int64_t>(streams);
   bool stop = false;
   double inference_seconds = 0;
   std::optional<Sample> first_slot(std::move(first));
@@ -271,7 +131,8 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
     for (;;) {
       int64_t b;
       {
-        std::lock_guard<std::mutex> lock(mutex);
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [&] { return stop || next_batch >= num_batches || next_batch - consumed_batches < max_ahead; });
         if (stop || next_batch >= num_batches) return;
         b = next_batch++;
       }
@@ -310,15 +171,17 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
   struct Joiner {
     std::vector<std::thread>& threads;
     std::mutex& mutex;
+    std::condition_variable& cv;
     bool& stop;
     ~Joiner() {
       {
         std::lock_guard<std::mutex> lock(mutex);
         stop = true;
       }
+      cv.notify_all();  // streams waiting for the consumer to catch up
       for (auto& t : threads) t.join();
     }
-  } joiner{workers, mutex, stop};
+  } joiner{workers, mutex, cv, stop};
   for (int s = 0; s < streams; ++s) workers.emplace_back(stream_main, s);
 
   // Metrics and callbacks see the batches in order, on this thread.
@@ -365,6 +228,11 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
       }
     }
     progress->advance(begin + count);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      consumed_batches = b + 1;
+    }
+    cv.notify_all();
   }
   progress->end();
   result.samples = n;

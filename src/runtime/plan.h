@@ -41,7 +41,8 @@ struct ValueSlot {
 
 struct Step {
   // Either a kernel call or a layout conversion (kernel == nullptr): slot `inputs[0]` -> plain slot `outputs[0]`.
-  std::unique_ptr<kernels::Kernel> kernel;
+  // Shared with the kernel cache (runtime/kernel_cache.h), hence with other plans of the same stream.
+  std::shared_ptr<kernels::Kernel> kernel;
   std::vector<int> inputs;   // slot ids, -1 = omitted optional input
   std::vector<int> outputs;  // slot ids, -1 = omitted optional output
   std::string node_name;
@@ -60,7 +61,7 @@ class Plan {
   std::vector<int> input_slots, output_slots;
   std::vector<IoSpec> inputs, outputs;
   std::map<std::string, int> tap_slots;  // tap name -> slot (plain or blocked)
-  std::shared_ptr<std::byte> arena;
+  std::shared_ptr<std::byte> arena;  // null when the engine borrows a Workspace
   size_t arena_bytes = 0;
   mutable std::map<std::string, Tensor> tap_plain_cache;  // plain copies of blocked taps, per run
 };

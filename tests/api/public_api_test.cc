@@ -211,9 +211,15 @@ TEST(PublicQuantize, TypedParamsToAQdqModelAndAReport) {
   const EvaluationResult int8 = evaluate(r.model, *data, {metric}, batch1());
   EXPECT_NEAR(fp32.metrics.at("recording_top1"), int8.metrics.at("recording_top1"), 0.03);
 
-  QuantizationParams transformer;
-  transformer.model_type = "transformer";
-  EXPECT_THROW(quantize(m, *data, transformer, batch1()), InvalidConfig);
+  EXPECT_EQ(r.report.quantization.params.model_type, "none");
+  EXPECT_EQ(r.report.quantization.params.export_profile, "onnxruntime");  // the device ANY's default
+
+  QuantizationParams unknown_type;
+  unknown_type.model_type = "bert";
+  EXPECT_THROW(quantize(m, *data, unknown_type, batch1()), InvalidConfig);
+  QuantizationParams unknown_profile;
+  unknown_profile.export_profile = "tensorrt";
+  EXPECT_THROW(quantize(m, *data, unknown_profile, batch1()), InvalidConfig);
 }
 
 TEST(PublicAccuracyControl, ValidationFunctionAndReport) {

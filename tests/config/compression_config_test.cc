@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "quant/model_type.h"
 #include "qwac/error.h"
 
 namespace qwac {
@@ -60,6 +61,7 @@ json dump(const QuantizationConfig& p) {
   };
   return {{"target_device", p.target_device},
           {"preset", p.preset},
+          {"model_type", p.model_type},
           {"stat_subset_size", p.stat_subset_size},
           {"shuffle_data", p.shuffle_data},
           {"seed", p.seed},
@@ -76,6 +78,7 @@ json dump(const QuantizationConfig& p) {
 json all_default_quantization_keys() {
   return {{"target_device", "CPU"},
           {"preset", "mixed"},
+          {"model_type", "transformer"},
           {"stat_subset_size", 123},
           {"shuffle_data", true},
           {"seed", 7},
@@ -112,6 +115,34 @@ TEST(CompressionSection, UnknownAlgorithmNameIsNamedWithTheChoices) {
   expect_invalid_config(
       "misspelt algorithm", [] { config::parse_compression({{"algorithms", {{{"name", "AccuracyAware"}}}}}); },
       {"compression.algorithms[0].name", "AccuracyAware"});
+}
+
+TEST(CompressionSection, ModelTypeIsTheAlgorithmsDefault) {
+  // POT's compression.model_type reaches every algorithm; NNCF's params.model_type may repeat it, not contradict it.
+  const config::CompressionSection c = config::parse_compression(
+      {{"model_type", "transformer"},
+       {"algorithms", {{{"name", "DefaultQuantization"}}, {{"name", "AccuracyAwareQuantization"}}}}});
+  EXPECT_EQ(c.model_type, "transformer");
+  EXPECT_EQ(config::parse_default_quantization_params(c.algorithms[0], "ANY").model_type, "transformer");
+  EXPECT_EQ(config::parse_accuracy_aware_params(c.algorithms[1], "ANY").base.model_type, "transformer");
+  config::AlgorithmSection same = c.algorithms[0];
+  same.params = {{"model_type", "transformer"}};
+  EXPECT_EQ(config::parse_default_quantization_params(same, "ANY").model_type, "transformer");
+  config::AlgorithmSection other = c.algorithms[0];
+  other.params = {{"model_type", ""}};
+  expect_invalid_config("conflicting model types", [&] { config::parse_default_quantization_params(other, "ANY"); },
+                        {"compression.algorithms[0].params.model_type", "differs from compression.model_type"});
+  // Without the section's key, params.model_type alone; an unknown name lists the known ones, in either place.
+  EXPECT_EQ(parse_dq({{"model_type", "transformer"}}).model_type, "transformer");
+  EXPECT_EQ(parse_dq(json::object()).model_type, "");
+  expect_invalid_config("unknown in params", [] { parse_dq({{"model_type", "bert"}}); },
+                        {path("model_type"), "unknown model type \"bert\"", "known: \"transformer\""});
+  expect_invalid_config(
+      "unknown in the section",
+      [] {
+        config::parse_compression({{"model_type", "cnn"}, {"algorithms", {{{"name", "DefaultQuantization"}}}}});
+      },
+      {"compression.model_type: unknown model type \"cnn\""});
 }
 
 TEST(CompressionSection, ParserOfTheOtherAlgorithmIsACallerBug) {
@@ -297,7 +328,7 @@ TEST(AccuracyAwareParams, UnknownKeyListsBothAlgorithmsKeys) {
                          // ... and DefaultQuantization's, aliases included
                          "preset", "stat_subset_size", "shuffle_data", "seed", "weights", "activations",
                          "use_fast_bias", "fast_bias_correction", "bias_correction_subset_size", "ignored",
-                         "ignored_scope", "compress_weights", "quantize_bias", "target_device"});
+                         "ignored_scope", "compress_weights", "quantize_bias", "target_device", "model_type"});
 }
 
 // The seeds: DefaultQuantization "is used as an initialization, all its parameters are also valid".
@@ -312,6 +343,7 @@ TEST(AccuracyAwareParams, DefaultQuantizationParamsFillTheBase) {
   // Spot checks, so that the comparison above cannot pass by both parsers ignoring the keys.
   EXPECT_EQ(a.base.target_device, "CPU");
   EXPECT_EQ(a.base.preset, "mixed");
+  EXPECT_EQ(a.base.model_type, "transformer");
   EXPECT_EQ(a.base.stat_subset_size, 123);
   EXPECT_TRUE(a.base.shuffle_data);
   EXPECT_EQ(a.base.seed, 7u);
@@ -394,7 +426,8 @@ TEST(ExampleConfigs, EveryCompressionSectionParses) {
       const bool tight = name.find("-aaq-0.002.json") != std::string::npos;
       const bool twin = name.find("-aaq.json") != std::string::npos && name.find("-gna-") == std::string::npos;
       if (tight || twin) {
-        EXPECT_EQ(p.base.preset, "performance");
+        // The defaults: performance, or the model type's preset (transformer: mixed).
+        EXPECT_EQ(quant::resolved_preset(p.base), p.base.model_type == "transformer" ? "mixed" : "performance");
         EXPECT_EQ(p.base.stat_subset_size, 300);
         EXPECT_EQ(p.drop_type, "absolute");
         EXPECT_EQ(p.max_drop, tight ? 0.002 : 0.01);

@@ -329,6 +329,45 @@ TEST_F(ConfigDataset, IdxBuilds) {
   EXPECT_FLOAT_EQ(t.data<float>()[0], (255 - 6) * 0.5f);
 }
 
+// engine.calibration_dataset: its own section (same keys, errors named by its path); engine.dataset when absent.
+TEST_F(ConfigDataset, CalibrationDatasetIsItsOwnSectionAndDefaultsToTheDataset) {
+  std::string images = be32(0x803) + be32(5) + be32(1) + be32(1);
+  for (int i = 0; i < 5; ++i) images += static_cast<char>(10 * i);
+  dir_.write("img.idx", images);
+  json j = minimal();
+  j["engine"]["dataset"] = {{"type", "idx"}, {"images", "img.idx"}, {"range", {3, 5}}};
+  const config::Config without = parse_in(dir_, j);
+  EXPECT_TRUE(without.engine.calibration_dataset.is_null());
+  EXPECT_EQ(config::build_calibration_dataset(without, *model_).dataset->size(), 2);
+
+  j["engine"]["calibration_dataset"] = {{"type", "idx"}, {"images", "img.idx"}, {"range", {0, 3}}};
+  const config::Config with = parse_in(dir_, j);
+  const auto validation = config::build_dataset(with, *model_);
+  const auto calibration = config::build_calibration_dataset(with, *model_);
+  ASSERT_EQ(validation.dataset->size(), 2);
+  ASSERT_EQ(calibration.dataset->size(), 3);
+  EXPECT_FLOAT_EQ(validation.dataset->get(0).inputs.at("x").data<float>()[0], 30.0f);  // sample 3 of the file
+  EXPECT_FLOAT_EQ(calibration.dataset->get(2).inputs.at("x").data<float>()[0], 20.0f);  // sample 2
+
+  j["engine"]["calibration_dataset"] = {{"type", "idx"}, {"images", "img.idx"}, {"shuffle", true}};
+  expect_invalid_config([&] { config::build_calibration_dataset(parse_in(dir_, j), *model_); },
+                        {"engine.calibration_dataset.shuffle", "unknown key"});
+  j["engine"]["calibration_dataset"] = {{"type", "idx"}, {"images", "absent.idx"}};
+  expect_invalid_config([&] { config::build_calibration_dataset(parse_in(dir_, j), *model_); },
+                        {"engine.calibration_dataset.images", "absent.idx"});
+}
+
+TEST_F(ConfigDataset, RangeMustLieInsideTheData) {
+  std::string images = be32(0x803) + be32(4) + be32(1) + be32(1) + std::string("\0\1\2\3", 4);
+  dir_.write("img.idx", images);
+  for (const json& bad : {json{0, 5}, json{2, 2}, json{-1, 2}, json{1}}) {
+    SCOPED_TRACE(bad.dump());
+    expect_invalid_config([&] { build({{"type", "idx"}, {"images", "img.idx"}, {"range", bad}}); },
+                          {"engine.dataset.range", "0 <= begin < end <= 4"});
+  }
+  EXPECT_EQ(build({{"type", "idx"}, {"images", "img.idx"}, {"range", {1, 4}}}).dataset->size(), 3);
+}
+
 TEST_F(ConfigDataset, CifarBuilds) {
   std::string records;
   for (int r = 0; r < 3; ++r) {

@@ -29,8 +29,11 @@ std::string aaq_config(const Scratch& scratch, const std::string& example_name, 
   json c = json::parse(testing::read_file_bytes(example(example_name)));
   const std::string base = std::string(QWAC_SOURCE_DIR) + "/examples/";
   c["model"]["model"] = base + c["model"]["model"].get<std::string>();
-  for (const char* key : {"images", "labels"}) {
-    c["engine"]["dataset"][key] = base + c["engine"]["dataset"][key].get<std::string>();
+  for (const char* section : {"dataset", "calibration_dataset"}) {
+    if (!c["engine"].contains(section)) continue;
+    for (const char* key : {"images", "labels"}) {
+      c["engine"][section][key] = base + c["engine"][section][key].get<std::string>();
+    }
   }
   json& algo = c["compression"]["algorithms"][0];
   algo["name"] = "AccuracyAwareQuantization";
@@ -83,6 +86,32 @@ TEST(AccuracyAware, SqueezeNetMaximalDrop0002BisectionVersusGreedy) {
   EXPECT_LE(reverted_b, reverted_g);
   EXPECT_LE(full_b, full_g);
   EXPECT_NE(b.cli.out.find("of 27 quantized ops reverted"), std::string::npos) << b.cli.out;
+}
+
+// Issue 19: the search decides candidates on part of the validation set (beyond the bound, or within it for one
+// the pruning may still shrink), but the model it returns was validated completely: the last step of the report
+// is a complete validation within the bound, and the exported file measures what the report says.
+TEST(AccuracyAware, MobileNetV3EarlyDecisionsAreConfirmedByACompleteValidation) {
+  QWAC_REQUIRE_SHARED();
+  Scratch scratch;
+  const std::string cfg = aaq_config(scratch, "mobilenetv3s-cifar10-cifar10-split-eval-2000-aaq-0.002", {});
+  const AaqRun r = quantize(scratch, cfg, "out");
+  ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
+  ASSERT_TRUE(r.report["reached"].get<bool>());
+  const json& steps = r.report["steps"];
+  ASSERT_FALSE(steps.empty());
+  int64_t decided_early = 0;
+  for (const json& s : steps) decided_early += s.contains("stopped_after_samples") ? 1 : 0;
+  EXPECT_GT(decided_early, 0) << "no validation stopped early: the test no longer exercises early decisions";
+  const json& last = steps.back();
+  EXPECT_FALSE(last.contains("stopped_after_samples")) << last.dump();
+  EXPECT_TRUE(last["satisfied"].get<bool>()) << last.dump();
+  ASSERT_TRUE(last["metrics"]["accuracy@top1"].contains("value")) << last.dump();
+  const double fp32 = r.report["metrics"]["accuracy@top1"]["fp32"].get<double>();
+  const double final_top1 = measured(cfg, scratch.path("out.onnx"));
+  EXPECT_NEAR(final_top1, last["metrics"]["accuracy@top1"]["value"].get<double>(), 1e-9);
+  EXPECT_NEAR(final_top1, r.report["metrics"]["accuracy@top1"]["final"].get<double>(), 1e-9);
+  EXPECT_LE(fp32 - final_top1, 0.002 + 1e-9) << "drop measured on the exported file";
 }
 
 TEST(AccuracyAware, UnreachableBoundExitsWithCode8AndWritesTheBestModel) {
@@ -154,10 +183,10 @@ TEST(AccuracyAware, ActivationsOnlyRestoreKeepsInt8Weights) {
   QWAC_REQUIRE_SHARED();
   Scratch scratch;
   const std::string cfg = aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq",
-                                     {{"maximal_drop", 0.0035}, {"restore_mode", "activations"}});
+                                     {{"maximal_drop", 0.001}, {"restore_mode", "activations"}});
   const AaqRun r = quantize(scratch, cfg, "out");
   ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
-  ASSERT_FALSE(r.report["reverted_ops"].empty()) << "resnet20 loses 0.43 % top-1 in default quantization";
+  ASSERT_FALSE(r.report["reverted_ops"].empty()) << "resnet20 loses 0.19 % top-1 in default quantization";
   for (const auto& op : r.report["reverted_ops"]) {
     if (op["type"] == "Conv" || op["type"] == "Gemm") {
       EXPECT_EQ(op["precision"], "float (int8 weights)") << op.dump();
@@ -170,7 +199,7 @@ TEST(AccuracyAware, ActivationsOnlyRestoreKeepsInt8Weights) {
   }
   EXPECT_LE(r.report["metrics"]["accuracy@top1"]["fp32"].get<double>() -
                 measured(cfg, scratch.path("out.onnx")),
-            0.0035 + 1e-9);
+            0.001 + 1e-9);
 }
 
 TEST(AccuracyAware, GnaLadderRaisesGroupsToInt16BeforeFloat) {
@@ -197,9 +226,10 @@ TEST(AccuracyAware, GnaLadderRaisesGroupsToInt16BeforeFloat) {
 TEST(AccuracyAware, TuneHyperparamsBeforeReverting) {
   QWAC_REQUIRE_SHARED();
   Scratch scratch;
-  // resnet20 at 0.002 on top-1: the bisection search alone reverts about half of the ops (README); tuning the
+  // resnet20 at 0.001 on top-1: the default settings (MSE activation ranges) lose 0.19 points; tuning the
   // default-quantization settings first finds ones that need (almost) no revert.
-  const std::string cfg = example("resnet20-cifar10-cifar10-test-jpeg-aaq-0.002-tuned");
+  const std::string cfg = aaq_config(scratch, "resnet20-cifar10-cifar10-test-jpeg-aaq-0.002-tuned",
+                                     {{"maximal_drop", 0.001}, {"tune_hyperparams", true}});
   const AaqRun r = quantize(scratch, cfg, "out");
   ASSERT_EQ(r.cli.exit_code, 0) << r.cli.out << r.cli.err;
   const json& t = r.report["tune_hyperparams"];
@@ -208,8 +238,8 @@ TEST(AccuracyAware, TuneHyperparamsBeforeReverting) {
   EXPECT_TRUE(t["kept"].get<bool>()) << t.dump(1);
   EXPECT_LE(r.report["reverted_ops"].size(), 4u) << r.report["summary"];
   const double fp32 = r.report["metrics"]["accuracy@top1"]["fp32"].get<double>();
-  EXPECT_LE(fp32 - measured(cfg, scratch.path("out.onnx")), 0.002 + 1e-9) << "drop measured on the exported file";
-  std::printf("[ aaq      ] resnet20 0.002 with tune_hyperparams: chosen %s, %s, %.1f s\n", t["chosen"].dump().c_str(),
+  EXPECT_LE(fp32 - measured(cfg, scratch.path("out.onnx")), 0.001 + 1e-9) << "drop measured on the exported file";
+  std::printf("[ aaq      ] resnet20 0.001 with tune_hyperparams: chosen %s, %s, %.1f s\n", t["chosen"].dump().c_str(),
               r.report["summary"].get<std::string>().c_str(), r.report["timings_seconds"]["total"].get<double>());
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "qwac/error.h"
+
 namespace qwac::ir {
 namespace {
 
@@ -77,6 +79,101 @@ TEST(Pattern, ChainWithOptionalSteps) {
   m = match_chain(c.g, *c.conv, op("Conv"), {{op("Clip"), true}});
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->last(), c.conv);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// DAG patterns.
+
+// x -> HardSigmoid -> h ; Mul(x, h) or Mul(h, x) -> y.
+struct HardSwishGraph {
+  Graph g;
+  Value *x, *h, *y;
+  Node *hs, *mul;
+  explicit HardSwishGraph(bool swapped) {
+    x = g.add_value("x");
+    g.add_input(x);
+    h = g.add_value("h");
+    y = g.add_value("y");
+    hs = g.add_node("HardSigmoid", {x}, {h}, "hs");
+    mul = g.add_node("Mul", swapped ? std::vector<Value*>{h, x} : std::vector<Value*>{x, h}, {y}, "mul");
+    g.add_output(y);
+  }
+};
+
+Pattern hard_swish_pattern() {
+  Pattern p;
+  p.input("x");
+  p.node("gate", op("HardSigmoid"), {"x"});
+  p.node("y", op("Mul"), {"x", "gate"}, /*commutative=*/true);
+  return p;
+}
+
+TEST(DagPattern, CapturesAValueReadTwiceInEitherOrder) {
+  for (bool swapped : {false, true}) {
+    HardSwishGraph t(swapped);
+    const std::optional<PatternMatch> m = match_pattern(t.g, hard_swish_pattern(), *t.mul);
+    ASSERT_TRUE(m.has_value()) << "swapped " << swapped;
+    EXPECT_EQ(m->value("x"), t.x);
+    EXPECT_EQ(m->node("gate"), t.hs);
+    EXPECT_EQ(m->node("y"), t.mul);
+    EXPECT_EQ(m->ordered(hard_swish_pattern()), (std::vector<Node*>{t.hs, t.mul}));
+    EXPECT_FALSE(match_pattern(t.g, hard_swish_pattern(), *t.hs).has_value()) << "the root must be the Mul";
+  }
+}
+
+TEST(DagPattern, RejectsAnotherValueWhereTheCaptureIsReadAgain) {
+  HardSwishGraph t(false);
+  Value* z = t.g.add_value("z");
+  t.g.add_input(z);
+  t.g.set_input(t.mul, 0, z);  // Mul(z, HardSigmoid(x)): not x * HardSigmoid(x)
+  EXPECT_FALSE(match_pattern(t.g, hard_swish_pattern(), *t.mul).has_value());
+}
+
+TEST(DagPattern, RejectsAnIntermediateReadOutsideTheMatch) {
+  HardSwishGraph t(false);
+  Value* other = t.g.add_value("other");
+  t.g.add_node("Relu", {t.h}, {other}, "other");  // the gate is also read elsewhere
+  t.g.add_output(other);
+  EXPECT_FALSE(match_pattern(t.g, hard_swish_pattern(), *t.mul).has_value());
+  HardSwishGraph u(false);
+  u.g.add_output(u.h);  // or is a graph output
+  EXPECT_FALSE(match_pattern(u.g, hard_swish_pattern(), *u.mul).has_value());
+}
+
+// Mul(Add(x, 3), x) needs backtracking: the commutative Mul's first try binds x to the Add's output.
+TEST(DagPattern, BacktracksOverCommutativeChoicesAndChecksConstants) {
+  Graph g;
+  Value* x = g.add_value("x");
+  g.add_input(x);
+  const float three_value = 3.f;
+  Value* three = g.add_constant("three", Tensor::from_values<float>({}, &three_value));
+  Value* a = g.add_value("a");
+  Value* y = g.add_value("y");
+  g.add_node("Add", {three, x}, {a}, "add");
+  Node* mul = g.add_node("Mul", {a, x}, {y}, "mul");
+  g.add_output(y);
+  Pattern p;
+  p.input("x");
+  p.input("three", scalar_near(3.f));
+  p.node("shifted", op("Add"), {"x", "three"}, true);
+  p.node("y", op("Mul"), {"x", "shifted"}, true);
+  const std::optional<PatternMatch> m = match_pattern(g, p, *mul);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->value("x"), x);
+  EXPECT_EQ(m->value("three"), three);
+
+  Pattern four;
+  four.input("x");
+  four.input("four", scalar_near(4.f));
+  four.node("shifted", op("Add"), {"x", "four"}, true);
+  four.node("y", op("Mul"), {"x", "shifted"}, true);
+  EXPECT_FALSE(match_pattern(g, four, *mul).has_value()) << "the constant is 3, not 4";
+}
+
+TEST(DagPattern, DeclaringAnUnknownInputIsAnInternalError) {
+  Pattern p;
+  p.input("x");
+  EXPECT_THROW(p.node("y", op("Relu"), {"nope"}), InternalError);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "ir/fused_ops.h"
+#include "kernels/activation_cases.h"
+#include "kernels/ref/activation.h"
 #include "kernels/dnnl_registry_util.h"
 #include "kernels/dnnl_test_util.h"
 
@@ -108,58 +110,31 @@ TEST(DnnlConv, DeclinesNonConstantWeights) {
   }
 }
 
-// FusedConv: dnnl post-ops vs the reference chain Conv -> [Add] -> activation run as separate reference kernels.
-struct ActivationCase {
-  std::string op;
-  ir::Attributes attrs;        // attributes of the standalone ONNX op
-  std::vector<float> params;   // activation_params of the fused op
-  std::vector<float> clip;     // Clip bounds as inputs (opset >= 11)
-};
-
-std::vector<ActivationCase> activation_cases() {
-  std::vector<ActivationCase> cases;
-  cases.push_back({"Relu", {}, {}, {}});
-  ir::Attributes leaky;
-  leaky.set("alpha", 0.13f);
-  cases.push_back({"LeakyRelu", leaky, {0.13f}, {}});
-  cases.push_back({"Clip", {}, {-0.4f, 0.7f}, {-0.4f, 0.7f}});
-  cases.push_back({"Sigmoid", {}, {}, {}});
-  ir::Attributes hs;
-  hs.set("alpha", 0.3f);
-  hs.set("beta", 0.4f);
-  cases.push_back({"HardSigmoid", hs, {0.3f, 0.4f}, {}});
-  cases.push_back({"HardSwish", {}, {}, {}});
-  cases.push_back({"Tanh", {}, {}, {}});
-  ir::Attributes elu;
-  elu.set("alpha", 0.7f);
-  cases.push_back({"Elu", elu, {0.7f}, {}});
-  return cases;
-}
-
-Tensor reference_activation(const ActivationCase& a, const Tensor& x, int64_t opset) {
-  std::vector<Blob> in = {Blob::plain(x)};
-  for (float b : a.clip) in.push_back(Blob::plain(Tensor::from_values<float>({}, &b), true));
-  return run_plain(a.op, a.attrs, in, opset, ref());
+// FusedConv: dnnl post-ops vs the reference Conv -> [Add] run as separate reference kernels, then the activation's
+// scalar oracle (every kind of ir/activation.h, tests/kernels/activation_cases.h).
+Tensor reference_activation(const ir::Activation& a, const Tensor& x) {
+  Tensor y = x.clone();
+  kernels::ref::apply_activation(a, y.data<float>(), y.numel());
+  return y;
 }
 
 TEST(DnnlFusedConv, ActivationsAndResidualMatchReferenceChain) {
   std::mt19937 rng(99);
-  const int64_t opset = 14;  // HardSwish
-  for (const ActivationCase& a : activation_cases()) {
+  const int64_t opset = 14;
+  for (const ir::Activation& a : all_activations()) {
     for (int residual = 0; residual < 2; ++residual) {
       const ConvCase c = random_conv_case(rng, 2);
       std::vector<Blob> in = conv_inputs(c, rng);
       Tensor expected = run_plain("Conv", c.attrs, in, opset, ref());
       ir::Attributes fused_attrs = c.attrs;
-      fused_attrs.set("activation", a.op);
-      if (!a.params.empty()) fused_attrs.set("activation_params", a.params);
+      a.to_attributes(fused_attrs);
       if (residual) {
         const Tensor z = random_tensor(expected.shape(), rng);
         expected = run_plain("Add", {}, {Blob::plain(expected), Blob::plain(z)}, opset, ref());
         in.push_back(Blob::plain(z));
       }
-      expected = reference_activation(a, expected, opset);
-      const std::string what = a.op + (residual ? " +residual " : " ") + c.describe();
+      expected = reference_activation(a, expected);
+      const std::string what = a.describe() + (residual ? " +residual " : " ") + c.describe();
       std::string impl;
       const Tensor actual = run_plain(std::string(ir::kFusedConvOp), fused_attrs, in, opset, dnnl_registry(), &impl,
                                       std::string(ir::kQwacDomain));

@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "ir/fused_ops.h"
+#include "kernels/activation_cases.h"
+#include "kernels/ref/activation.h"
 #include "kernels/dnnl_registry_util.h"
 #include "kernels/dnnl_test_util.h"
 #include "kernels/kernel_test_util.h"
@@ -62,25 +64,18 @@ DType random_8bit(std::mt19937& rng) {
   return pick(rng, 0, 1) ? DType::kUInt8 : DType::kInt8;
 }
 
-// The activation attributes and, for the simulation, the op that follows the float Add / Gemm.
-ir::Attributes random_activation(std::mt19937& rng) {
+// The activation attributes (any kind of ir/activation.h, or none) and, for the simulation, the oracle.
+ir::Attributes random_activation_attrs(std::mt19937& rng) {
   ir::Attributes a;
-  const int64_t act = pick(rng, 0, 2);
-  if (act == 1) a.set("activation", std::string("Relu"));
-  if (act == 2) {
-    a.set("activation", std::string("Clip"));
-    a.set("activation_params", std::vector<float>{-0.5f, 1.5f});
-  }
+  random_activation(rng).to_attributes(a);
   return a;
 }
 
 Tensor apply_activation(const Tensor& x, const ir::Attributes& attrs) {
-  const std::string act = attrs.get_string("activation", "");
-  if (act == "Relu") return run_plain("Relu", {}, {Blob::plain(x)}, kOpset, ref());
-  if (act != "Clip") return x;
-  const std::vector<float> p = attrs.get_floats("activation_params");
-  return run_plain("Clip", {}, {Blob::plain(x), Blob::plain(make_scalar(p[0])), Blob::plain(make_scalar(p[1]))},
-                   kOpset, ref());
+  const ir::Activation act = ir::Activation::from_attributes(attrs, "test");
+  Tensor y = x.clone();
+  kernels::ref::apply_activation(act, y.data<float>(), y.numel());
+  return y;
 }
 
 Tensor dequantize(const Blob& x, const Blob& scale, const Blob& zp) {
@@ -199,7 +194,7 @@ QAddCase random_qadd_case(std::mt19937& rng) {
   const int64_t out = pick(rng, 0, 2);
   c.y_type = out == 0 ? DType::kUInt8 : out == 1 ? DType::kInt8 : DType::kFloat32;
   c.y_zp = c.y_type == DType::kFloat32 ? 0 : random_zero_point(c.y_type, rng);
-  c.attrs = random_activation(rng);
+  c.attrs = random_activation_attrs(rng);
   return c;
 }
 
@@ -366,7 +361,7 @@ QGemmCase random_qgemm_case(std::mt19937& rng) {
   const int64_t out = pick(rng, 0, 2);
   c.y_type = out == 0 ? DType::kUInt8 : out == 1 ? DType::kInt8 : DType::kFloat32;
   c.y_zp = c.y_type == DType::kFloat32 ? 0 : random_zero_point(c.y_type, rng);
-  c.attrs = random_activation(rng);
+  c.attrs = random_activation_attrs(rng);
   if (c.trans_b) c.attrs.set("transB", int64_t{1});
   return c;
 }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "ir/fused_ops.h"
+#include "kernels/activation_cases.h"
 #include "kernels/dnnl_registry_util.h"
 #include "kernels/dnnl_test_util.h"
 #include "kernels/kernel_test_util.h"
@@ -125,12 +126,7 @@ QConvCase random_case(std::mt19937& rng) {
   c.attrs.set("group", groups);
   c.attrs.set("strides", std::vector<int64_t>{stride, stride});
   c.attrs.set("pads", std::vector<int64_t>{pad, pad, pad, pad});
-  const int64_t act = pick(0, 2);
-  if (act == 1) c.attrs.set("activation", std::string("Relu"));
-  if (act == 2) {
-    c.attrs.set("activation", std::string("Clip"));
-    c.attrs.set("activation_params", std::vector<float>{0.f, 6.f});
-  }
+  random_activation(rng).to_attributes(c.attrs);
   c.x_type = pick(0, 1) ? DType::kUInt8 : DType::kInt8;
   c.float_x = pick(0, 2) == 0;
   c.x_zp = c.x_type == DType::kUInt8 ? (pick(0, 1) ? 0 : pick(1, 200)) : (pick(0, 1) ? 0 : pick(-20, 20));

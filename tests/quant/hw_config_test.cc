@@ -185,5 +185,49 @@ TEST(HwConfig, Presets) {
   }
 }
 
+TEST(HwConfig, ExportProfiles) {
+  EXPECT_EQ(known_export_profiles(), (std::vector<std::string>{"onnxruntime", "qwac"}));
+  for (const char* d : {"ANY", "CPU", "GPU", "NPU"}) EXPECT_EQ(hw_config_for(d).export_profile, "onnxruntime") << d;
+  EXPECT_EQ(hw_config_for("GNA").export_profile, "qwac");
+  const ExportProfile& ort = export_profile_for("onnxruntime");
+  EXPECT_TRUE(ort.output_quantizers);
+  EXPECT_TRUE(ort.unsigned_activations);
+  EXPECT_TRUE(ort.float_unfused_weights);
+  EXPECT_TRUE(ort.honours("relu"));
+  EXPECT_FALSE(ort.honours("hard_swish_decomposed"));
+  EXPECT_EQ(ort.quantizable.at("Conv").output, OutputQuantizer::kRequired);
+  EXPECT_EQ(ort.quantizable.at("Gemm").output, OutputQuantizer::kOptional);
+  EXPECT_EQ(ort.quantizable.count("Div"), 0u) << "ONNX Runtime has no int8 Div";
+  EXPECT_EQ(ort.quantizable.count("HardSigmoid"), 1u) << "lowered to QLinearAdd at export";
+  const ExportProfile& qwac = export_profile_for("qwac");
+  EXPECT_TRUE(qwac.honours("hard_swish_decomposed"));
+  EXPECT_FALSE(qwac.output_quantizers);
+  EXPECT_TRUE(qwac.quantizable.empty());
+  EXPECT_EQ(&quantizable_ops(hw_config_for("CPU"), &qwac), &hw_config_for("CPU").quantizable);
+  EXPECT_EQ(honoured_fusions(hw_config_for("CPU"), &ort).size(), 2u);
+  EXPECT_EQ(honoured_fusions(hw_config_for("CPU"), &qwac).size(), hw_config_for("CPU").fusions.size());
+  expect_invalid([] { export_profile_for("tensorrt"); }, "unknown profile \"tensorrt\"; known profiles: \"onnxruntime\", \"qwac\"");
+}
+
+TEST(HwConfig, ExportProfileAndFusionParsingIsStrict) {
+  expect_invalid([] { parse_export_profile(nlohmann::json::parse(R"({"export_profile": "x", "ouput_quantizers": true})"), "p.json"); },
+                 "p.json.ouput_quantizers: unknown key");
+  expect_invalid([] { parse_export_profile(nlohmann::json::parse(R"({"export_profile": "ORT"})"), "p.json"); },
+                 "p.json.export_profile: \"ORT\" must be a non-empty lower-case name");
+  expect_invalid(
+      [] {
+        parse_export_profile(nlohmann::json::parse(R"({"export_profile": "x", "quantizable": [
+            {"type": "Conv", "activation_inputs": [0], "output": "always"}]})"), "p.json");
+      },
+      "p.json.quantizable[0].output: unknown value \"always\"");
+  nlohmann::json device = minimal_config();
+  device["quantizable"][0]["output"] = "required";
+  expect_invalid([&] { parse_hw_config(device, "d.json"); }, "\"output\" belongs in an export profile, not a device");
+  device = minimal_config();
+  device["fusions"] = nlohmann::json::parse(R"([{"name": "a", "output": "y", "nodes": [{"id": "y", "op": ["Relu"], "inputs": ["x"]}]},
+                                               {"name": "a", "output": "y", "nodes": [{"id": "y", "op": ["Clip"], "inputs": ["x"]}]}])");
+  expect_invalid([&] { parse_hw_config(device, "d.json"); }, "d.json.fusions[1]: fusion \"a\" is listed twice");
+}
+
 }  // namespace
 }  // namespace qwac::quant

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "onnx/model_io.h"
@@ -46,8 +47,9 @@ class GraphBuilder {
     last = g().add_node(type, inputs, {out}, name);
     return out;
   }
-  ir::Value* conv(ir::Value* x, const std::string& name, int64_t channels = 4) {
-    return node("Conv", {x, constant(name + "_w", {channels, 4, 3, 3}), constant(name + "_b", {channels})}, name);
+  ir::Value* conv(ir::Value* x, const std::string& name, int64_t channels = 4, int64_t in_channels = 4) {
+    return node("Conv", {x, constant(name + "_w", {channels, in_channels, 3, 3}), constant(name + "_b", {channels})},
+                name);
   }
   void output(ir::Value* v) { g().add_output(v); }
 
@@ -383,6 +385,289 @@ TEST(Placement, DeterministicIds) {
       << dump(s1);
 }
 
+// --- export profiles --------------------------------------------------------------------------------------------
+
+PlacementOptions with_profile(const std::string& name) {
+  PlacementOptions o;
+  o.profile = &export_profile_for(name);
+  return o;
+}
+
+// x -> conv1 -> hard-swish (x*HardSigmoid(x), or the HardSwish op) -> conv2 -> y
+struct HardSwishNet {
+  GraphBuilder b;
+  explicit HardSwishNet(bool single_op) {
+    ir::Value* c1 = b.conv(b.input("x"), "conv1", 16, 16);
+    ir::Value* act = single_op ? b.node("HardSwish", {c1}, "hswish")
+                               : b.node("Mul", {c1, b.node("HardSigmoid", {c1}, "hsig")}, "hswish");
+    b.output(b.conv(act, "conv2", 16, 16));
+  }
+};
+
+const Quantizer* quantizer_on(const QuantizerSet& set, const std::string& source) { return set.find_by_source(source); }
+
+std::vector<QuantizedEdge> edges_of(const QuantizerSet& set, const std::string& source) {
+  const Quantizer* q = set.find_by_source(source);
+  return q == nullptr ? std::vector<QuantizedEdge>{} : q->edges;
+}
+
+TEST(PlacementProfiles, OnnxRuntimeQuantizesAroundEveryInt8Op) {
+  // ORT's selectors need DQ -> op -> Q: conv1's output gets a quantizer read by both halves of the hard-swish, the
+  // HardSigmoid (lowered to QLinearAdd at export) gets one on its output, and the Mul's output feeds conv2.
+  HardSwishNet n(false);
+  const QuantizerSet set = place_quantizers(n.b.model, hw_config_for("CPU"), with_profile("onnxruntime"));
+  SCOPED_TRACE(dump(set));
+  EXPECT_EQ(edges_of(set, "x"), std::vector<QuantizedEdge>{edge("conv1", 0)});
+  EXPECT_EQ(edges_of(set, "conv1_out"), (std::vector<QuantizedEdge>{edge("hsig", 0), edge("hswish", 0)}));
+  EXPECT_EQ(edges_of(set, "hsig_out"), std::vector<QuantizedEdge>{edge("hswish", 1)});
+  EXPECT_EQ(edges_of(set, "hswish_out"), std::vector<QuantizedEdge>{edge("conv2", 0)});
+  EXPECT_EQ(quantizer_on(set, "conv2_out"), nullptr) << "a graph output nobody reads needs no quantizer";
+  EXPECT_EQ(set.quantizers.size(), 6u);  // + two weights
+  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"conv1", "hsig", "hswish", "conv2"}));
+  EXPECT_TRUE(set.float_ops.empty());
+}
+
+TEST(PlacementProfiles, QwacProfileKeepsTheHardSwishFused) {
+  // NNCF's Conv+HSwish pattern: nothing between conv1 and the hard-swish output; the Mul is not an op of its own.
+  for (const char* profile : {"qwac", ""}) {
+    HardSwishNet n(false);
+    const QuantizerSet set = place_quantizers(n.b.model, hw_config_for("CPU"),
+                                              *profile ? with_profile(profile) : PlacementOptions{});
+    SCOPED_TRACE(dump(set));
+    EXPECT_EQ(quantizer_on(set, "conv1_out"), nullptr);
+    EXPECT_EQ(quantizer_on(set, "hsig_out"), nullptr);
+    EXPECT_EQ(edges_of(set, "hswish_out"), std::vector<QuantizedEdge>{edge("conv2", 0)});
+    EXPECT_EQ(set.quantizers.size(), 4u);
+    EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"conv1", "conv2"}));
+    const FloatOp* mul = find_float(set, "hswish");
+    ASSERT_NE(mul, nullptr);
+    EXPECT_NE(mul->reason.find("inside fusion 'hard_swish_decomposed'"), std::string::npos) << mul->reason;
+  }
+}
+
+TEST(PlacementProfiles, HardSwishOpPlacesLikeItsDecomposition) {
+  HardSwishNet n(true);
+  const QuantizerSet ort = place_quantizers(n.b.model, hw_config_for("CPU"), with_profile("onnxruntime"));
+  SCOPED_TRACE(dump(ort));
+  EXPECT_EQ(edges_of(ort, "conv1_out"), std::vector<QuantizedEdge>{edge("hswish", 0)});
+  EXPECT_EQ(edges_of(ort, "hswish_out"), std::vector<QuantizedEdge>{edge("conv2", 0)});
+  EXPECT_EQ(ort.quantized_ops, (std::vector<std::string>{"conv1", "hswish", "conv2"}));
+  const QuantizerSet qwac = place_quantizers(n.b.model, hw_config_for("CPU"), with_profile("qwac"));
+  EXPECT_EQ(quantizer_on(qwac, "conv1_out"), nullptr);
+  EXPECT_EQ(edges_of(qwac, "hswish_out"), std::vector<QuantizedEdge>{edge("conv2", 0)});
+}
+
+TEST(PlacementProfiles, OutputQuantizerGoesAfterARuntimeFusedReluAndJoinsItsProducer) {
+  // conv -> Relu -> Softmax: ORT absorbs the Relu into QLinearConv when a Q follows it, so the Q goes after the
+  // Relu. Softmax is not an int8 op: it reads the dequantized value but is not a quantized op, and the quantizer it
+  // reads belongs to the conv's group.
+  GraphBuilder b;
+  b.output(b.node("Softmax", {b.node("Relu", {b.conv(b.input("x"), "conv", 16, 16)}, "relu")}, "softmax"));
+  const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), with_profile("onnxruntime"));
+  SCOPED_TRACE(dump(set));
+  EXPECT_EQ(quantizer_on(set, "conv_out"), nullptr);
+  const Quantizer* out = quantizer_on(set, "relu_out");
+  ASSERT_NE(out, nullptr);
+  EXPECT_EQ(out->edges, std::vector<QuantizedEdge>{edge("softmax", 0)});
+  EXPECT_EQ(out->producer, "conv");
+  EXPECT_EQ(set.quantized_ops, std::vector<std::string>{"conv"});
+  ASSERT_EQ(set.groups.size(), 1u);
+  EXPECT_EQ(set.groups[0].quantizers.size(), 3u);
+  EXPECT_EQ(set.groups[0].ops, std::vector<std::string>{"conv"});
+}
+
+TEST(PlacementProfiles, OptionalOutputsOnlyWhenAnInt8OpReadsThem) {
+  // GlobalAveragePool -> Softmax (float): ORT runs the pool in float without a Q after it, which spares the logits a
+  // quantization. GlobalAveragePool -> Flatten -> Gemm: the Gemm reads it, so the pool gets its Q (through the
+  // agnostic Flatten).
+  for (bool gemm : {false, true}) {
+    GraphBuilder b;
+    ir::Value* pooled = b.node("GlobalAveragePool", {b.node("Relu", {b.conv(b.input("x"), "conv", 16, 16)}, "relu")}, "gap");
+    if (gemm) {
+      ir::Value* flat = b.node("Flatten", {pooled}, "flatten");
+      b.output(b.node("Gemm", {flat, b.constant("fc_w", {10, 16}), b.constant("fc_b", {10})}, "fc"));
+      b.last->attrs.set("transB", int64_t{1});
+    } else {
+      b.output(b.node("Softmax", {pooled}, "softmax"));
+    }
+    const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), with_profile("onnxruntime"));
+    SCOPED_TRACE(dump(set));
+    if (gemm) {
+      EXPECT_EQ(edges_of(set, "gap_out"), std::vector<QuantizedEdge>{edge("fc", 0)});
+      EXPECT_EQ(quantizer_on(set, "fc_out"), nullptr);
+    } else {
+      EXPECT_EQ(quantizer_on(set, "gap_out"), nullptr);
+    }
+    EXPECT_EQ(edges_of(set, "relu_out"), std::vector<QuantizedEdge>{edge("gap", 0)});
+  }
+}
+
+TEST(PlacementProfiles, ProfileOpListReplacesTheDevices) {
+  // Div is quantizable on the CPU device but ONNX Runtime has no int8 Div: under its profile the Div stays float,
+  // and the conv before it still gets the output quantizer QLinearConv needs.
+  GraphBuilder b;
+  ir::Value* c1 = b.conv(b.input("x"), "conv1", 16, 16);
+  ir::Value* c2 = b.conv(b.input("y"), "conv2", 16, 16);
+  b.output(b.node("Div", {c1, c2}, "div"));
+  const QuantizerSet device = place_quantizers(b.model, hw_config_for("CPU"), PlacementOptions{});
+  EXPECT_NE(std::find(device.quantized_ops.begin(), device.quantized_ops.end(), "div"), device.quantized_ops.end());
+  const QuantizerSet ort = place_quantizers(b.model, hw_config_for("CPU"), with_profile("onnxruntime"));
+  SCOPED_TRACE(dump(ort));
+  EXPECT_EQ(ort.quantized_ops, (std::vector<std::string>{"conv1", "conv2"}));
+  EXPECT_EQ(edges_of(ort, "conv1_out"), std::vector<QuantizedEdge>{edge("div", 0)});
+  EXPECT_EQ(edges_of(ort, "conv2_out"), std::vector<QuantizedEdge>{edge("div", 1)});
+  ASSERT_EQ(ort.groups.size(), 2u) << "each output quantizer stays with its conv, not joined through the float Div";
+}
+
+
+TEST(PlacementProfiles, KeepFloatRuleKeepsTheOpAndItsFusedActivationFloat) {
+  // A profile rule (data: an op the runtime runs faster in float): an image-input Conv stays float, and so does the
+  // hard-swish its float kernel fuses; the first quantizer is conv2's input. The built-in profiles have no such rule
+  // (measured: it speeds up MobileNetV3's stem in ONNX Runtime but slows SqueezeNet down, README).
+  GraphBuilder b;
+  ir::Value* c1 = b.conv(b.input("image"), "stem", 16, 3);
+  ir::Value* act = b.node("Mul", {c1, b.node("HardSigmoid", {c1}, "hsig")}, "hswish");
+  b.output(b.conv(act, "conv2", 16, 16));
+  ExportProfile profile = export_profile_for("onnxruntime");
+  profile.keep_float.push_back({"Conv", 4, true, "image input"});
+  PlacementOptions options;
+  options.profile = &profile;
+  const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), options);
+  SCOPED_TRACE(dump(set));
+  EXPECT_EQ(set.quantized_ops, std::vector<std::string>{"conv2"});
+  EXPECT_EQ(edges_of(set, "hswish_out"), std::vector<QuantizedEdge>{edge("conv2", 0)});
+  EXPECT_EQ(quantizer_on(set, "image"), nullptr);
+  ASSERT_NE(find_float(set, "stem"), nullptr);
+  EXPECT_EQ(find_float(set, "stem")->reason, "kept float for onnxruntime: image input");
+  ASSERT_NE(find_float(set, "hswish"), nullptr);
+  EXPECT_NE(find_float(set, "hswish")->reason.find("fused with Conv 'stem'"), std::string::npos);
+  // Rule conditions: more channels, or not a graph input, and the op is quantized.
+  profile.keep_float.back().max_input_channels = 2;
+  EXPECT_NE(quantizer_on(place_quantizers(b.model, hw_config_for("CPU"), options), "image"), nullptr);
+  EXPECT_NE(quantizer_on(place_quantizers(b.model, hw_config_for("CPU"), with_profile("onnxruntime")), "image"),
+            nullptr);
+}
+
+// ---- model types
+
+// One pre-norm attention block as exporters write it: x -> q/k/v projections (MatMul + bias Add), Q x K^T (K through a
+// Transpose), scale Mul, additive mask, Softmax, P x V, output projection, residual Add.
+struct AttentionNet {
+  GraphBuilder b;
+  AttentionNet() {
+    ir::Value* x = b.input("x");
+    auto linear = [&](ir::Value* in, const std::string& name) {
+      return b.node("Add", {b.node("MatMul", {in, b.constant(name + "_w", {8, 8})}, name), b.constant(name + "_b", {8})},
+                    name + "_bias");
+    };
+    ir::Value* q = linear(x, "q");
+    ir::Value* k = linear(x, "k");
+    ir::Value* v = linear(x, "v");
+    ir::Value* scores = b.node("MatMul", {q, b.node("Transpose", {k}, "kt")}, "qk");
+    ir::Value* scaled = b.node("Mul", {scores, b.constant("scale", {})}, "scaled");
+    ir::Value* probs = b.node("Softmax", {b.node("Add", {scaled, b.input("mask")}, "masked")}, "softmax");
+    ir::Value* context = b.node("MatMul", {probs, v}, "pv");
+    b.output(b.node("Add", {linear(context, "proj"), x}, "residual"));
+  }
+};
+
+PlacementOptions transformer() {
+  PlacementOptions o;
+  o.preset = Preset::kMixed;
+  o.profile = &export_profile_for("onnxruntime");
+  o.model_type = model_type_for("transformer", "model_type");
+  return o;
+}
+
+TEST(PlacementModelType, TransformerQuantizesTheMatMulsAndKeepsTheGlueFloat) {
+  AttentionNet n;
+  const QuantizerSet set = place_quantizers(n.b.model, hw_config_for("CPU"), transformer());
+  SCOPED_TRACE(dump(set));
+  // Projections: input and per-channel weight (axis -1 of [K, N] = N); x is read by the three projections and the
+  // residual Add, one asymmetric (mixed) quantizer for the four.
+  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"q", "k", "v", "qk", "proj", "residual"}));
+  EXPECT_EQ(edges_of(set, "x"),
+            (std::vector<QuantizedEdge>{edge("q", 0), edge("k", 0), edge("v", 0), edge("residual", 1)}));
+  EXPECT_EQ(quantizer_on(set, "x")->spec.mode, QuantMode::kAsymmetric);
+  for (const std::string w : {"q_w", "k_w", "v_w", "proj_w"}) {
+    ASSERT_NE(quantizer_on(set, w), nullptr) << w;
+    EXPECT_EQ(quantizer_on(set, w)->spec.granularity, Granularity::kPerChannel) << w;
+    EXPECT_EQ(quantizer_on(set, w)->spec.axis, 1) << w;
+    EXPECT_EQ(quantizer_on(set, w)->spec.mode, QuantMode::kSymmetric) << w;
+  }
+  // Q x K^T: both operands symmetric (signed, or unsigned when the range is >= 0), K above its Transpose.
+  for (const std::string src : {"q_bias_out", "k_bias_out"}) {
+    const Quantizer* q = quantizer_on(set, src);
+    ASSERT_NE(q, nullptr) << src;
+    EXPECT_EQ(q->spec.mode, QuantMode::kSymmetric) << src;
+    EXPECT_TRUE(q->spec.signedness_from_range) << src;
+    EXPECT_FALSE(q->spec.narrow_range) << src;
+  }
+  EXPECT_EQ(edges_of(set, "q_bias_out"), std::vector<QuantizedEdge>{edge("qk", 0)});
+  EXPECT_EQ(edges_of(set, "k_bias_out"), std::vector<QuantizedEdge>{edge("qk", 1)});
+  // The additive mask before the Softmax and Softmax x V: ignored patterns, float; nothing quantizes the mask, the
+  // probabilities or V.
+  ASSERT_NE(find_float(set, "masked"), nullptr);
+  EXPECT_NE(find_float(set, "masked")->reason.find("ignored pattern 'attention_mask_add'"), std::string::npos)
+      << find_float(set, "masked")->reason;
+  ASSERT_NE(find_float(set, "pv"), nullptr);
+  EXPECT_NE(find_float(set, "pv")->reason.find("ignored pattern 'softmax_matmul'"), std::string::npos)
+      << find_float(set, "pv")->reason;
+  EXPECT_EQ(quantizer_on(set, "mask"), nullptr);
+  EXPECT_EQ(quantizer_on(set, "softmax_out"), nullptr);
+  EXPECT_EQ(quantizer_on(set, "v_bias_out"), nullptr);
+  // The context feeds the output projection: its input quantizer, asymmetric (one operand is a weight).
+  EXPECT_EQ(edges_of(set, "pv_out"), std::vector<QuantizedEdge>{edge("proj", 0)});
+  EXPECT_EQ(quantizer_on(set, "pv_out")->spec.mode, QuantMode::kAsymmetric);
+  // The residual Add reads the projection's biased output quantized (ORT keeps MatMul + bias in the int8 group).
+  EXPECT_EQ(edges_of(set, "proj_bias_out"), std::vector<QuantizedEdge>{edge("residual", 0)});
+  EXPECT_EQ(quantizer_on(set, "qk_out"), nullptr) << "the scale Mul is float: no output quantizer on Q x K^T";
+}
+
+TEST(PlacementModelType, ElementWiseGlueOfTwoComputedTensorsStaysFloat) {
+  // GELU as exporters write it: x * 0.5 * (1 + erf(x / sqrt 2)); its Mul of two computed tensors stays float, and so
+  // does a Sub of two computed tensors (LayerNorm's x - mean); the MatMuls around it are int8.
+  GraphBuilder b;
+  ir::Value* h = b.node("MatMul", {b.input("x"), b.constant("w1", {8, 8})}, "fc1");
+  ir::Value* erf = b.node("Erf", {b.node("Div", {h, b.constant("sqrt2", {})}, "div")}, "erf");
+  ir::Value* gelu = b.node("Mul", {h, b.node("Add", {erf, b.constant("one", {})}, "plus1")}, "gelu");
+  ir::Value* centered = b.node("Sub", {gelu, b.node("ReduceMean", {gelu}, "mean")}, "center");
+  b.output(b.node("MatMul", {centered, b.constant("w2", {8, 8})}, "fc2"));
+  const QuantizerSet set = place_quantizers(b.model, hw_config_for("CPU"), transformer());
+  SCOPED_TRACE(dump(set));
+  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"fc1", "fc2"}));
+  ASSERT_NE(find_float(set, "gelu"), nullptr);
+  EXPECT_EQ(find_float(set, "gelu")->reason, "model_type transformer keeps Mul in float");
+  EXPECT_EQ(edges_of(set, "center_out"), std::vector<QuantizedEdge>{edge("fc2", 0)});
+  PlacementOptions plain = transformer();
+  plain.model_type = nullptr;
+  const QuantizerSet device_only = place_quantizers(b.model, hw_config_for("CPU"), plain);
+  EXPECT_EQ(device_only.quantized_ops, (std::vector<std::string>{"fc1", "gelu", "fc2"})) << dump(device_only);
+}
+
+TEST(PlacementModelType, WithoutAModelTypeTheSameBlockQuantizesTheGlue) {
+  // The contrast that makes the test above mean something: the device alone quantizes the mask Add and P x V.
+  AttentionNet n;
+  PlacementOptions o = transformer();
+  o.model_type = nullptr;
+  const QuantizerSet set = place_quantizers(n.b.model, hw_config_for("CPU"), o);
+  SCOPED_TRACE(dump(set));
+  EXPECT_EQ(set.quantized_ops, (std::vector<std::string>{"q", "k", "v", "qk", "masked", "pv", "proj", "residual"}));
+  EXPECT_EQ(quantizer_on(set, "q_bias_out")->spec.mode, QuantMode::kAsymmetric);
+  EXPECT_EQ(find_float(set, "pv"), nullptr);
+}
+
+TEST(PlacementModelType, TransformerOnAConvNetChangesOnlyTheGlue) {
+  // Conv -> Relu -> Conv: nothing of the transformer rules applies; placement is the device's.
+  GraphBuilder b;
+  b.output(b.conv(b.node("Relu", {b.conv(b.input("x"), "conv1")}, "relu1"), "conv2"));
+  PlacementOptions plain = transformer();
+  plain.model_type = nullptr;
+  const QuantizerSet with = place_quantizers(b.model, hw_config_for("CPU"), transformer());
+  const QuantizerSet without = place_quantizers(b.model, hw_config_for("CPU"), plain);
+  EXPECT_EQ(dump(with), dump(without));
+}
+
 // ---- real models
 
 struct ModelCase {
@@ -391,7 +676,7 @@ struct ModelCase {
   ir::Model model;
 };
 
-ModelCase place_real(const std::string& name) {
+ModelCase place_real(const std::string& name, const ExportProfile* profile = nullptr) {
   ModelCase c;
   c.path = ::qwac::testing::shared_path("assets/models/" + name + "/model.onnx");
   c.model = onnxio::load_model(c.path);
@@ -407,7 +692,9 @@ ModelCase place_real(const std::string& name) {
   passes::EliminateDropout().run(c.model);
   runtime::fold_constants(c.model, input_shapes);
   runtime::infer_value_types(c.model, input_shapes);
-  c.set = place_quantizers(c.model, hw_config_for("CPU"), PlacementOptions{});
+  PlacementOptions options;
+  options.profile = profile;
+  c.set = place_quantizers(c.model, hw_config_for("CPU"), options);
   std::cout << name << ": " << c.set.quantizers.size() << " quantizers, " << c.set.groups.size() << " groups, "
             << c.set.quantized_ops.size() << " quantized ops\n";
   for (const QuantizerGroup& g : c.set.groups) {
@@ -486,6 +773,31 @@ TEST(PlacementRealModels, MnistCntk) {
   const ModelCase c = place_real("mnist-cntk");
   check_convs(c);
   EXPECT_GE(c.set.quantized_ops.size(), count_type(*c.model.graph, "Conv"));
+}
+
+TEST(PlacementRealModels, MobileNetV3UnderOnnxRuntimeProfile) {
+  // Every op ONNX Runtime runs in int8 is quantized, and every Conv's output (after its Relu when one follows) has a
+  // quantizer: ORT then fuses all 52 convolutions (README's benchmark section, profile.js).
+  QWAC_REQUIRE_SHARED();
+  const ModelCase c = place_real("mobilenetv3s-cifar10", &export_profile_for("onnxruntime"));
+  check_convs(c);
+  const ir::Graph& g = *c.model.graph;
+  size_t convs = 0;
+  for (const ir::Node* n : g.nodes()) {
+    const bool quantized =
+        std::find(c.set.quantized_ops.begin(), c.set.quantized_ops.end(), n->name()) != c.set.quantized_ops.end();
+    if (n->op_type() == "Mul" || n->op_type() == "Add" || n->op_type() == "HardSigmoid" ||
+        n->op_type() == "GlobalAveragePool" || n->op_type() == "Gemm") {
+      EXPECT_TRUE(quantized) << n->describe();
+    }
+    if (n->op_type() != "Conv") continue;
+    ++convs;
+    const ir::Value* out = n->output(0);
+    if (out->uses().size() == 1 && out->uses()[0].node->op_type() == "Relu") out = out->uses()[0].node->output(0);
+    EXPECT_NE(c.set.find_by_source(out->name()), nullptr) << n->describe();
+  }
+  EXPECT_EQ(convs, 52u);
+  EXPECT_TRUE(c.set.float_ops.empty());
 }
 
 }  // namespace

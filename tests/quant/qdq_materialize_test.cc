@@ -13,6 +13,7 @@
 #include <random>
 
 #include "onnx/model_io.h"
+#include "quant/hw_config.h"
 #include "quant/quant_params.h"
 #include "runtime/engine.h"
 #include "test_util.h"
@@ -214,6 +215,32 @@ TEST(MaterializeQdq, ConvWeightInputAndInt32Bias) {
           << "dnnl " << dnnl << " fuse " << fuse;
     }
   }
+}
+
+TEST(MaterializeQdq, OnnxRuntimeProfileStoresSignedActivationsAsUint8) {
+  // The same real values on the uint8 grid shifted by 128: ONNX Runtime fuses QDQ Conv on x86 only with uint8
+  // activations. Weights stay int8 (U8S8), the int32 bias is unchanged, the conv's output is a graph output and the
+  // Conv keeps its quantized weight only if the runtime would fuse it: here nothing reads a Q after the conv, so the
+  // profile stores weight and bias in float.
+  ConvCase c;
+  MaterializeOptions plain, ort;
+  ort.profile = &export_profile_for("onnxruntime");
+  const ir::Model a = materialize_qdq(c.b.model, c.set, plain);
+  const ir::Model b = materialize_qdq(c.b.model, c.set, ort);
+  const ir::Node* dq_x = producer_of(b.graph->find_node("conv"), 0);
+  ASSERT_NE(dq_x, nullptr);
+  ASSERT_EQ(dq_x->op_type(), "DequantizeLinear");
+  const Tensor& zp = *dq_x->input(2)->constant;
+  ASSERT_EQ(zp.dtype(), DType::kUInt8);
+  EXPECT_EQ(zp.data<uint8_t>()[0], 128);
+  EXPECT_EQ(dq_x->input(1)->constant->data<float>()[0], c.sx);
+  const ir::Node* conv = b.graph->find_node("conv");
+  EXPECT_TRUE(conv->input(1)->is_constant()) << "weight in float: the Conv has no output Q, ORT would not fuse it";
+  EXPECT_TRUE(conv->input(2)->is_constant());
+  expect_checker_accepts(b);
+  std::mt19937 rng(5);
+  const Tensor x = testing::random_tensor({1, 2, 5, 5}, rng, -8.f, 8.f);
+  EXPECT_EQ(testing::compare_tensors(run(b, x, false, false)[0], run(a, x, false, false)[0], 1e-6, 1e-6), "");
 }
 
 TEST(MaterializeQdq, UncompressedWeightsAndFloatBias) {

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <random>
 
 #include "command.h"
 #include "qwac/resources.h"
@@ -28,17 +27,6 @@ struct BenchOptions {
   bool profile = false;
   std::vector<std::string> shapes;
 };
-
-// Floats uniform in [-1, 1); integer inputs zero (valid as indices and ids).
-Tensor random_input(DType dtype, const Shape& shape, std::mt19937& rng) {
-  Tensor t(dtype, shape);
-  if (dtype == DType::kFloat32) {
-    std::uniform_real_distribution<float> dist(-1.f, 1.f);
-    float* p = t.data<float>();
-    for (int64_t i = 0; i < t.numel(); ++i) p[i] = dist(rng);
-  }
-  return t;
-}
 
 // Mean time per run by op type (with its implementation), then the slowest steps: where the time goes.
 void print_profile(const std::vector<StepProfile>& steps) {
@@ -94,9 +82,8 @@ int run_bench(const BenchOptions& o) {
   InferenceSession engine(model, eo, shapes, so);
   const double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
-  std::mt19937 rng(42);
-  std::map<std::string, Tensor> inputs;
-  for (const auto& spec : engine.inputs()) inputs[spec.name] = random_input(spec.dtype, spec.shape, rng);
+  // Floats in [-1, 1); integer inputs within what the graph accepts (token ids, masks of ones).
+  const std::map<std::string, Tensor> inputs = random_inputs(model, engine.inputs());
   const int64_t batch = engine.inputs().empty() || engine.inputs()[0].shape.empty() ? 1 : engine.inputs()[0].shape[0];
 
   for (int i = 0; i < o.warmup; ++i) engine.run(inputs);

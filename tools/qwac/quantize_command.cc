@@ -91,8 +91,9 @@ double timing(const std::map<std::string, double>& timings, const std::string& k
 }
 
 int run_default(const QuantizeOptions& o, const Config& cfg, const CompressionSettings& settings, const Model& model,
-                const std::string& model_path, const LoadedDataset& built, const ExecutionOptions& ro) {
-  QuantizeResult result = quantize(model, *built.dataset, settings.default_quantization, ro);
+                const std::string& model_path, const LoadedDataset& built, const LoadedDataset& calibration,
+                const ExecutionOptions& ro) {
+  QuantizeResult result = quantize(model, *calibration.dataset, settings.default_quantization, ro);
   result.model.save(o.output_path);
   Report& rep = result.report;
   if (o.evaluate) {
@@ -132,7 +133,7 @@ int run_default(const QuantizeOptions& o, const Config& cfg, const CompressionSe
 
 int run_accuracy_aware(const QuantizeOptions& o, const Config& cfg, const CompressionSettings& settings,
                        const Model& model, const std::string& model_path, const LoadedDataset& built,
-                       const ExecutionOptions& ro) {
+                       const LoadedDataset& calibration, const ExecutionOptions& ro) {
   AccuracyControlParams params = settings.accuracy_control;
   // The checkpoint lives beside the output; its identity is the config text and the model bytes, so --resume
   // refuses a checkpoint of another run.
@@ -141,9 +142,10 @@ int run_accuracy_aware(const QuantizeOptions& o, const Config& cfg, const Compre
                                std::to_string(std::hash<std::string>{}(read_bytes(model_path))) +
                                (ro.int8 ? "" : "-simulated");
   params.resume = o.resume;
-  // One dataset for calibration (its first stat_subset_size samples) and validation, as POT's engine does.
+  // Calibration on engine.calibration_dataset (its first stat_subset_size samples; engine.dataset when absent, as
+  // POT's engine does), validation on engine.dataset.
   AccuracyControlResult result =
-      quantize_with_accuracy_control(model, *built.dataset, *built.dataset, cfg.metrics(), params, ro);
+      quantize_with_accuracy_control(model, *calibration.dataset, *built.dataset, cfg.metrics(), params, ro);
   result.model.save(o.output_path);  // the best model, also when the bound is not reached
   Report& rep = result.report;
   finish_report(rep, o, cfg, model_path);
@@ -180,8 +182,12 @@ int run_quantize(const QuantizeOptions& o) {
   const Model model = Model::load(model_path);
   if (o.evaluate || accuracy_aware || cfg.has_metrics()) cfg.validate_metrics(model);
   const LoadedDataset built = cfg.dataset(model);
+  const LoadedDataset calibration = cfg.has_calibration_dataset() ? cfg.calibration_dataset(model) : built;
   auto logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
   if (built.skipped > 0) logger->warning("skipped " + std::to_string(built.skipped) + " unreadable sample(s)");
+  if (calibration.skipped > 0 && cfg.has_calibration_dataset()) {
+    logger->warning("skipped " + std::to_string(calibration.skipped) + " unreadable calibration sample(s)");
+  }
 
   ExecutionOptions ro;
   ro.batch_size = cfg.engine().batch_size;
@@ -191,9 +197,9 @@ int run_quantize(const QuantizeOptions& o) {
   ro.logger = logger;
   ro.progress = make_console_progress(o.quiet);
   if (settings.algorithm == CompressionAlgorithm::kAccuracyAwareQuantization) {
-    return run_accuracy_aware(o, cfg, settings, model, model_path, built, ro);
+    return run_accuracy_aware(o, cfg, settings, model, model_path, built, calibration, ro);
   }
-  return run_default(o, cfg, settings, model, model_path, built, ro);
+  return run_default(o, cfg, settings, model, model_path, built, calibration, ro);
 }
 
 }  // namespace

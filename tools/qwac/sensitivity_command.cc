@@ -1,6 +1,6 @@
 // `qwac sensitivity --config CFG [--output S.json]`: which quantizer groups hurt the metric, ranked, without any
 // search. Uses the config's AccuracyAwareQuantization params (or DefaultQuantization params with the accuracy
-// defaults) and its dataset for calibration and validation.
+// defaults), engine.calibration_dataset for calibration (engine.dataset when absent) and engine.dataset for validation.
 #include <cstdio>
 #include <memory>
 
@@ -36,6 +36,7 @@ int run_sensitivity(const SensitivityOptions& o) {
   const Model model = Model::load(cfg.model_path());
   cfg.validate_metrics(model);
   const LoadedDataset built = cfg.dataset(model);
+  const LoadedDataset calibration = cfg.has_calibration_dataset() ? cfg.calibration_dataset(model) : built;
   ExecutionOptions ro;
   ro.batch_size = cfg.engine().batch_size;
   ro.threads = o.threads >= 0 ? o.threads : cfg.engine().threads;
@@ -43,7 +44,7 @@ int run_sensitivity(const SensitivityOptions& o) {
   ro.int8 = !o.simulate;
   ro.logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
   ro.progress = make_console_progress(o.quiet);
-  const Report r = quantization_sensitivity(model, *built.dataset, *built.dataset, cfg.metrics(), params, ro);
+  const Report r = quantization_sensitivity(model, *calibration.dataset, *built.dataset, cfg.metrics(), params, ro);
   if (!o.output_path.empty()) write_file_atomically(o.output_path, report_to_json(r) + "\n");
 
   const SensitivityReport& s = *r.sensitivity;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "ir/activation.h"
 #include "ir/fused_ops.h"
 #include "ir/op_schema.h"
 #include "ir/shape/tensor_quantize_params.h"
@@ -15,17 +16,8 @@ namespace {
 constexpr int64_t kConvOpset = 11;
 constexpr size_t kResidualInput = 3;
 
-void check_activation(const InferContext& ctx) {
-  if (!ctx.attrs().has("activation")) return;
-  const std::string& name = ctx.attrs().get_string("activation");
-  const FusedActivationFacts* facts = find_fused_activation(name);
-  if (facts == nullptr) ctx.fail("activation '" + name + "' is not one of the fusable activations");
-  const std::vector<float> params = ctx.attrs().get_floats("activation_params", {});
-  if (!params.empty() && params.size() != facts->num_params) {
-    ctx.fail("activation_params has " + std::to_string(params.size()) + " values, " + name + " takes " +
-             std::to_string(facts->num_params));
-  }
-}
+// Parses the activation attributes (throws InvalidModel naming the node when they are not a known activation).
+void check_activation(const InferContext& ctx) { Activation::from_attributes(ctx.attrs(), ctx.node().describe()); }
 
 // True when `from` broadcasts into `to` without growing it (numpy rules, `to` unchanged).
 bool broadcasts_into(const Shape& from, const Shape& to) {
@@ -162,6 +154,15 @@ std::vector<OutputInfo> infer_qlinear_pool(const InferContext& ctx) {
   return outputs;
 }
 
+// Activation: the element-wise activation of a float tensor.
+std::vector<OutputInfo> infer_activation(const InferContext& ctx) {
+  const TensorInfo& x = ctx.input(0);
+  if (x.dtype != DType::kFloat32) ctx.fail("input X is " + std::string(dtype_name(x.dtype)) + ", expected float");
+  if (!ctx.attrs().has("activation")) ctx.fail("attribute activation is missing");
+  check_activation(ctx);
+  return {{x.dtype, x.shape}};
+}
+
 }  // namespace
 
 void register_fused_shapes(OpRegistry& registry) {
@@ -169,6 +170,7 @@ void register_fused_shapes(OpRegistry& registry) {
   registry.add(OpSchema{std::string(kFakeQuantizeOp), std::string(kQwacDomain), 1, &infer_fake_quantize});
   registry.add(OpSchema{std::string(kQConvOp), std::string(kQwacDomain), 1, &infer_qconv});
   registry.add(OpSchema{std::string(kQLinearPoolOp), std::string(kQwacDomain), 1, &infer_qlinear_pool});
+  registry.add(OpSchema{std::string(kActivationOp), std::string(kQwacDomain), 1, &infer_activation});
 }
 
 }  // namespace qwac::ir

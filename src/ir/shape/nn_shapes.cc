@@ -290,7 +290,9 @@ void register_nn_shapes(OpRegistry& registry) {
       {"BatchNormalization", 1, infer_batch_norm},
       {"InstanceNormalization", 1, infer_instance_norm},
       {"LRN", 1, infer_lrn},
-      {"LayerNormalization", 17, infer_layer_norm},
+      // Accepted at every opset, as ONNX Runtime does (its former contrib op, registered in the ONNX domain for
+      // opsets 1-16 with the same attributes and outputs); passes/recognize_layer_norm.h writes it.
+      {"LayerNormalization", 1, infer_layer_norm},
       {"Softmax", 1, infer_softmax_family},
       {"LogSoftmax", 1, infer_softmax_family},
       {"Hardmax", 1, infer_softmax_family},

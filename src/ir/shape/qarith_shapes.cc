@@ -2,6 +2,7 @@
 // of the float op on the dequantized operands, the type of the trailing QuantizeLinear (y_zero_point's) or float.
 #include <string>
 
+#include "ir/activation.h"
 #include "ir/fused_ops.h"
 #include "ir/op_schema.h"
 #include "qwac/error.h"
@@ -28,17 +29,7 @@ void check_quantized_input(const InferContext& ctx, size_t x, size_t scale, size
   if (zp != t) ctx.fail(std::string(name) + "'s zero point is " + type_name(zp) + ", expected " + type_name(t));
 }
 
-void check_activation(const InferContext& ctx) {
-  if (!ctx.attrs().has("activation")) return;
-  const std::string& name = ctx.attrs().get_string("activation");
-  if (name != "Relu" && name != "Clip") ctx.fail("activation '" + name + "' (expected Relu or Clip)");
-  const std::vector<float> params = ctx.attrs().get_floats("activation_params", {});
-  const size_t expected = name == "Clip" ? 2 : 0;
-  if (!params.empty() && params.size() != expected) {
-    ctx.fail("activation_params has " + std::to_string(params.size()) + " values, " + name + " takes " +
-             std::to_string(expected));
-  }
-}
+void check_activation(const InferContext& ctx) { Activation::from_attributes(ctx.attrs(), ctx.node().describe()); }
 
 // float, or y_zero_point's type when the output is quantized.
 DType output_type(const InferContext& ctx, size_t y_scale, size_t y_zero_point) {

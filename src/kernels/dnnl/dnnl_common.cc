@@ -179,37 +179,6 @@ bool all_float(const KernelContext& ctx, std::initializer_list<size_t> inputs, s
 
 namespace qwac::kernels::dnnl_impl {
 
-bool append_activation(dnnl::post_ops& ops, const std::string& name, const std::vector<float>& params,
-                       std::string& reason) {
-  using alg = dnnl::algorithm;
-  auto param = [&](size_t i, float fallback) { return i < params.size() ? params[i] : fallback; };
-  if (name.empty()) return true;
-  if (name == "Relu") {
-    ops.append_eltwise(1.f, alg::eltwise_relu, 0.f, 0.f);
-  } else if (name == "LeakyRelu") {
-    ops.append_eltwise(1.f, alg::eltwise_relu, param(0, 0.01f), 0.f);
-  } else if (name == "Clip") {
-    ops.append_eltwise(1.f, alg::eltwise_clip, param(0, -std::numeric_limits<float>::max()),
-                       param(1, std::numeric_limits<float>::max()));
-  } else if (name == "Sigmoid") {
-    ops.append_eltwise(1.f, alg::eltwise_logistic, 0.f, 0.f);
-  } else if (name == "HardSigmoid") {
-    // max(0, min(1, alpha*x + beta)) as linear then clip.
-    ops.append_eltwise(1.f, alg::eltwise_linear, param(0, 0.2f), param(1, 0.5f));
-    ops.append_eltwise(1.f, alg::eltwise_clip, 0.f, 1.f);
-  } else if (name == "HardSwish") {
-    ops.append_eltwise(1.f, alg::eltwise_hardswish, 0.f, 0.f);  // x * relu6(x + 3) / 6, as ONNX HardSwish
-  } else if (name == "Tanh") {
-    ops.append_eltwise(1.f, alg::eltwise_tanh, 0.f, 0.f);
-  } else if (name == "Elu") {
-    ops.append_eltwise(1.f, alg::eltwise_elu, param(0, 1.f), 0.f);
-  } else {
-    reason = "activation '" + name + "' has no oneDNN post-op";
-    return false;
-  }
-  return true;
-}
-
 bool forward_geometry(const ir::Node& node, const std::vector<int64_t>& in_spatial,
                       const std::vector<int64_t>& kernel, SpatialGeometry& g, std::string& reason) {
   const size_t n = in_spatial.size();

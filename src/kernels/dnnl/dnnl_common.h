@@ -85,10 +85,6 @@ bool try_create(Fn&& fn, std::string& reason, const std::string& what) {
   }
 }
 
-// Appends the post-ops of a fused activation (ir/fused_ops.h names); false with a reason when oneDNN cannot.
-bool append_activation(dnnl::post_ops& ops, const std::string& name, const std::vector<float>& params,
-                       std::string& reason);
-
 // Spatial geometry of a Conv/ConvTranspose/pooling node, resolved from attributes and concrete shapes.
 struct SpatialGeometry {
   dnnl::memory::dims kernel, strides, dilations, pad_begin, pad_end;  // dilations in oneDNN terms (onnx - 1)

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "ir/fused_ops.h"
+#include "kernels/dnnl/dnnl_activation.h"
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_families.h"
 
@@ -109,8 +110,7 @@ std::unique_ptr<Kernel> ConvKernel::create(const KernelContext& ctx, std::string
     ops.append_sum(1.f);
   }
   if (node.domain() == ir::kQwacDomain) {
-    const std::string act = node.attrs.get_string("activation", "");
-    if (!append_activation(ops, act, node.attrs.get_floats("activation_params", {}), reason)) return nullptr;
+    if (!append_activation(ops, ir::Activation::from_attributes(node.attrs, node.describe()), reason)) return nullptr;
   }
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);

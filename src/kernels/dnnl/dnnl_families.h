@@ -12,6 +12,7 @@ void register_qgemm_kernels(KernelRegistry& registry);      // QGemm (com.qwac):
 void register_dequantize_kernels(KernelRegistry& registry);  // DequantizeLinear (per-tensor, 8-bit)
 void register_deconv_kernels(KernelRegistry& registry);     // ConvTranspose
 void register_matmul_kernels(KernelRegistry& registry);     // Gemm, MatMul
+void register_fused_matmul_kernels(KernelRegistry& registry);  // FusedMatMul (com.qwac)
 void register_pool_kernels(KernelRegistry& registry);       // MaxPool, AveragePool, Global*Pool
 void register_eltwise_kernels(KernelRegistry& registry);    // Relu, LeakyRelu, Sigmoid, Tanh, Clip, Elu, ...
 void register_binary_kernels(KernelRegistry& registry);     // Add, Sub, Mul, Div
@@ -19,5 +20,6 @@ void register_batchnorm_kernels(KernelRegistry& registry);  // BatchNormalizatio
 void register_concat_kernels(KernelRegistry& registry);     // Concat
 void register_softmax_kernels(KernelRegistry& registry);    // Softmax, LogSoftmax
 void register_lrn_kernels(KernelRegistry& registry);        // LRN
+void register_layer_norm_kernels(KernelRegistry& registry);  // LayerNormalization
 
 }  // namespace qwac::kernels::dnnl_impl

@@ -1,7 +1,8 @@
 // QAdd (com.qwac, ir/fused_ops.h) as a vectorizable loop over the 8-bit operands, parallel with OpenMP. It computes
 // exactly the reference's float simulation, float(q - zp) * scale per operand, the float sum, the activation and
 // QuantizeLinear's division by y_scale and round-half-to-even (done by adding and subtracting 1.5 * 2^23 after the
-// clamp to the output range, which the compiler can vectorize, where std::nearbyint is a library call).
+// clamp to the output range, which the compiler can vectorize, where std::nearbyint is a library call). Relu and
+// Clip are a clamp of the sum; other activations (kernels/ref/activation.h) are applied to blocks of sums.
 //
 // Element-wise math does not care about layout as long as both operands and the output share one: when an operand
 // arrives in a oneDNN layout (the nhwc output of a QConv), the other is reordered into that layout if it is not
@@ -15,10 +16,12 @@
 #include <limits>
 #include <type_traits>
 
+#include "ir/activation.h"
 #include "ir/fused_ops.h"
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_families.h"
 #include "kernels/dnnl/dnnl_requantize.h"
+#include "kernels/ref/activation.h"
 #include "kernels/ref/elementwise_broadcast.h"
 #include "kernels/ref/quantized_kernel_util.h"
 
@@ -36,9 +39,24 @@ constexpr int64_t kParallelMinWork = 32768;
 struct QAddParams {
   float a_scale = 1.f, b_scale = 1.f, y_scale = 1.f;
   int32_t a_zp = 0, b_zp = 0, y_zp = 0;
-  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();  // activation
+  // Relu and Clip as a clamp of the sum (vectorizes); any other activation is applied by the oracle to blocks of
+  // sums (`act`, kNone when the clamp does it).
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  ir::Activation act;
   float q_lo = 0.f, q_hi = 0.f;  // bounds of y / y_scale: the output type's range minus y_zp
 };
+
+// QuantizeLinear of the activated sum `s` (or the float itself for a float output).
+template <typename Y>
+__attribute__((always_inline)) inline Y store(float s, const QAddParams& p) {
+  if constexpr (std::is_same_v<Y, float>) {
+    return s;
+  } else {
+    float v = std::min(std::max(s / p.y_scale, p.q_lo), p.q_hi);
+    v = (v + kRoundMagic) - kRoundMagic;
+    return static_cast<Y>(static_cast<int32_t>(v) + p.y_zp);
+  }
+}
 
 // SA / SB: how far an operand advances per element (1, or 0 for a broadcast one). The parameters are copied to
 // locals: the compiler cannot know that the 8-bit stores do not alias them.
@@ -46,17 +64,22 @@ template <typename A, typename B, typename Y, int SA, int SB>
 __attribute__((always_inline)) inline void qadd_span(const A* a, const B* b, Y* y, int64_t n,
                                                      const QAddParams& params) {
   const QAddParams p = params;
-  for (int64_t i = 0; i < n; ++i) {
+  auto sum = [&](int64_t i) {
     const float fa = static_cast<float>(static_cast<int32_t>(a[i * SA]) - p.a_zp) * p.a_scale;
     const float fb = static_cast<float>(static_cast<int32_t>(b[i * SB]) - p.b_zp) * p.b_scale;
-    const float s = std::min(std::max(fa + fb, p.lo), p.hi);
-    if constexpr (std::is_same_v<Y, float>) {
-      y[i] = s;
-    } else {
-      float v = std::min(std::max(s / p.y_scale, p.q_lo), p.q_hi);
-      v = (v + kRoundMagic) - kRoundMagic;
-      y[i] = static_cast<Y>(static_cast<int32_t>(v) + p.y_zp);
-    }
+    return fa + fb;
+  };
+  if (p.act.none()) {
+    for (int64_t i = 0; i < n; ++i) y[i] = store<Y>(std::min(std::max(sum(i), p.lo), p.hi), p);
+    return;
+  }
+  constexpr int64_t kBlock = 256;
+  float s[kBlock];
+  for (int64_t begin = 0; begin < n; begin += kBlock) {
+    const int64_t count = std::min(kBlock, n - begin);
+    for (int64_t i = 0; i < count; ++i) s[i] = sum(begin + i);
+    ref::apply_activation(p.act, s, count);
+    for (int64_t i = 0; i < count; ++i) y[begin + i] = store<Y>(s[i], p);
   }
 }
 
@@ -218,16 +241,14 @@ std::unique_ptr<Kernel> QAddKernel::create(const KernelContext& ctx, std::string
       return nullptr;
     }
   }
-  const std::string act = node.attrs.get_string("activation", "");
-  if (act == "Relu") {
+  const ir::Activation act = ir::Activation::from_attributes(node.attrs, node.describe());
+  if (act.kind == ir::ActivationKind::kRelu) {
     p.lo = 0.f;
-  } else if (act == "Clip") {
-    const std::vector<float> params = node.attrs.get_floats("activation_params", {});
-    if (params.size() > 0) p.lo = params[0];
-    if (params.size() > 1) p.hi = params[1];
-  } else if (!act.empty()) {
-    reason = "activation '" + act + "' (QAdd takes Relu or Clip)";
-    return nullptr;
+  } else if (act.kind == ir::ActivationKind::kClip) {
+    p.lo = act.alpha;
+    p.hi = act.beta;
+  } else {
+    p.act = act;
   }
   k->span_ = span_fn(ctx.inputs[In::kA].dtype, ctx.inputs[In::kB].dtype, y_type);
   k->threads_ = std::max(1, ctx.num_threads);

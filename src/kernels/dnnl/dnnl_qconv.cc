@@ -1,11 +1,11 @@
 // QConv (com.qwac, ir/fused_ops.h) on oneDNN's int8 convolution: u8/s8 source, s8 weights reordered once (with
 // oneDNN's s8-source compensation when it needs one), s32 accumulation, and the requantization as attributes:
-//   dst = saturate(round(act(output_scale[c] * (acc + bias'[c])) + zp_y))
-// with output_scale[c] = s_x * s_w[c] / s_y (s_x * s_w[c] for a float output), the source zero point as a oneDNN
-// zero-point attribute, and the dequantized bias B passed in accumulator units, bias'[c] = B[c] / (s_x * s_w[c]),
-// as f32 (oneDNN 2.x adds the bias to the accumulator before the output scale). This is the float simulation
-// y = Q(act(conv(DQ(x), DQ(W)) + B)) up to float rounding: Relu commutes with the positive scale, Clip bounds are
-// divided by s_y. oneDNN adds the destination zero point before rounding, so an exact tie with an odd zero point
+//   dst = saturate(round(act(s_x * s_w[c] * (acc + bias'[c])) / s_y + zp_y))
+// with the activation applied in the real domain (kernels/dnnl/dnnl_activation.h: any kind; 1 / s_y folded into the
+// output scale or the activation's last linear step where it commutes), s_y = 1 for a float output, the source zero
+// point as a oneDNN zero-point attribute, and the dequantized bias B passed in accumulator units,
+// bias'[c] = B[c] / (s_x * s_w[c]), as f32 (oneDNN 2.x adds the bias to the accumulator before the output scale).
+// This is the float simulation y = Q(act(conv(DQ(x), DQ(W)) + B)) up to float rounding. oneDNN adds the destination zero point before rounding, so an exact tie with an odd zero point
 // lands one step away from QuantizeLinear's round-then-add. Integer tensors stay in the layout oneDNN picks
 // (nhwc for int8) between consecutive QConvs. A float X (the QuantizeLinear before the Conv folded in) is quantized
 // by one reorder with scale 1 / s_x from the producer's layout: a product instead of QuantizeLinear's division, so a

@@ -1,9 +1,8 @@
 // QGemm (com.qwac, ir/fused_ops.h) on oneDNN's int8 matmul: u8/s8 source [M, K] (the leading dims of X flattened),
 // s8 weights [K, N] packed once, s32 accumulation, and the requantization as attributes, as in QConv:
-//   dst = saturate(round(act(output_scale[n] * (acc + bias'[n])) + zp_y))
-// with output_scale[n] = s_x * s_w[n] / s_y (s_x * s_w[n] for a float output), the source zero point as a oneDNN
-// zero-point attribute, the bias in accumulator units bias'[n] = B[n] / (s_x * s_w[n]) and Clip bounds divided by
-// s_y. A float X is quantized by the kernel first with QuantizeLinear's exact arithmetic (division, round half to
+//   dst = saturate(round(act(s_x * s_w[n] * (acc + bias'[n])) / s_y + zp_y))
+// with the activation in the real domain (kernels/dnnl/dnnl_activation.h), s_y = 1 for a float output, the source
+// zero point as a oneDNN zero-point attribute and the bias in accumulator units bias'[n] = B[n] / (s_x * s_w[n]). A float X is quantized by the kernel first with QuantizeLinear's exact arithmetic (division, round half to
 // even). Like QConv, this is the float simulation up to float rounding of the requantization.
 #include <algorithm>
 #include <cmath>

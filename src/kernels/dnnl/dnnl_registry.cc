@@ -13,6 +13,7 @@ void register_dnnl_kernels(KernelRegistry& registry) {
   dnnl_impl::register_dequantize_kernels(registry);
   dnnl_impl::register_deconv_kernels(registry);
   dnnl_impl::register_matmul_kernels(registry);
+  dnnl_impl::register_fused_matmul_kernels(registry);
   dnnl_impl::register_pool_kernels(registry);
   dnnl_impl::register_eltwise_kernels(registry);
   dnnl_impl::register_binary_kernels(registry);
@@ -20,6 +21,7 @@ void register_dnnl_kernels(KernelRegistry& registry) {
   dnnl_impl::register_concat_kernels(registry);
   dnnl_impl::register_softmax_kernels(registry);
   dnnl_impl::register_lrn_kernels(registry);
+  dnnl_impl::register_layer_norm_kernels(registry);
 }
 
 }  // namespace qwac::kernels

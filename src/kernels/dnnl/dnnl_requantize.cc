@@ -1,8 +1,7 @@
 #include "kernels/dnnl/dnnl_requantize.h"
 
-#include <limits>
-
 #include "ir/fused_ops.h"
+#include "kernels/dnnl/dnnl_activation.h"
 
 namespace qwac::kernels::dnnl_impl {
 
@@ -17,24 +16,15 @@ int32_t constant_zero_point(const KernelContext& ctx, size_t i) {
   return t.dtype() == DType::kUInt8 ? t.data<uint8_t>()[0] : t.data<int8_t>()[0];
 }
 
-bool requantization_attr(const ir::Node& node, const std::vector<float>& out_scales, int32_t x_zp, int32_t y_zp,
+bool requantization_attr(const ir::Activation& act, std::vector<float> real_scales, int32_t x_zp, int32_t y_zp,
                          double s_y, dnnl::primitive_attr& attr, std::string& reason) {
-  attr.set_output_scales(out_scales.size() > 1 ? 1 << 1 : 0, out_scales);
+  dnnl::post_ops ops;
+  double multiplier = 1.0;
+  if (!append_requantized_activation(ops, act, s_y, multiplier, reason)) return false;
+  for (float& s : real_scales) s = static_cast<float>(s * multiplier);
+  attr.set_output_scales(real_scales.size() > 1 ? 1 << 1 : 0, real_scales);
   if (x_zp != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {x_zp});
   if (y_zp != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {y_zp});
-  dnnl::post_ops ops;
-  const std::string act = node.attrs.get_string("activation", "");
-  if (act == "Relu") {
-    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-  } else if (act == "Clip") {
-    const std::vector<float> p = node.attrs.get_floats("activation_params", {});
-    const double lo = p.size() > 0 ? p[0] : -std::numeric_limits<float>::max();
-    const double hi = p.size() > 1 ? p[1] : std::numeric_limits<float>::max();
-    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, static_cast<float>(lo / s_y), static_cast<float>(hi / s_y));
-  } else if (!act.empty()) {
-    reason = "activation '" + act + "' (" + node.op_type() + " takes Relu or Clip)";
-    return false;
-  }
   attr.set_post_ops(ops);
   return true;
 }
@@ -47,7 +37,7 @@ bool conv_like_requantization(const KernelContext& ctx, int64_t channels, const 
   out.s_x = ctx.inputs[In::kXScale].value->data<float>()[0];
   out.s_y = quantized_output ? ctx.inputs[In::kYScale].value->data<float>()[0] : 1.0;
   if (!(out.s_x > 0.0) || !(out.s_y > 0.0)) {
-    reason = "scales must be positive (Relu only commutes with a positive output scale)";
+    reason = "scales must be positive";
     return false;
   }
   const Tensor& w_scale = *ctx.inputs[In::kWScale].value;
@@ -60,8 +50,8 @@ bool conv_like_requantization(const KernelContext& ctx, int64_t channels, const 
       reason = std::string("weight scale of output ") + channel_word + " " + std::to_string(c) + " is not positive";
       return false;
     }
-    if (per_channel || c == 0)
-      out_scales[static_cast<size_t>(per_channel ? c : 0)] = static_cast<float>(out.s_x * s_w / out.s_y);
+    // The dequantization scale; requantization_attr divides by s_y where the activation allows.
+    if (per_channel || c == 0) out_scales[static_cast<size_t>(per_channel ? c : 0)] = static_cast<float>(out.s_x * s_w);
     if (has_bias) {
       out.bias[static_cast<size_t>(c)] =
           static_cast<float>(ctx.inputs[In::kBias].value->data<float>()[c] / (out.s_x * s_w));
@@ -69,7 +59,8 @@ bool conv_like_requantization(const KernelContext& ctx, int64_t channels, const 
   }
   out.x_zp = constant_zero_point(ctx, In::kXZeroPoint);
   const int32_t y_zp = quantized_output ? constant_zero_point(ctx, In::kYZeroPoint) : 0;
-  return requantization_attr(ctx.node, out_scales, out.x_zp, y_zp, out.s_y, out.attr, reason);
+  const ir::Activation act = ir::Activation::from_attributes(ctx.node.attrs, ctx.node.describe());
+  return requantization_attr(act, std::move(out_scales), out.x_zp, y_zp, out.s_y, out.attr, reason);
 }
 
 }  // namespace qwac::kernels::dnnl_impl

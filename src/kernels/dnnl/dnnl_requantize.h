@@ -7,6 +7,7 @@
 
 #include <dnnl.hpp>
 
+#include "ir/activation.h"
 #include "ir/graph.h"
 #include "kernels/kernel.h"
 
@@ -19,9 +20,9 @@ dnnl::memory::data_type int8_or_f32(DType t);
 int32_t constant_zero_point(const KernelContext& ctx, size_t i);
 
 // The requantization of a QConv / QGemm (their shared input layout, ir/fused_ops.h) with `channels` outputs along
-// destination dim 1: output_scale[c] = s_x * s_w[c] / s_y (s_y = 1 for a float output), the float bias in
-// accumulator units B[c] / (s_x * s_w[c]) (oneDNN adds the bias before the output scale), and `attr` set by
-// requantization_attr. False with `reason` for non-positive scales or an unsupported activation.
+// destination dim 1: the dequantization scales s_x * s_w[c], the float bias in accumulator units B[c] / (s_x * s_w[c])
+// (oneDNN adds the bias before the output scale), and `attr` set by requantization_attr with the node's activation.
+// False with `reason` for non-positive scales or an activation oneDNN cannot compute.
 struct Requantization {
   double s_x = 1, s_y = 1;
   int32_t x_zp = 0;
@@ -31,11 +32,11 @@ struct Requantization {
 bool conv_like_requantization(const KernelContext& ctx, int64_t channels, const char* channel_word,
                               Requantization& out, std::string& reason);
 
-// dst = saturate(round(act(output_scale * acc) + y_zp)) with the source zero point subtracted by oneDNN:
-// output scales (per-tensor, or per channel of destination dim 1 when out_scales has more than one), zero points,
-// and the node's fused activation (Relu, or Clip whose bounds are divided by s_y because oneDNN applies post-ops
-// after the output scale). False with `reason` for another activation.
-bool requantization_attr(const ir::Node& node, const std::vector<float>& out_scales, int32_t x_zp, int32_t y_zp,
+// dst = saturate(round(linear(act(real_scales * acc), 1 / s_y) + y_zp)) with the source zero point subtracted by
+// oneDNN: the activation applied in the real domain (kernels/dnnl/dnnl_activation.h; a positively homogeneous one
+// after the scales folded into the output scale instead), per-tensor or per-channel (destination dim 1) scales when
+// real_scales has more than one, and the zero points. False with `reason` when oneDNN cannot compute `act`.
+bool requantization_attr(const ir::Activation& act, std::vector<float> real_scales, int32_t x_zp, int32_t y_zp,
                          double s_y, dnnl::primitive_attr& attr, std::string& reason);
 
 }  // namespace qwac::kernels::dnnl_impl

@@ -3,10 +3,13 @@
 // kernel.
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 
+#include "ir/activation.h"
 #include "kernels/kernel.h"
+#include "kernels/ref/activation.h"
 #include "kernels/ref/elementwise_common.h"
 #include "kernels/ref/ref_families.h"
 
@@ -26,7 +29,6 @@ namespace {
     }                                                    \
   };
 
-QWAC_FLOAT_UNARY(Tanh, std::tanh(x))
 QWAC_FLOAT_UNARY(Softsign, x / (T(1) + std::fabs(x)))
 QWAC_FLOAT_UNARY(Erf, std::erf(x))
 QWAC_FLOAT_UNARY(Sqrt, std::sqrt(x))
@@ -55,17 +57,6 @@ T softplus(T x) {
   return x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
 }
 
-struct Sigmoid {
-  template <typename T>
-  static constexpr bool accepts = kIsFloat<T>;
-  template <typename T>
-  T operator()(T x) const {
-    // Two forms so exp never overflows.
-    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-    const T e = std::exp(x);
-    return e / (T(1) + e);
-  }
-};
 
 struct Softplus {
   template <typename T>
@@ -94,15 +85,22 @@ struct Relu {
   }
 };
 
-struct LeakyRelu {
+
+// The float activations of the table in ir/activation.h (LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish, Elu,
+// Gelu): the node's descriptor, parsed once, and the scalar oracle.
+struct ActivationFn {
   template <typename T>
   static constexpr bool accepts = kIsFloat<T>;
-  explicit LeakyRelu(const KernelContext& ctx) : alpha(ctx.node.attrs.get_float("alpha", 0.01f)) {}
+  explicit ActivationFn(const KernelContext& ctx) {
+    const std::optional<ir::Activation> parsed = ir::activation_from_node(ctx.node, ctx.opset);
+    if (!parsed) throw InvalidModel(ctx.node.describe() + ": attributes do not describe a known activation");
+    act = *parsed;
+  }
   template <typename T>
   T operator()(T x) const {
-    return x < T(0) ? static_cast<T>(alpha) * x : x;
+    return activation_scalar(act, x);
   }
-  float alpha;
+  ir::Activation act;
 };
 
 struct ThresholdedRelu {
@@ -116,38 +114,8 @@ struct ThresholdedRelu {
   float alpha;
 };
 
-struct HardSigmoid {
-  template <typename T>
-  static constexpr bool accepts = kIsFloat<T>;
-  explicit HardSigmoid(const KernelContext& ctx)
-      : alpha(ctx.node.attrs.get_float("alpha", 0.2f)), beta(ctx.node.attrs.get_float("beta", 0.5f)) {}
-  template <typename T>
-  T operator()(T x) const {
-    return std::max(T(0), std::min(T(1), static_cast<T>(alpha) * x + static_cast<T>(beta)));
-  }
-  float alpha, beta;
-};
 
-// HardSwish = x * HardSigmoid(x) with alpha = 1/6, beta = 0.5 (spec definition).
-struct HardSwish {
-  template <typename T>
-  static constexpr bool accepts = kIsFloat<T>;
-  template <typename T>
-  T operator()(T x) const {
-    return x * std::max(T(0), std::min(T(1), x * (T(1) / T(6)) + T(0.5)));
-  }
-};
 
-struct Elu {
-  template <typename T>
-  static constexpr bool accepts = kIsFloat<T>;
-  explicit Elu(const KernelContext& ctx) : alpha(ctx.node.attrs.get_float("alpha", 1.0f)) {}
-  template <typename T>
-  T operator()(T x) const {
-    return x < T(0) ? static_cast<T>(alpha) * (std::exp(x) - T(1)) : x;
-  }
-  float alpha;
-};
 
 struct Celu {
   template <typename T>
@@ -175,28 +143,6 @@ struct Selu {
   float alpha, gamma;
 };
 
-struct Gelu {
-  template <typename T>
-  static constexpr bool accepts = kIsFloat<T>;
-  explicit Gelu(const KernelContext& ctx) {
-    const std::string mode = ctx.node.attrs.get_string("approximate", "none");
-    if (mode == "tanh") {
-      tanh_approx = true;
-    } else if (mode != "none") {
-      throw InvalidModel(ctx.node.describe() + ": attribute 'approximate' is '" + mode +
-                         "', expected 'none' or 'tanh'");
-    }
-  }
-  template <typename T>
-  T operator()(T x) const {
-    if (tanh_approx) {
-      const T k = static_cast<T>(0.79788456080286535588);  // sqrt(2/pi)
-      return T(0.5) * x * (T(1) + std::tanh(k * (x + static_cast<T>(0.044715) * x * x * x)));
-    }
-    return T(0.5) * x * (T(1) + std::erf(x * static_cast<T>(0.70710678118654752440)));
-  }
-  bool tanh_approx = false;
-};
 
 struct Shrink {
   template <typename T>
@@ -388,16 +334,16 @@ struct UnaryOpDef {
 
 const UnaryOpDef kUnaryOps[] = {
     {"Relu", 6, &make_unary<Relu>},
-    {"LeakyRelu", 6, &make_unary<LeakyRelu>},
-    {"Sigmoid", 6, &make_unary<Sigmoid>},
-    {"Tanh", 6, &make_unary<Tanh>},
-    {"HardSigmoid", 6, &make_unary<HardSigmoid>},
-    {"HardSwish", 14, &make_unary<HardSwish>},
-    {"Elu", 6, &make_unary<Elu>},
+    {"LeakyRelu", 6, &make_unary<ActivationFn>},
+    {"Sigmoid", 6, &make_unary<ActivationFn>},
+    {"Tanh", 6, &make_unary<ActivationFn>},
+    {"HardSigmoid", 6, &make_unary<ActivationFn>},
+    {"HardSwish", 14, &make_unary<ActivationFn>},
+    {"Elu", 6, &make_unary<ActivationFn>},
     {"Selu", 6, &make_unary<Selu>},
     {"Softplus", 1, &make_unary<Softplus>},
     {"Softsign", 1, &make_unary<Softsign>},
-    {"Gelu", 20, &make_unary<Gelu>},
+    {"Gelu", 20, &make_unary<ActivationFn>},
     {"Erf", 9, &make_unary<Erf>},
     {"Sqrt", 6, &make_unary<Sqrt>},
     {"Exp", 6, &make_unary<Exp>},

@@ -1,10 +1,10 @@
 // Reference kernels of qwac's fused ops, by composition: the reference kernel of the base op computes into the
 // output, then the residual and the activation are applied in place. Being the oracle, this stays simple.
 #include <algorithm>
-#include <cmath>
-#include <limits>
 
+#include "ir/activation.h"
 #include "ir/fused_ops.h"
+#include "kernels/ref/activation.h"
 #include "kernels/ref/ref_families.h"
 
 namespace qwac::kernels::ref {
@@ -12,48 +12,6 @@ namespace {
 
 constexpr int64_t kConvOpset = 11;
 constexpr size_t kResidualInput = 3;
-
-// y = f(x) for one fused activation; parameters resolved once at creation.
-struct Activation {
-  std::string name;
-  float p0 = 0.f, p1 = 0.f;
-
-  static Activation parse(const ir::Node& node) {
-    Activation a;
-    a.name = node.attrs.get_string("activation", "");
-    const std::vector<float> params = node.attrs.get_floats("activation_params", {});
-    auto param = [&](size_t i, float fallback) { return i < params.size() ? params[i] : fallback; };
-    if (a.name == "LeakyRelu") a.p0 = param(0, 0.01f);
-    if (a.name == "Elu") a.p0 = param(0, 1.f);
-    if (a.name == "HardSigmoid") a.p0 = param(0, 0.2f), a.p1 = param(1, 0.5f);
-    if (a.name == "Clip") {
-      a.p0 = param(0, -std::numeric_limits<float>::infinity());
-      a.p1 = param(1, std::numeric_limits<float>::infinity());
-    }
-    return a;
-  }
-
-  void apply(float* y, int64_t n) const {
-    if (name.empty()) return;
-    if (name == "Relu") {
-      for (int64_t i = 0; i < n; ++i) y[i] = std::max(y[i], 0.f);
-    } else if (name == "LeakyRelu") {
-      for (int64_t i = 0; i < n; ++i) y[i] = y[i] >= 0.f ? y[i] : p0 * y[i];
-    } else if (name == "Clip") {
-      for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], p0), p1);
-    } else if (name == "Sigmoid") {
-      for (int64_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + std::exp(-y[i]));
-    } else if (name == "HardSigmoid") {
-      for (int64_t i = 0; i < n; ++i) y[i] = std::max(0.f, std::min(1.f, p0 * y[i] + p1));
-    } else if (name == "HardSwish") {
-      for (int64_t i = 0; i < n; ++i) y[i] = y[i] * std::max(0.f, std::min(1.f, y[i] / 6.f + 0.5f));
-    } else if (name == "Tanh") {
-      for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
-    } else if (name == "Elu") {
-      for (int64_t i = 0; i < n; ++i) y[i] = y[i] >= 0.f ? y[i] : p0 * (std::exp(y[i]) - 1.f);
-    }
-  }
-};
 
 class FusedConvKernel final : public Kernel {
  public:
@@ -63,11 +21,7 @@ class FusedConvKernel final : public Kernel {
       reason = "only float FusedConv is implemented";
       return nullptr;
     }
-    const Activation act = Activation::parse(node);
-    if (!act.name.empty() && ir::find_fused_activation(act.name) == nullptr) {
-      reason = "unknown activation '" + act.name + "'";
-      return nullptr;
-    }
+    const ir::Activation act = ir::Activation::from_attributes(node.attrs, node.describe());
     auto k = std::make_unique<FusedConvKernel>();
     k->activation_ = act;
     // A private single-node graph holding the plain Conv the reference Conv kernel is built for.
@@ -110,7 +64,7 @@ class FusedConvKernel final : public Kernel {
     float* y = outputs[0].data<float>();
     const int64_t n = outputs[0].numel();
     if (has_residual_) add_residual(inputs[kResidualInput].data<float>(), y);
-    activation_.apply(y, n);
+    apply_activation(activation_, y, n);
   }
 
  private:
@@ -135,14 +89,39 @@ class FusedConvKernel final : public Kernel {
 
   std::unique_ptr<ir::Graph> graph_;  // owns the Conv node conv_ was created for
   std::unique_ptr<Kernel> conv_;
-  Activation activation_;
+  ir::Activation activation_;
   bool has_residual_ = false;
   Shape residual_shape_, out_shape_;
+};
+
+// com.qwac Activation: the oracle over a float tensor.
+class ActivationKernel final : public Kernel {
+ public:
+  static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason) {
+    if (ctx.inputs.at(0).dtype != DType::kFloat32) {
+      reason = "only float Activation is implemented";
+      return nullptr;
+    }
+    auto k = std::make_unique<ActivationKernel>();
+    k->activation_ = ir::Activation::from_attributes(ctx.node.attrs, ctx.node.describe());
+    return k;
+  }
+
+  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
+    const int64_t n = inputs[0].numel();
+    std::copy_n(inputs[0].data<float>(), n, outputs[0].data<float>());
+    apply_activation(activation_, outputs[0].data<float>(), n);
+  }
+
+ private:
+  ir::Activation activation_;
 };
 
 }  // namespace
 
 void register_fused_kernels(KernelRegistry& registry) {
+  registry.add(KernelDef{std::string(ir::kActivationOp), std::string(ir::kQwacDomain), 1, INT_MAX, "ref", false,
+                         &ActivationKernel::create});
   registry.add(KernelDef{std::string(ir::kFusedConvOp), std::string(ir::kQwacDomain), 1, INT_MAX, "ref", false,
                          &FusedConvKernel::create});
 }

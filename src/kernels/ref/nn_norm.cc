@@ -177,7 +177,7 @@ void register_nn_norm_kernels(KernelRegistry& registry) {
   registry.add(KernelDef{"BatchNormalization", "", 1, INT_MAX, "ref", false, create_batch_norm});
   registry.add(KernelDef{"InstanceNormalization", "", 1, INT_MAX, "ref", false, create_instance_norm});
   registry.add(KernelDef{"LRN", "", 1, INT_MAX, "ref", false, create_lrn});
-  registry.add(KernelDef{"LayerNormalization", "", 17, INT_MAX, "ref", false, create_layer_norm});
+  registry.add(KernelDef{"LayerNormalization", "", 1, INT_MAX, "ref", false, create_layer_norm});
 }
 
 }  // namespace qwac::kernels::ref

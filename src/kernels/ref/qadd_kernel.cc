@@ -1,10 +1,11 @@
-// QAdd (com.qwac, ir/fused_ops.h), the oracle: exactly the float simulation of DQ(A) + DQ(B) -> Add [-> Relu/Clip]
+// QAdd (com.qwac, ir/fused_ops.h), the oracle: exactly the float simulation of DQ(A) + DQ(B) -> Add [-> activation]
 // [-> Q]: DequantizeLinear's float(q - zp) * scale for each operand, the float sum, the activation, then
 // QuantizeLinear's saturate(nearbyint(y / scale) + zp) with a division and round-half-to-even.
 #include <algorithm>
 
 #include "ir/fused_ops.h"
 #include "kernels/ref/elementwise_broadcast.h"
+#include "kernels/ref/activation.h"
 #include "kernels/ref/quantized_kernel_util.h"
 #include "kernels/ref/ref_families.h"
 
@@ -17,12 +18,10 @@ class QAddRefKernel final : public Kernel {
  public:
   static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason) {
     if (!plain_inputs(ctx, "QAdd", reason)) return nullptr;
-    const std::optional<ReluOrClip> act = relu_or_clip(ctx.node, "QAdd", reason);
-    if (!act) return nullptr;
     auto k = std::make_unique<QAddRefKernel>();
     k->plan_ = BroadcastPlan(ctx.outputs.at(0).shape, {ctx.inputs.at(In::kA).shape, ctx.inputs.at(In::kB).shape});
     k->y_type_ = ctx.outputs[0].dtype;
-    k->act_ = *act;
+    k->act_ = ir::Activation::from_attributes(ctx.node.attrs, ctx.node.describe());
     k->threads_ = std::max(1, ctx.num_threads);
     return k;
   }
@@ -41,7 +40,7 @@ class QAddRefKernel final : public Kernel {
       for (int64_t k = 0; k < count; ++k) {
         float s = dequantize(element_8bit(a, off[0] + k * sa), a_zp, a_scale) +
                   dequantize(element_8bit(b, off[1] + k * sb), b_zp, b_scale);
-        s = act_(s);
+        s = activation_scalar(act_, s);
         if (!quantized) {
           y.data<float>()[o + k] = s;
         } else if (y_type_ == DType::kUInt8) {
@@ -56,7 +55,7 @@ class QAddRefKernel final : public Kernel {
  private:
   BroadcastPlan plan_;
   DType y_type_ = DType::kFloat32;
-  ReluOrClip act_;
+  ir::Activation act_;
   int threads_ = 1;
 };
 

@@ -1,7 +1,7 @@
 // QConv (com.qwac, ir/fused_ops.h), the oracle: exactly the float simulation the engine runs for the unfused QDQ
 // pattern. A float X is first quantized (QuantizeLinear's arithmetic). X and W are dequantized as DequantizeLinear
 // does (float(q - zp) * scale), the Conv is the reference float convolution (nn_conv.h), then the bias, the
-// activation (Relu or Clip) and QuantizeLinear's saturate(nearbyint(y / scale) + zp) with a division and
+// activation (kernels/ref/activation.h) and QuantizeLinear's saturate(nearbyint(y / scale) + zp) with a division and
 // round-half-to-even (tensor_quantize_kernels.cc; the shared arithmetic is in quantized_kernel_util.h).
 #include <algorithm>
 
@@ -9,6 +9,7 @@
 #include "ir/shape/nn_attrs.h"
 #include "ir/shape/nn_window.h"
 #include "kernels/ref/nn_conv.h"
+#include "kernels/ref/activation.h"
 #include "kernels/ref/quantized_kernel_util.h"
 #include "kernels/ref/ref_families.h"
 
@@ -22,8 +23,6 @@ class QConvRefKernel final : public Kernel {
   static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason) {
     if (!plain_inputs(ctx, "QConv", reason)) return nullptr;
     const ir::Node& node = ctx.node;
-    const std::optional<ReluOrClip> act = relu_or_clip(node, "QConv", reason);
-    if (!act) return nullptr;
     const Shape& x = ctx.inputs.at(In::kX).shape;
     const Shape& w = ctx.inputs.at(In::kW).shape;
     const ir::nn::WindowGeometry g = ir::nn::conv_geometry(node, x, w);
@@ -36,7 +35,7 @@ class QConvRefKernel final : public Kernel {
     k->y_type_ = ctx.outputs.at(0).dtype;
     k->has_bias_ = ctx.inputs.size() > In::kBias && ctx.inputs[In::kBias].present();
     k->quantized_output_ = ctx.inputs.size() > In::kYScale && ctx.inputs[In::kYScale].present();
-    k->act_ = *act;
+    k->act_ = ir::Activation::from_attributes(ctx.node.attrs, ctx.node.describe());
     k->threads_ = std::max(1, ctx.num_threads);
     k->x_float_.resize(static_cast<size_t>(shape_numel(x)));
     k->w_float_.resize(static_cast<size_t>(shape_numel(w)));
@@ -74,9 +73,7 @@ class QConvRefKernel final : public Kernel {
     float* y = quantized_output_ ? y_float_.data() : out[0].data<float>();
     conv_forward(problem_, x_float_.data(), w_float_.data(), bias, y, threads_);
     const int64_t n = out[0].numel();
-    if (act_.relu || act_.clip) {
-      for (int64_t i = 0; i < n; ++i) y[i] = act_(y[i]);
-    }
+    apply_activation(act_, y, n);
     if (!quantized_output_) return;
     const float y_scale = in[In::kYScale].data<float>()[0];
     with_8bit(y_type_, [&](auto tag) {
@@ -90,7 +87,7 @@ class QConvRefKernel final : public Kernel {
   DType x_type_ = DType::kUInt8, y_type_ = DType::kFloat32;
   DType x_int_type_ = DType::kUInt8;  // the integer type X is (or, for a float X, is quantized to)
   bool has_bias_ = false, quantized_output_ = false;
-  ReluOrClip act_;
+  ir::Activation act_;
   int threads_ = 1;
   std::vector<float> x_float_, w_float_, y_float_;  // scratch: dequantized X and W, float Conv output
 };

@@ -1,11 +1,12 @@
 // QGemm (com.qwac, ir/fused_ops.h), the oracle: exactly the float simulation of DQ(X), DQ(W) [+ B] -> Gemm /
-// MatMul [-> Relu/Clip] [-> Q]. A float X is first quantized (QuantizeLinear's arithmetic), X and W are
+// MatMul [-> activation] [-> Q]. A float X is first quantized (QuantizeLinear's arithmetic), X and W are
 // dequantized as DequantizeLinear does (float(q - zp) * scale), each output accumulates in float over k, then the
 // bias, the activation and QuantizeLinear's saturate(nearbyint(y / scale) + zp).
 #include <algorithm>
 #include <vector>
 
 #include "ir/fused_ops.h"
+#include "kernels/ref/activation.h"
 #include "kernels/ref/quantized_kernel_util.h"
 #include "kernels/ref/ref_families.h"
 
@@ -18,8 +19,6 @@ class QGemmRefKernel final : public Kernel {
  public:
   static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason) {
     if (!plain_inputs(ctx, "QGemm", reason)) return nullptr;
-    const std::optional<ReluOrClip> act = relu_or_clip(ctx.node, "QGemm", reason);
-    if (!act) return nullptr;
     auto k = std::make_unique<QGemmRefKernel>();
     const Shape& x = ctx.inputs.at(In::kX).shape;
     const Shape& w = ctx.inputs.at(In::kW).shape;
@@ -32,7 +31,7 @@ class QGemmRefKernel final : public Kernel {
     k->x_int_type_ = has_x_zp ? ctx.inputs[In::kXZeroPoint].dtype : DType::kUInt8;
     k->y_type_ = ctx.outputs.at(0).dtype;
     k->has_bias_ = ctx.inputs.size() > In::kBias && ctx.inputs[In::kBias].present();
-    k->act_ = *act;
+    k->act_ = ir::Activation::from_attributes(ctx.node.attrs, ctx.node.describe());
     return k;
   }
 
@@ -69,7 +68,7 @@ class QGemmRefKernel final : public Kernel {
         float acc = 0.f;
         for (int64_t kk = 0; kk < k_; ++kk) acc += x_row[kk] * wf[static_cast<size_t>(kk * n_ + j)];
         if (has_bias_) acc += in[In::kBias].data<float>()[j];
-        acc = act_(acc);
+        acc = activation_scalar(act_, acc);
         const int64_t o = i * n_ + j;
         if (!quantized) {
           out[0].data<float>()[o] = acc;
@@ -86,7 +85,7 @@ class QGemmRefKernel final : public Kernel {
   int64_t m_ = 0, k_ = 0, n_ = 0;
   bool trans_b_ = false, has_bias_ = false;
   DType x_type_ = DType::kUInt8, x_int_type_ = DType::kUInt8, y_type_ = DType::kFloat32;
-  ReluOrClip act_;
+  ir::Activation act_;
 };
 
 }  // namespace

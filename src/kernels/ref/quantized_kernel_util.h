@@ -1,5 +1,6 @@
 // The per-tensor 8-bit arithmetic the int8 kernels share (QAdd, QGemm, QConv, QLinearPool, and the oneDNN QAdd's
-// type dispatch and zero point), and the input check and fused activation of the reference ones. The reference
+// type dispatch and zero point), and the input check of the reference ones (their fused activation is the oracle of
+// kernels/ref/activation.h). The reference
 // kernels are the oracles of the int8 path: they must reproduce the float simulation of DequantizeLinear /
 // QuantizeLinear bit for bit (tensor_quantize_kernels.cc), so this is that arithmetic, written once:
 //   DequantizeLinear: float(q - zp) * scale
@@ -83,37 +84,6 @@ inline bool plain_inputs(const KernelContext& ctx, std::string_view op, std::str
     }
   }
   return true;
-}
-
-// The activation a QConv / QGemm / QAdd applies before quantizing its output (attributes "activation" and
-// "activation_params", ir/fused_ops.h): none, Relu, or Clip (an absent bound is unbounded).
-struct ReluOrClip {
-  bool relu = false, clip = false;
-  float lo = 0.f, hi = 0.f;
-
-  float operator()(float v) const {
-    if (relu) v = std::max(v, 0.f);
-    if (clip) v = std::min(std::max(v, lo), hi);
-    return v;
-  }
-};
-
-// The activation of `node`; nullopt, with `reason` naming `op`, for one other than Relu or Clip.
-inline std::optional<ReluOrClip> relu_or_clip(const ir::Node& node, std::string_view op, std::string& reason) {
-  const std::string act = node.attrs.get_string("activation", "");
-  if (!act.empty() && act != "Relu" && act != "Clip") {
-    reason = "activation '" + act + "' (" + std::string(op) + " takes Relu or Clip)";
-    return std::nullopt;
-  }
-  ReluOrClip a;
-  a.relu = act == "Relu";
-  if (act == "Clip") {
-    const std::vector<float> p = node.attrs.get_floats("activation_params", {});
-    a.lo = p.size() > 0 ? p[0] : -std::numeric_limits<float>::infinity();
-    a.hi = p.size() > 1 ? p[1] : std::numeric_limits<float>::infinity();
-    a.clip = true;
-  }
-  return a;
 }
 
 }  // namespace qwac::kernels::ref

@@ -13,5 +13,6 @@ void register_qconv_kernels(KernelRegistry& registry);          // com.qwac QCon
 void register_qlinear_pool_kernels(KernelRegistry& registry);    // com.qwac QLinearPool (float simulation)
 void register_qadd_kernels(KernelRegistry& registry);           // com.qwac QAdd (float simulation)
 void register_qgemm_kernels(KernelRegistry& registry);          // com.qwac QGemm (float simulation)
+void register_fused_matmul_kernels(KernelRegistry& registry);   // com.qwac FusedMatMul
 
 }  // namespace qwac::kernels::ref

@@ -1,6 +1,6 @@
 // libFuzzer target: arbitrary bytes as an ONNX file, through everything qwac does to a model before running it:
-// protobuf parse, import (version checks, model checks, initializers, graph), ONNX's opset upgrade with its shape
-// inference (the quantize path), and qwac's own shape inference node by node (what the engine compiles).
+// protobuf parse, import (version checks, model checks, initializers, graph), qwac's opset upgrade (its adapters; the
+// quantize path), and qwac's own shape inference node by node (what the engine compiles).
 //
 // The contract under test: every failure is a qwac::Error (one line and a documented exit code at the CLI); any
 // other exception, a crash, a hang or a sanitizer report is a finding. Built with -DQWAC_LIBFUZZER=ON (clang);

@@ -1,0 +1,275 @@
+#include "quant/export_rewrites.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include "qwac/error.h"
+
+namespace qwac::quant {
+namespace {
+
+bool is_op(const ir::Node* n, const char* op_type) {
+  return n != nullptr && n->op_type() == op_type && (n->domain().empty() || n->domain() == "ai.onnx");
+}
+
+const Tensor* constant_of(const ir::Value* v) { return v != nullptr && v->is_constant() ? &*v->constant : nullptr; }
+
+// Element i of an integer or float tensor as double (scalars and per-channel vectors of Q/DQ parameters).
+double element(const Tensor& t, int64_t i) {
+  double out = 0;
+  dispatch_dtype(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_arithmetic_v<T>) {
+      out = static_cast<double>(t.data<T>()[i]);
+    } else {
+      throw InternalError("export rewrite: unexpected element type " + std::string(dtype_name(t.dtype())));
+    }
+  });
+  return out;
+}
+
+// A scalar (or one-element) float constant, or nullopt.
+std::optional<float> scalar_float(const ir::Value* v) {
+  const Tensor* t = constant_of(v);
+  if (t == nullptr || t->dtype() != DType::kFloat32 || t->numel() != 1) return std::nullopt;
+  return t->data<float>()[0];
+}
+
+ir::Value* add_float_value(ir::Graph& g, const std::string& hint, const ir::TypeInfo& like) {
+  ir::Value* v = g.add_value(g.unique_name(hint));
+  v->type = like;
+  v->type.dtype = DType::kFloat32;
+  return v;
+}
+
+std::string unique_node_name(const ir::Graph& g, const std::string& hint) {
+  if (g.find_node(hint) == nullptr) return hint;
+  for (size_t i = 1;; ++i) {
+    std::string candidate = hint + "_" + std::to_string(i);
+    if (g.find_node(candidate) == nullptr) return candidate;
+  }
+}
+
+void remove_if_unused(ir::Graph& g, ir::Value* v) {
+  if (v != nullptr && v->uses().empty() && !g.is_graph_output(v) && !g.is_graph_input(v) && v->producer() == nullptr) {
+    g.remove_value(v);
+  }
+}
+
+// --- hard_sigmoid_as_add / hard_swish_as_add_mul ------------------------------------------------------------------
+
+// A DequantizeLinear whose 8-bit type is uint8 (an absent zero-point means uint8): ONNX Runtime's binary QLinear
+// selectors want one type on every input and the output.
+bool uint8_dequantize(const ir::Node* dq) {
+  if (!is_op(dq, "DequantizeLinear")) return false;
+  const ir::Value* zp = dq->input(2);
+  if (zp == nullptr) return constant_of(dq->input(0)) == nullptr || constant_of(dq->input(0))->dtype() == DType::kUInt8;
+  return zp->type.dtype == DType::kUInt8 || (constant_of(zp) != nullptr && constant_of(zp)->dtype() == DType::kUInt8);
+}
+
+// The only reader of `y` when it is input 0 of a QuantizeLinear (and `y` is not a graph output).
+ir::Node* single_quantize_reader(const ir::Graph& g, const ir::Value* y) {
+  if (y == nullptr || g.is_graph_output(y) || y->uses().size() != 1) return nullptr;
+  ir::Node* q = y->uses().front().node;
+  return is_op(q, "QuantizeLinear") && y->uses().front().input_index == 0 ? q : nullptr;
+}
+
+// x + beta/alpha with the constant as an exact uint8 DequantizeLinear: (1 - 0) * c for c >= 0, (0 - 1) * (-c)
+// otherwise. Returns the sum.
+ir::Value* add_offset(ir::Graph& g, ir::Value* x, float c, const std::string& base) {
+  const uint8_t cq = c >= 0.f ? 1 : 0, cz = c >= 0.f ? 0 : 1;
+  const float cs = c == 0.f ? 1.f : std::fabs(c);
+  ir::Value* cq_v = g.add_constant(g.unique_name(base + "_offset_quantized"), Tensor::from_values<uint8_t>({}, &cq));
+  ir::Value* cs_v = g.add_constant(g.unique_name(base + "_offset_scale"), Tensor::from_values<float>({}, &cs));
+  ir::Value* cz_v = g.add_constant(g.unique_name(base + "_offset_zero_point"), Tensor::from_values<uint8_t>({}, &cz));
+  ir::Value* offset = add_float_value(g, base + "_offset", ir::TypeInfo{});
+  offset->type.shape = ir::SymbolicShape{};
+  g.add_node("DequantizeLinear", {cq_v, cs_v, cz_v}, {offset}, unique_node_name(g, base + "_offset_DequantizeLinear"));
+  ir::Value* shifted = add_float_value(g, base + "_shifted", x->type);
+  g.add_node("Add", {x, offset}, {shifted}, unique_node_name(g, base + "_as_Add"));
+  return shifted;
+}
+
+ir::Value* scalar_constant(ir::Graph& g, const std::string& hint, float v) {
+  return g.add_constant(g.unique_name(hint), Tensor::from_values<float>({}, &v));
+}
+
+ir::Value* uint8_constant(ir::Graph& g, const std::string& hint, uint8_t v) {
+  return g.add_constant(g.unique_name(hint), Tensor::from_values<uint8_t>({}, &v));
+}
+
+size_t hard_sigmoid_as_add(ir::Graph& g) {
+  size_t rewritten = 0;
+  for (ir::Node* hs : g.topological_order()) {
+    if (!is_op(hs, "HardSigmoid")) continue;
+    ir::Value* x = hs->input(0);
+    ir::Value* y = hs->output(0);
+    if (x == nullptr || !uint8_dequantize(x->producer())) continue;
+    ir::Node* q = single_quantize_reader(g, y);
+    if (q == nullptr) continue;
+    const std::optional<float> s = scalar_float(q->input(1));
+    const Tensor* zp = constant_of(q->input(2));
+    // uint8 with zero-point 0 (an absent zero-point is uint8 0): the saturation at 0 is the clip at 0.
+    if (!s || *s <= 0.f || (zp != nullptr && (zp->dtype() != DType::kUInt8 || zp->numel() != 1 || element(*zp, 0) != 0))) {
+      continue;
+    }
+    const float alpha = hs->attrs.get_float("alpha", 0.2f), beta = hs->attrs.get_float("beta", 0.5f);
+    // The saturation at 255 must not exceed the clip at 1.
+    if (!(alpha > 0.f) || static_cast<double>(*s) * 255.0 > 1.0 + 1e-6) continue;
+    ir::Value* shifted = add_offset(g, x, beta / alpha, hs->name());
+    ir::Value* old_scale = q->input(1);
+    g.set_input(q, 0, shifted);
+    g.set_input(q, 1, scalar_constant(g, hs->name() + "_shifted_scale", *s / alpha));
+    g.remove_node(hs);
+    if (y->uses().empty() && !g.is_graph_output(y)) g.remove_value(y);
+    remove_if_unused(g, old_scale);
+    ++rewritten;
+  }
+  return rewritten;
+}
+
+// DQ(x) -> HardSwish -> Q  becomes  DQ(x) * DQ_h(Q_h(DQ(x) + 3)) -> Q with the hard-sigmoid factor on a fixed uint8
+// grid [0, 1] (scale 1/255, zero-point 0, written as Q(scale 6/255) of x + 3 as above). The one number that changes
+// is the factor, rounded to a multiple of 1/255 (at most 0.2 % of x): ONNX Runtime then runs QLinearAdd +
+// QLinearMul instead of HardSigmoid and Mul in float (it has no HardSwish kernel and expands the function).
+size_t hard_swish_as_add_mul(ir::Graph& g) {
+  constexpr float kAlpha = 1.f / 6.f, kBeta = 0.5f, kFactorScale = 1.f / 255.f;
+  size_t rewritten = 0;
+  for (ir::Node* hs : g.topological_order()) {
+    if (!is_op(hs, "HardSwish")) continue;
+    ir::Value* x = hs->input(0);
+    ir::Value* y = hs->output(0);
+    if (x == nullptr || !uint8_dequantize(x->producer()) || single_quantize_reader(g, y) == nullptr) continue;
+    const std::string base = hs->name();
+    ir::Value* shifted = add_offset(g, x, kBeta / kAlpha, base);
+    ir::Value* zero = uint8_constant(g, base + "_factor_zero_point", 0);
+    ir::Value* factor_q = g.add_value(g.unique_name(base + "_factor_quantized"));
+    factor_q->type = x->type;
+    factor_q->type.dtype = DType::kUInt8;
+    g.add_node("QuantizeLinear", {shifted, scalar_constant(g, base + "_factor_shifted_scale", kFactorScale / kAlpha), zero},
+               {factor_q}, unique_node_name(g, base + "_factor_QuantizeLinear"));
+    ir::Value* factor = add_float_value(g, base + "_factor", x->type);
+    g.add_node("DequantizeLinear", {factor_q, scalar_constant(g, base + "_factor_scale", kFactorScale), zero}, {factor},
+               unique_node_name(g, base + "_factor_DequantizeLinear"));
+    ir::Value* product = add_float_value(g, base + "_product", y->type);
+    g.add_node("Mul", {x, factor}, {product}, unique_node_name(g, base + "_as_Mul"));
+    g.replace_all_uses(y, product);
+    g.remove_node(hs);
+    g.remove_value(y);
+    ++rewritten;
+  }
+  return rewritten;
+}
+
+using Lowering = std::function<size_t(ir::Graph&)>;
+const std::map<std::string, Lowering>& lowerings() {
+  static const std::map<std::string, Lowering> kLowerings = {{"hard_sigmoid_as_add", hard_sigmoid_as_add},
+                                                             {"hard_swish_as_add_mul", hard_swish_as_add_mul}};
+  return kLowerings;
+}
+
+// --- float weights where the runtime does not fuse ----------------------------------------------------------------
+
+// Would the profile's runtime turn `reader` into an int8 kernel (see the header)?
+bool fused_by_runtime(const ir::Graph& g, const ir::Node& reader, const ExportProfile& profile) {
+  if (!(reader.domain().empty() || reader.domain() == "ai.onnx")) return false;
+  auto it = profile.quantizable.find(reader.op_type());
+  if (it == profile.quantizable.end()) return false;
+  for (const ir::Value* in : reader.inputs()) {
+    if (in != nullptr && !is_op(in->producer(), "DequantizeLinear")) return false;
+  }
+  if (it->second.output != OutputQuantizer::kRequired) return true;
+  const ir::Value* out = reader.output(0);
+  if (out == nullptr) return false;
+  // A Relu/Clip right after the op is absorbed when the QuantizeLinear after it saturates at least as much.
+  if (out->uses().size() == 1 && !g.is_graph_output(out)) {
+    const ir::Node* next = out->uses().front().node;
+    if (is_op(next, "Relu") || is_op(next, "Clip")) out = next->output(0);
+  }
+  return out != nullptr && !g.is_graph_output(out) && out->uses().size() == 1 &&
+         is_op(out->uses().front().node, "QuantizeLinear");
+}
+
+// The float result of DequantizeLinear(q, scale, zero_point) with the node's axis.
+Tensor dequantize_constant(const ir::Node& dq) {
+  const Tensor& q = *constant_of(dq.input(0));
+  const Tensor& scale = *constant_of(dq.input(1));
+  const Tensor* zp = constant_of(dq.input(2));
+  Tensor out(DType::kFloat32, q.shape());
+  const int64_t n = q.numel();
+  int64_t axis = dq.attrs.get_int("axis", 1);
+  if (axis < 0) axis += q.rank();
+  const bool per_channel = scale.numel() > 1;
+  int64_t inner = 1, channels = 1;
+  if (per_channel) {
+    if (axis < 0 || axis >= q.rank() || q.dim(axis) != scale.numel()) {
+      throw InvalidModel(dq.describe() + ": " + std::to_string(scale.numel()) + " scales for axis " +
+                         std::to_string(axis) + " of a " + q.describe() + " tensor");
+    }
+    channels = q.dim(axis);
+    for (int64_t d = axis + 1; d < q.rank(); ++d) inner *= q.dim(d);
+  }
+  float* dst = out.data<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = per_channel ? (i / inner) % channels : 0;
+    const double z = zp != nullptr ? element(*zp, c) : 0.0;
+    dst[i] = static_cast<float>((element(q, i) - z) * element(scale, c));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> known_lowerings() {
+  std::vector<std::string> out;
+  for (const auto& [name, fn] : lowerings()) out.push_back(name);
+  return out;
+}
+
+std::vector<std::string> apply_lowerings(ir::Graph& graph, const ExportProfile& profile) {
+  std::vector<std::string> notes;
+  for (const std::string& name : profile.lowerings) {
+    auto it = lowerings().find(name);
+    if (it == lowerings().end()) {
+      std::string known;
+      for (const std::string& k : known_lowerings()) known += (known.empty() ? "\"" : ", \"") + k + "\"";
+      throw InvalidConfig("export profile '" + profile.name + "': unknown lowering \"" + name + "\"; known: " + known);
+    }
+    const size_t n = it->second(graph);
+    if (n > 0) notes.push_back(name + ": " + std::to_string(n) + " rewritten");
+  }
+  return notes;
+}
+
+size_t dequantize_unfused_constants(ir::Graph& graph, const ExportProfile& profile) {
+  size_t replaced = 0;
+  for (ir::Node* dq : graph.topological_order()) {
+    if (!is_op(dq, "DequantizeLinear") || constant_of(dq->input(0)) == nullptr ||
+        constant_of(dq->input(1)) == nullptr || (dq->input(2) != nullptr && constant_of(dq->input(2)) == nullptr)) {
+      continue;
+    }
+    ir::Value* out = dq->output(0);
+    if (out == nullptr || graph.is_graph_output(out)) continue;
+    std::vector<ir::Use> unfused;
+    for (const ir::Use& u : out->uses()) {
+      if (!fused_by_runtime(graph, *u.node, profile)) unfused.push_back(u);
+    }
+    if (unfused.empty()) continue;
+    ir::Value* value = graph.add_constant(graph.unique_name(out->name() + "_float"), dequantize_constant(*dq));
+    value->type = out->type;
+    value->type.dtype = DType::kFloat32;
+    for (const ir::Use& u : unfused) graph.set_input(u.node, static_cast<size_t>(u.input_index), value);
+    ++replaced;
+    if (out->uses().empty()) {
+      std::vector<ir::Value*> inputs(dq->inputs().begin(), dq->inputs().end());
+      graph.remove_node(dq);
+      graph.remove_value(out);
+      for (ir::Value* v : inputs) remove_if_unused(graph, v);
+    }
+  }
+  return replaced;
+}
+
+}  // namespace qwac::quant

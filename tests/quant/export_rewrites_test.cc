@@ -1,0 +1,254 @@
+// Export rewrites for a runtime (quant/export_rewrites.h): the hard-sigmoid / hard-swish lowerings and float weights
+// where the runtime would not fuse. Each test checks the structure the runtime needs and the numbers: the engine runs
+// the graph before and after the rewrite on seeded random inputs.
+#include "quant/export_rewrites.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "quant/quant_params.h"
+#include "qwac/error.h"
+#include "runtime/engine.h"
+#include "test_util.h"
+
+namespace qwac::quant {
+namespace {
+
+using ir::Value;
+
+struct QdqGraph {
+  ir::Model model;
+  ir::Graph* g;
+  QdqGraph() {
+    model.ir_version = 8;
+    model.opset_imports = {{"", 14}};
+    model.graph = std::make_unique<ir::Graph>();
+    g = model.graph.get();
+  }
+  Value* typed(Value* v, DType t, const Shape& shape) {
+    v->type.dtype = t;
+    ir::SymbolicShape s;
+    for (int64_t d : shape) s.push_back({d, ""});
+    v->type.shape = s;
+    return v;
+  }
+  Value* input(const std::string& name, const Shape& shape) {
+    Value* v = typed(g->add_value(name), DType::kFloat32, shape);
+    g->add_input(v);
+    return v;
+  }
+  template <typename Z>
+  Value* scalar(const std::string& name, Z v) {
+    return g->add_constant(g->unique_name(name), Tensor::from_values<Z>({}, &v));
+  }
+  // x -> QuantizeLinear(s, zp) -> DequantizeLinear(s, zp), uint8 unless `zp` is int8.
+  template <typename Z>
+  Value* qdq(Value* x, float s, Z zp, const Shape& shape) {
+    Value* sv = scalar(x->name() + "_s", s);
+    Value* zv = scalar(x->name() + "_z", zp);
+    Value* q = typed(g->add_value(x->name() + "_q"), std::is_same_v<Z, int8_t> ? DType::kInt8 : DType::kUInt8, shape);
+    g->add_node("QuantizeLinear", {x, sv, zv}, {q}, x->name() + "_Q");
+    Value* d = typed(g->add_value(x->name() + "_dq"), DType::kFloat32, shape);
+    g->add_node("DequantizeLinear", {q, sv, zv}, {d}, x->name() + "_DQ");
+    return d;
+  }
+  Value* node(const std::string& op, const std::vector<Value*>& in, const std::string& name, const Shape& shape) {
+    Value* y = typed(g->add_value(name + "_out"), DType::kFloat32, shape);
+    g->add_node(op, in, {y}, name);
+    return y;
+  }
+};
+
+size_t count(const ir::Graph& g, const std::string& op) {
+  size_t n = 0;
+  for (const ir::Node* node : g.nodes()) n += node->op_type() == op;
+  return n;
+}
+
+Tensor random_input(const Shape& shape, float lo, float hi, unsigned seed) {
+  Tensor t(DType::kFloat32, shape);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng);
+  return t;
+}
+
+Tensor run(const ir::Model& m, const Tensor& x) {
+  runtime::EngineOptions o;
+  o.num_threads = 1;
+  o.fuse = false;  // the float simulation of the QDQ graph: ONNX semantics, what every runtime must reproduce
+  runtime::Engine engine(m, o);
+  return engine.run({{engine.inputs().at(0).name, x}}).at(0);
+}
+
+const ExportProfile& ort() { return export_profile_for("onnxruntime"); }
+
+// x -> Q/DQ(uint8) -> HardSigmoid(alpha, beta) -> Q/DQ(uint8, zero-point 0) -> y
+struct HardSigmoidCase {
+  QdqGraph t;
+  const Shape shape{1, 4, 5, 5};
+  HardSigmoidCase(float alpha, float beta, float out_scale, bool signed_input = false) {
+    Value* x = t.input("x", shape);
+    Value* xd = signed_input ? t.qdq(x, 0.05f, int8_t{0}, shape) : t.qdq(x, 0.05f, uint8_t{128}, shape);
+    ir::Node* hs = nullptr;
+    Value* h = t.node("HardSigmoid", {xd}, "hs", shape);
+    hs = h->producer();
+    hs->attrs.set("alpha", alpha);
+    hs->attrs.set("beta", beta);
+    t.g->add_output(t.qdq(h, out_scale, uint8_t{0}, shape));
+  }
+};
+
+TEST(ExportRewrites, HardSigmoidBecomesAnAddClippedByItsQuantizeLinear) {
+  for (const auto& [alpha, beta, out_scale] : std::vector<std::tuple<float, float, float>>{
+           {1.f / 6.f, 0.5f, 1.f / 255.f}, {0.2f, 0.5f, 0.8f / 255.f}, {0.25f, -0.3f, 0.5f / 255.f}}) {
+    SCOPED_TRACE(::testing::Message() << "alpha " << alpha << " beta " << beta << " scale " << out_scale);
+    HardSigmoidCase c(alpha, beta, out_scale);
+    const Tensor x = random_input(c.shape, -6.f, 6.f, 3);
+    const Tensor before = run(c.t.model, x);
+    ir::Model lowered = c.t.model.clone();
+    const std::vector<std::string> notes = apply_lowerings(*lowered.graph, ort());
+    ASSERT_EQ(notes, std::vector<std::string>{"hard_sigmoid_as_add: 1 rewritten"});
+    const ir::Graph& g = *lowered.graph;
+    g.verify();
+    EXPECT_EQ(count(g, "HardSigmoid"), 0u);
+    const ir::Node* add = g.find_node("hs_as_Add");
+    ASSERT_NE(add, nullptr);
+    EXPECT_EQ(add->input(0)->producer()->op_type(), "DequantizeLinear");
+    const ir::Node* offset = add->input(1)->producer();
+    ASSERT_NE(offset, nullptr);
+    EXPECT_EQ(offset->op_type(), "DequantizeLinear");
+    EXPECT_EQ(offset->input(0)->constant->dtype(), DType::kUInt8) << "QLinearAdd needs one type on every input";
+    const ir::Node* q = add->output(0)->uses().at(0).node;
+    EXPECT_EQ(q->op_type(), "QuantizeLinear");
+    EXPECT_FLOAT_EQ(q->input(1)->constant->data<float>()[0], out_scale / alpha);
+    // Same numbers: the saturation of the QuantizeLinear is the clip of HardSigmoid. Float rounding may move a value
+    // that sits on a half step by one step.
+    const Tensor after = run(lowered, x);
+    EXPECT_EQ(testing::compare_tensors(after, before, 0.0, out_scale * 1.001), "");
+    int64_t differ = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) differ += after.data<float>()[i] != before.data<float>()[i];
+    EXPECT_LE(differ, x.numel() / 50) << "values moved by a step";
+  }
+}
+
+TEST(ExportRewrites, HardSigmoidLoweringNeedsAnExactClip) {
+  // Output grid reaching above 1 (the clip would not be the saturation), signed input, non-positive alpha.
+  for (const auto& [alpha, scale, signed_input] : std::vector<std::tuple<float, float, bool>>{
+           {1.f / 6.f, 1.5f / 255.f, false}, {1.f / 6.f, 1.f / 255.f, true}, {-0.2f, 1.f / 255.f, false}}) {
+    HardSigmoidCase c(alpha, 0.5f, scale, signed_input);
+    EXPECT_TRUE(apply_lowerings(*c.t.model.graph, ort()).empty());
+    EXPECT_EQ(count(*c.t.model.graph, "HardSigmoid"), 1u);
+  }
+}
+
+TEST(ExportRewrites, HardSwishBecomesAddAndMulOnAFixedFactorGrid) {
+  QdqGraph t;
+  const Shape shape{1, 8, 4, 4};
+  const float sx = 0.04f, sy = 0.03f;
+  Value* x = t.input("x", shape);
+  Value* xd = t.qdq(x, sx, uint8_t{100}, shape);
+  Value* y = t.node("HardSwish", {xd}, "hswish", shape);
+  t.g->add_output(t.qdq(y, sy, uint8_t{13}, shape));
+  const Tensor in = random_input(shape, -5.f, 5.f, 5);
+  const Tensor before = run(t.model, in);
+  ir::Model lowered = t.model.clone();
+  ASSERT_EQ(apply_lowerings(*lowered.graph, ort()), std::vector<std::string>{"hard_swish_as_add_mul: 1 rewritten"});
+  const ir::Graph& g = *lowered.graph;
+  g.verify();
+  EXPECT_EQ(count(g, "HardSwish"), 0u);
+  EXPECT_EQ(count(g, "Add"), 1u);
+  EXPECT_EQ(count(g, "Mul"), 1u);
+  const ir::Node* mul = g.find_node("hswish_as_Mul");
+  ASSERT_NE(mul, nullptr);
+  EXPECT_EQ(mul->input(0), g.find_node("hswish_as_Add")->input(0)) << "both read DQ(x)";
+  EXPECT_EQ(mul->input(1)->producer()->op_type(), "DequantizeLinear");
+  EXPECT_EQ(mul->output(0)->uses().at(0).node->op_type(), "QuantizeLinear");
+  // Reference: y = Q_y(x_q * Q_[0,1](hsig(x_q))) computed here with the scalar quantization functions.
+  const Tensor after = run(lowered, in);
+  for (int64_t i = 0; i < in.numel(); ++i) {
+    const float xq = dequantize_value(quantize_value(in.data<float>()[i], sx, 100, 0, 255), sx, 100);
+    const float hsig = std::max(0.f, std::min(1.f, xq / 6.f + 0.5f));
+    const float factor = dequantize_value(quantize_value(hsig, 1.f / 255.f, 0, 0, 255), 1.f / 255.f, 0);
+    const float expect = dequantize_value(quantize_value(xq * factor, sy, 13, 0, 255), sy, 13);
+    ASSERT_NEAR(after.data<float>()[i], expect, sy * 1.001f) << "element " << i << " x " << in.data<float>()[i];
+    // Against the unlowered graph: the factor's rounding moves the output by at most one step.
+    ASSERT_NEAR(after.data<float>()[i], before.data<float>()[i], sy * 1.001f) << "element " << i;
+  }
+}
+
+// x -> Q/DQ -> Conv(DQ w, DQ b) -> [Q/DQ when `quantized_output`] -> Softmax -> y
+struct ConvCase {
+  QdqGraph t;
+  ConvCase(bool quantized_output, bool relu) {
+    const Shape xs{1, 3, 4, 4}, ys{1, 2, 4, 4};
+    Value* x = t.input("x", xs);
+    Value* xd = t.qdq(x, 0.02f, uint8_t{128}, xs);
+    const int8_t wq[] = {1, -2, 3, 4, -5, 6, 7, 8, -9, 10, 11, -12};
+    const float ws[] = {0.01f, 0.02f};
+    const int8_t wz[] = {0, 0};
+    Value* w = t.typed(t.g->add_value("w_dq"), DType::kFloat32, {2, 3, 1, 1});
+    ir::Node* dq_w = t.g->add_node("DequantizeLinear",
+                                   {t.g->add_constant("w_q", Tensor::from_values<int8_t>({2, 3, 1, 1}, wq)),
+                                    t.g->add_constant("w_s", Tensor::from_values<float>({2}, ws)),
+                                    t.g->add_constant("w_z", Tensor::from_values<int8_t>({2}, wz))},
+                                   {w}, "w_DQ");
+    dq_w->attrs.set("axis", int64_t{0});
+    const int32_t bq[] = {100, -50};
+    const float bs[] = {0.0002f, 0.0004f};
+    const int32_t bz[] = {0, 0};
+    Value* b = t.typed(t.g->add_value("b_dq"), DType::kFloat32, {2});
+    ir::Node* dq_b = t.g->add_node("DequantizeLinear",
+                                   {t.g->add_constant("b_q", Tensor::from_values<int32_t>({2}, bq)),
+                                    t.g->add_constant("b_s", Tensor::from_values<float>({2}, bs)),
+                                    t.g->add_constant("b_z", Tensor::from_values<int32_t>({2}, bz))},
+                                   {b}, "b_DQ");
+    dq_b->attrs.set("axis", int64_t{0});
+    Value* y = t.node("Conv", {xd, w, b}, "conv", ys);
+    if (relu) y = t.node("Relu", {y}, "relu", ys);
+    if (quantized_output) y = t.qdq(y, 0.01f, uint8_t{0}, ys);
+    t.g->add_output(t.node("Softmax", {y}, "softmax", ys));
+  }
+};
+
+TEST(ExportRewrites, WeightsOfAConvTheRuntimeCannotFuseAreStoredInFloat) {
+  for (bool relu : {false, true}) {
+    ConvCase fused(true, relu);
+    EXPECT_EQ(dequantize_unfused_constants(*fused.t.g, ort()), 0u) << "DQ -> Conv [-> Relu] -> Q is fused";
+    EXPECT_EQ(count(*fused.t.g, "DequantizeLinear"), 3u + 1u);
+  }
+  ConvCase c(false, false);
+  const Tensor x = random_input({1, 3, 4, 4}, -2.f, 2.f, 7);
+  const Tensor before = run(c.t.model, x);
+  EXPECT_EQ(dequantize_unfused_constants(*c.t.g, ort()), 2u) << "weight and bias";
+  c.t.g->verify();
+  const ir::Node* conv = c.t.g->find_node("conv");
+  ASSERT_TRUE(conv->input(1)->is_constant());
+  ASSERT_TRUE(conv->input(2)->is_constant());
+  EXPECT_EQ(conv->input(1)->constant->dtype(), DType::kFloat32);
+  EXPECT_FLOAT_EQ(conv->input(1)->constant->data<float>()[4], -5 * 0.02f);  // second output channel
+  EXPECT_FLOAT_EQ(conv->input(2)->constant->data<float>()[1], -50 * 0.0004f);
+  EXPECT_EQ(c.t.g->find_value("w_q"), nullptr) << "the integer initializer is gone";
+  EXPECT_EQ(conv->input(0)->producer()->op_type(), "DequantizeLinear") << "activations are not constants";
+  EXPECT_EQ(testing::compare_tensors(run(c.t.model, x), before, 0.f, 0.f), "");
+}
+
+TEST(ExportRewrites, UnknownLoweringIsAConfigError) {
+  ExportProfile p = ort();
+  p.lowerings = {"hard_sigmoid_as_add", "typo"};
+  QdqGraph t;
+  try {
+    apply_lowerings(*t.g, p);
+    FAIL() << "expected InvalidConfig";
+  } catch (const InvalidConfig& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown lowering \"typo\"; known: \"hard_sigmoid_as_add\", "
+                                         "\"hard_swish_as_add_mul\""),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace qwac::quant
