@@ -186,7 +186,20 @@ struct StepMetric {
 
 struct RankingEntry {
   int64_t group = 0;
-  double score = 0;  // controlled metric on the ranking subset with the group reverted alone (higher = helps more)
+  double score = 0;      // controlled metric on the ranking subset with the group reverted alone (higher = helps more)
+  int64_t samples = 0;   // how many subset samples scored it (the adaptive ranking drops groups early)
+  std::vector<int64_t> unit;          // the groups reverted together for this entry, when more than the group
+  std::optional<double> distance;     // mean distance of the first output to FP32's on those samples
+  std::optional<double> agreement;    // share of samples agreeing with the better decisions (when known)
+};
+
+// One round of the ranking: the groups still in it (or, in round 0, the blocks of groups scored together) and how
+// many subset samples it had seen by its end.
+struct RankingRound {
+  int64_t round = 0;
+  std::optional<int64_t> groups;
+  std::optional<int64_t> blocks, groups_per_block, blocks_kept;  // round 0 of a blocked ranking
+  int64_t samples = 0;
 };
 
 enum class StepKind {
@@ -203,7 +216,8 @@ struct SearchStep {
   std::vector<StepMetric> metrics;
   bool satisfied = false;
   std::vector<int64_t> reverted_groups, raised_groups;
-  double seconds = 0;
+  std::vector<int64_t> restored_groups;  // bisection's prune: groups put back into int8 for this candidate
+  double seconds = 0;                    // kValidation and kRanking
   std::optional<std::string> search;  // "bisection" | "greedy"
   std::optional<int64_t> group;       // the group reverted or restored
   std::vector<int64_t> groups;        // bisection: the prefix's groups
@@ -212,6 +226,9 @@ struct SearchStep {
   std::string metric;
   int64_t subset_size = 0;
   std::vector<RankingEntry> ranking;
+  std::optional<bool> adaptive;           // successive halving over the subset
+  std::optional<std::string> ordered_by;  // "distance to FP32", "metric, then distance to FP32", ...
+  std::vector<RankingRound> rounds;       // the ranking's rounds (one when not adaptive)
   // kEstimate / bisection validations
   std::optional<int64_t> prefix;
   bool estimated_within_bound = false;
@@ -239,6 +256,18 @@ struct TuneReport {
   double seconds = 0;
 };
 
+// What the validations of one phase of the search cost ("full", "subset", ...).
+struct ValidationCost {
+  int64_t runs = 0;
+  int64_t model_samples = 0;  // samples times models run
+  double seconds = 0;
+  double compile_seconds = 0;
+};
+
+struct KernelCacheReport {
+  int64_t hits = 0, misses = 0;
+};
+
 struct AccuracyControlReport {
   std::map<std::string, double> fp32;  // every metric's FP32 value
   std::vector<ControlledMetricReport> metrics;
@@ -251,7 +280,10 @@ struct AccuracyControlReport {
   int64_t full_validations = 0, subset_validations = 0;
   QuantizerSetReport final_set;  // the returned model's quantizers
   std::optional<TuneReport> tune_hyperparams;
+  std::map<std::string, ValidationCost> runs;  // per phase
+  std::optional<KernelCacheReport> kernel_cache;
   std::map<std::string, double> timings_seconds;
+  std::map<std::string, double> search_stage_seconds;  // "ranking", "bisection"... (timings_seconds.search_stages)
   std::string summary;  // "2 of 27 quantized ops reverted: Conv_0 (Conv), ..."
 };
 

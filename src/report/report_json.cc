@@ -349,8 +349,30 @@ json to_json(const SearchStep& s) {
     case StepKind::kRanking: {
       j["metric"] = s.metric;
       j["subset_size"] = s.subset_size;
+      if (s.adaptive) j["adaptive"] = *s.adaptive;
+      if (s.ordered_by) j["ordered_by"] = *s.ordered_by;
+      if (!s.rounds.empty()) {
+        json rounds = json::array();
+        for (const RankingRound& r : s.rounds) {
+          json o = {{"round", r.round}};
+          if (r.groups) o["groups"] = *r.groups;
+          if (r.blocks) o["blocks"] = *r.blocks;
+          if (r.groups_per_block) o["groups_per_block"] = *r.groups_per_block;
+          if (r.blocks_kept) o["blocks_kept"] = *r.blocks_kept;
+          o["samples"] = r.samples;
+          rounds.push_back(o);
+        }
+        j["rounds"] = rounds;
+      }
+      j["seconds"] = s.seconds;
       json r = json::array();
-      for (const RankingEntry& e : s.ranking) r.push_back({{"group", e.group}, {"score", e.score}});
+      for (const RankingEntry& e : s.ranking) {
+        json o = {{"group", e.group}, {"score", e.score}, {"samples", e.samples}};
+        if (!e.unit.empty()) o["unit"] = e.unit;
+        if (e.distance) o["distance"] = *e.distance;
+        if (e.agreement) o["agreement"] = *e.agreement;
+        r.push_back(o);
+      }
       j["ranking"] = r;
       return j;
     }
@@ -366,6 +388,7 @@ json to_json(const SearchStep& s) {
   j["satisfied"] = s.satisfied;
   j["reverted_groups"] = s.reverted_groups;
   if (!s.raised_groups.empty()) j["raised_groups"] = s.raised_groups;
+  if (!s.restored_groups.empty()) j["restored_groups"] = s.restored_groups;
   j["seconds"] = s.seconds;
   if (s.search) j["search"] = *s.search;
   if (s.group) j["group"] = *s.group;
@@ -387,6 +410,7 @@ SearchStep step_from(const json& j) {
   read(j, "satisfied", s.satisfied);
   read(j, "reverted_groups", s.reverted_groups);
   read(j, "raised_groups", s.raised_groups);
+  read(j, "restored_groups", s.restored_groups);
   read(j, "seconds", s.seconds);
   read(j, "search", s.search);
   read(j, "group", s.group);
@@ -398,6 +422,22 @@ SearchStep step_from(const json& j) {
     RankingEntry r;
     read(e, "group", r.group);
     read(e, "score", r.score);
+    read(e, "samples", r.samples);
+    read(e, "unit", r.unit);
+    read(e, "distance", r.distance);
+    read(e, "agreement", r.agreement);
+    return r;
+  });
+  read(j, "adaptive", s.adaptive);
+  read(j, "ordered_by", s.ordered_by);
+  s.rounds = read_list<RankingRound>(j, "rounds", [](const json& e) {
+    RankingRound r;
+    read(e, "round", r.round);
+    read(e, "groups", r.groups);
+    read(e, "blocks", r.blocks);
+    read(e, "groups_per_block", r.groups_per_block);
+    read(e, "blocks_kept", r.blocks_kept);
+    read(e, "samples", r.samples);
     return r;
   });
   read(j, "prefix", s.prefix);
@@ -493,7 +533,19 @@ void write_accuracy_control(json& j, const AccuracyControlReport& a) {
   j["subset_validations"] = a.subset_validations;
   write_set(j, a.final_set);
   if (a.tune_hyperparams) j["tune_hyperparams"] = to_json(*a.tune_hyperparams);
+  if (!a.runs.empty() || a.kernel_cache) {
+    json runs = json::object();
+    for (const auto& [phase, c] : a.runs) {
+      runs[phase] = {{"runs", c.runs},
+                     {"model_samples", c.model_samples},
+                     {"seconds", c.seconds},
+                     {"compile_seconds", c.compile_seconds}};
+    }
+    if (a.kernel_cache) runs["kernel_cache"] = {{"hits", a.kernel_cache->hits}, {"misses", a.kernel_cache->misses}};
+    j["runs"] = runs;
+  }
   j["timings_seconds"] = a.timings_seconds;
+  if (!a.search_stage_seconds.empty()) j["timings_seconds"]["search_stages"] = a.search_stage_seconds;
   j["summary"] = a.summary;
 }
 
@@ -536,7 +588,25 @@ AccuracyControlReport accuracy_control_from(const json& j) {
   read(j, "subset_validations", a.subset_validations);
   a.final_set = set_from(j);
   if (j.contains("tune_hyperparams")) a.tune_hyperparams = tune_from(j["tune_hyperparams"]);
+  const json& runs = at_or_null(j, "runs");
+  if (runs.is_object()) {
+    for (const auto& [phase, c] : runs.items()) {
+      if (phase == "kernel_cache") {
+        KernelCacheReport k;
+        read(c, "hits", k.hits);
+        read(c, "misses", k.misses);
+        a.kernel_cache = k;
+        continue;
+      }
+      ValidationCost& v = a.runs[phase];
+      read(c, "runs", v.runs);
+      read(c, "model_samples", v.model_samples);
+      read(c, "seconds", v.seconds);
+      read(c, "compile_seconds", v.compile_seconds);
+    }
+  }
   a.timings_seconds = read_number_map(j, "timings_seconds");
+  a.search_stage_seconds = read_number_map(at_or_null(j, "timings_seconds"), "search_stages");
   read(j, "summary", a.summary);
   return a;
 }
