@@ -27,19 +27,7 @@ fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# Latency in ms ($STAT) from `qwac bench` output.
-qwac_ms() {
-  "$QWAC" bench "$@" --threads "$THREADS" --iterations "$ITERS" --warmup "$WARMUP" |
-    sed -n "s/^latency: .*$STAT \([0-9.]*\) ms.*/\1/p"
-}
-# Latency in ms ($STAT) of ONNX Runtime on a file whose batch is already the one wanted; "error" if it fails.
-ort_ms() {
-  [ "$have_ort" = 1 ] || { echo ""; return; }
-  local json
-  json=$(NODE_PATH="$ORT_MODULES" node "$ORT_BENCH" "$1" --threads "$THREADS" --iters "$ITERS" --warmup "$WARMUP" \
-           --json 2>/dev/null) || { echo "error"; return; }
-  sed -n "s/.*\"${STAT}_ms\":\([0-9.]*\).*/\1/p" <<<"$json"
-}
+source bench/latency_lib.sh
 
 printf '| model | batch | FP32 ms | QDQ sim ms | INT8 ms | INT8 vs FP32 | ORT FP32 ms | ORT QDQ ms | INT8 vs ORT QDQ |\n'
 printf '|---|---|---|---|---|---|---|---|---|\n'

@@ -66,20 +66,9 @@ write_config() {
 EOF
 }
 
-qwac_ms() {
-  "$QWAC" bench "$@" --threads "$THREADS" --iterations "$ITERS" --warmup "$WARMUP" |
-    sed -n "s/^latency: .*median \([0-9.]*\) ms.*/\1/p"
-}
-ort_ms() {
-  [ "$have_ort" = 1 ] || { echo ""; return; }
-  local json
-  json=$(NODE_PATH="$ORT_MODULES" node "$ORT_BENCH" "$1" --threads "$THREADS" --iters "$ITERS" --warmup "$WARMUP" \
-           --json 2>/dev/null) || { echo "error"; return; }
-  sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p' <<<"$json"
-}
+source bench/latency_lib.sh
 
-printf '| model | batch | qwac FP32 ms | ORT FP32 ms | qwac INT8 ms | ORT on qwac QDQ ms | qwac FP32 vs ORT FP32 | qwac INT8 vs qwac FP32 | ORT QDQ vs ORT FP32 | qwac INT8 vs ORT QDQ |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|\n'
+four_way_header
 while read -r name model config batches; do
   [[ "$name" =~ $ONLY ]] || continue
   model=$(eval echo "$model")
@@ -91,21 +80,7 @@ while read -r name model config batches; do
     write_config "$cfg" "$model" "$config"
   fi
   "$QWAC" quantize --config "$cfg" --model "$model" --output "$qdq" --threads "$THREADS" --quiet > /dev/null
-  for batch in $batches; do
-    "$QWAC" convert "$model" --batch "$batch" --output "$TMP/fp32-b$batch.onnx" > /dev/null
-    "$QWAC" convert "$qdq" --batch "$batch" --output "$TMP/qdq-b$batch.onnx" > /dev/null
-    f=$(qwac_ms "$TMP/fp32-b$batch.onnx")
-    of=$(ort_ms "$TMP/fp32-b$batch.onnx")
-    i=$(qwac_ms "$TMP/qdq-b$batch.onnx")
-    oq=$(ort_ms "$TMP/qdq-b$batch.onnx")
-    awk -v m="$name" -v b="$batch" -v f="$f" -v of="$of" -v i="$i" -v oq="$oq" 'BEGIN {
-      num = "^[0-9.]+$"
-      r1 = (f ~ num && of ~ num) ? sprintf("%.2fx", of / f) : "n/a"
-      r2 = (f ~ num && i ~ num) ? sprintf("%.2fx", f / i) : "n/a"
-      r3 = (of ~ num && oq ~ num) ? sprintf("%.2fx", of / oq) : "n/a"
-      r4 = (i ~ num && oq ~ num) ? sprintf("%.2fx", oq / i) : "n/a"
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m, b, f, of, i, oq, r1, r2, r3, r4 }'
-  done
+  for batch in $batches; do four_way_row "$name" "$batch" "$model" "$qdq"; done
 done <<'LIST'
 mobilenetv3s-224 $ASSETS/models/mobilenetv3s-cifar10/model-224.onnx cifar224 1
 mobilenetv3s-cifar10 $ASSETS/models/mobilenetv3s-cifar10/model.onnx example 64
@@ -113,7 +88,7 @@ mobilenetv3-large $BENCH_MODELS/mobilenetv3l-bench/model.onnx imagenet 1 16
 efficientnet-b0 $BENCH_MODELS/efficientnet-b0-bench/model.onnx imagenet 1 16
 LIST
 echo
-echo "Ratios > 1 = the second named is faster: qwac FP32 vs ORT FP32 = ORT FP32 ms / qwac FP32 ms; qwac INT8 vs" \
+echo "Ratios > 1 = the first named is faster: qwac FP32 vs ORT FP32 = ORT FP32 ms / qwac FP32 ms; qwac INT8 vs" \
   "qwac FP32 = qwac FP32 ms / qwac INT8 ms; ORT QDQ vs ORT FP32 = ORT FP32 ms / ORT QDQ ms; qwac INT8 vs ORT QDQ =" \
   "ORT QDQ ms / qwac INT8 ms. Median of $ITERS runs after $WARMUP warm-up runs, $THREADS threads, $(nproc) cores," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg)."

@@ -11,32 +11,6 @@ namespace qwac::ir {
 namespace {
 
 using K = ActivationKind;
-constexpr float kLowest = std::numeric_limits<float>::lowest();
-constexpr float kHighest = std::numeric_limits<float>::max();
-
-constexpr std::array<ActivationFacts, kActivationKindCount> kActivationFacts = {{
-    // kind,            name,          ONNX op,       since, params, names,            defaults,          homogeneous
-    {K::kNone, "", "", 1, 0, {"", ""}, {0.f, 0.f}, true},
-    {K::kRelu, "Relu", "Relu", 6, 0, {"", ""}, {0.f, 0.f}, true},
-    {K::kLeakyRelu, "LeakyRelu", "LeakyRelu", 6, 1, {"alpha", ""}, {0.01f, 0.f}, true},
-    {K::kClip, "Clip", "Clip", 6, 2, {"min", "max"}, {kLowest, kHighest}, false},
-    {K::kSigmoid, "Sigmoid", "Sigmoid", 6, 0, {"", ""}, {0.f, 0.f}, false},
-    {K::kTanh, "Tanh", "Tanh", 6, 0, {"", ""}, {0.f, 0.f}, false},
-    {K::kHardSigmoid, "HardSigmoid", "HardSigmoid", 6, 2, {"alpha", "beta"}, {0.2f, 0.5f}, false},
-    {K::kHardSwish, "HardSwish", "HardSwish", 14, 0, {"", ""}, {0.f, 0.f}, false},
-    {K::kSwish, "Swish", "", 0, 1, {"alpha", ""}, {1.f, 0.f}, false},
-    {K::kGelu, "Gelu", "Gelu", 20, 0, {"", ""}, {0.f, 0.f}, false},
-    {K::kGeluTanh, "GeluTanh", "", 0, 0, {"", ""}, {0.f, 0.f}, false},
-    {K::kElu, "Elu", "Elu", 6, 1, {"alpha", ""}, {1.f, 0.f}, false},
-}};
-
-constexpr bool rows_in_kind_order() {
-  for (size_t i = 0; i < kActivationFacts.size(); ++i) {
-    if (static_cast<size_t>(kActivationFacts[i].kind) != i) return false;
-  }
-  return true;
-}
-static_assert(rows_in_kind_order(), "kActivationFacts: one row per ActivationKind, in enum order");
 
 bool is_default_domain(const Node& n) {
   return n.domain().empty() || n.domain() == "ai.onnx";
@@ -136,8 +110,8 @@ std::optional<Activation> activation_from_node(const Node& node, int64_t opset) 
   Activation a{f->kind, f->defaults[0], f->defaults[1]};
   if (f->kind == K::kClip && opset >= 11) {
     // Bounds are optional constant scalar inputs from opset 11 on; data-dependent bounds do not fuse.
-    const std::optional<float> lo = scalar_input(node, 1, kLowest);
-    const std::optional<float> hi = scalar_input(node, 2, kHighest);
+    const std::optional<float> lo = scalar_input(node, 1, kNoLowerBound);
+    const std::optional<float> hi = scalar_input(node, 2, kNoUpperBound);
     if (!lo || !hi) return std::nullopt;
     a.alpha = *lo;
     a.beta = *hi;

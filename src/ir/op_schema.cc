@@ -58,8 +58,7 @@ const OpRegistry& builtin_op_registry() {
     register_elementwise_shapes(r);
     register_nn_shapes(r);
     register_tensor_shapes(r);
-    register_fused_shapes(r);
-    register_qarith_shapes(r);
+    register_qwac_ops(r);
     register_transformer_shapes(r);
     return r;
   }();

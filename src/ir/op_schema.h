@@ -83,8 +83,7 @@ const OpRegistry& builtin_op_registry();
 void register_elementwise_shapes(OpRegistry& registry);
 void register_nn_shapes(OpRegistry& registry);
 void register_tensor_shapes(OpRegistry& registry);
-void register_fused_shapes(OpRegistry& registry);
-void register_qarith_shapes(OpRegistry& registry);  // QAdd, QGemm (com.qwac)
+void register_qwac_ops(OpRegistry& registry);  // com.qwac ops, from their definitions (ir/qwac_ops.h)
 void register_transformer_shapes(OpRegistry& registry);  // FusedMatMul (com.qwac)
 
 // Infers outputs for one node; throws UnsupportedOp when the op has no schema.

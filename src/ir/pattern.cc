@@ -14,7 +14,7 @@ std::string normalize_domain(const std::string& d) {
 }  // namespace
 
 bool OpMatcher::matches(const Node& node) const {
-  if (normalize_domain(node.domain()) != normalize_domain(domain)) return false;
+  if (domain != kAnyDomain && normalize_domain(node.domain()) != normalize_domain(domain)) return false;
   if (!op_types.empty() && std::find(op_types.begin(), op_types.end(), node.op_type()) == op_types.end()) {
     return false;
   }
@@ -80,14 +80,15 @@ Pattern& Pattern::input(std::string name, ValuePredicate where) {
   return *this;
 }
 
-Pattern& Pattern::node(std::string name, OpMatcher matcher, std::vector<std::string> inputs, bool commutative) {
+Pattern& Pattern::node(std::string name, OpMatcher matcher, std::vector<std::string> inputs, bool commutative,
+                       bool more_inputs) {
   for (const std::string& in : inputs) {
     const bool known = std::any_of(inputs_.begin(), inputs_.end(), [&](const InputDef& d) { return d.name == in; }) ||
                        std::any_of(nodes_.begin(), nodes_.end(), [&](const NodeDef& d) { return d.name == in; });
     if (!known) throw InternalError("pattern node '" + name + "' reads '" + in + "', which is not declared before it");
   }
   if (commutative && inputs.size() != 2) throw InternalError("pattern node '" + name + "': commutative needs 2 inputs");
-  nodes_.push_back({std::move(name), std::move(matcher), std::move(inputs), commutative});
+  nodes_.push_back({std::move(name), std::move(matcher), std::move(inputs), commutative, more_inputs});
   return *this;
 }
 
@@ -140,7 +141,10 @@ class PatternSolver {
     for (const auto& [name, n] : state.nodes) {
       if (n == node) return false;  // one graph node, two pattern nodes
     }
-    if (!def.matcher.matches(*node) || live_inputs(*node) != def.inputs.size()) return false;
+    const size_t live = live_inputs(*node);
+    if (!def.matcher.matches(*node) || live < def.inputs.size() || (live > def.inputs.size() && !def.more_inputs)) {
+      return false;
+    }
     for (size_t k = 1; k < node->num_outputs(); ++k) {
       if (node->output(k) != nullptr && !node->output(k)->uses().empty()) return false;
     }

@@ -21,10 +21,13 @@ namespace qwac::ir {
 
 using NodePredicate = std::function<bool(const Node&)>;
 
+// OpMatcher::domain that accepts a node of any domain (e.g. an activation: an ONNX op or com.qwac Activation).
+inline constexpr const char* kAnyDomain = "*";
+
 // Which nodes a pattern step accepts: one of `op_types` in `domain` (empty op_types = any op) satisfying `where`.
 struct OpMatcher {
   std::vector<std::string> op_types;
-  std::string domain;   // "" = ONNX default domain ("ai.onnx" is treated the same)
+  std::string domain;   // "" = ONNX default domain ("ai.onnx" is treated the same); kAnyDomain = every domain
   NodePredicate where;  // optional
 
   bool matches(const Node& node) const;
@@ -74,9 +77,11 @@ class Pattern {
   // An external value the pattern reads, optionally with a condition (e.g. a constant scalar of some value).
   Pattern& input(std::string name, ValuePredicate where = {});
   // A node matching `matcher` whose inputs, in order, are the named values (inputs or earlier nodes; the graph node
-  // must have exactly that many inputs, omitted trailing optional inputs not counted). `commutative`: a
-  // two-input node may match its inputs in either order.
-  Pattern& node(std::string name, OpMatcher matcher, std::vector<std::string> inputs, bool commutative = false);
+  // must have exactly that many inputs, omitted trailing optional inputs not counted, unless `more_inputs`: then
+  // the named ones are its first inputs and the matcher judges the others, e.g. Clip's constant bounds).
+  // `commutative`: a two-input node may match its inputs in either order.
+  Pattern& node(std::string name, OpMatcher matcher, std::vector<std::string> inputs, bool commutative = false,
+                bool more_inputs = false);
   const std::string& root() const;
 
   struct InputDef {
@@ -88,6 +93,7 @@ class Pattern {
     OpMatcher matcher;
     std::vector<std::string> inputs;
     bool commutative = false;
+    bool more_inputs = false;
   };
   const std::vector<InputDef>& inputs() const { return inputs_; }
   const std::vector<NodeDef>& nodes() const { return nodes_; }

@@ -7,7 +7,7 @@
 #include "ir/activation.h"
 #include "ir/fused_ops.h"
 #include "ir/pattern.h"
-#include "passes/qdq_match.h"
+#include "passes/qdq/qdq_match.h"
 
 namespace qwac::passes {
 namespace {

@@ -9,7 +9,7 @@
 #include "ir/fused_matmul.h"
 #include "ir/fused_ops.h"
 #include "ir/pattern.h"
-#include "passes/qdq_match.h"
+#include "passes/qdq/qdq_match.h"
 
 namespace qwac::passes {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "ir/contrib_ops.h"
 #include "ir/fused_ops.h"
-#include "passes/qdq_match.h"
+#include "passes/qdq/qdq_match.h"
 
 namespace qwac::passes {
 namespace {

@@ -31,6 +31,7 @@ class Pass {
  protected:
   void clear_notes() { notes_.clear(); }
   void note(const ir::Node& n, std::string reason) { notes_.push_back({n.name(), n.op_type(), std::move(reason)}); }
+  void add_note(PassNote n) { notes_.push_back(std::move(n)); }
 
  private:
   std::vector<PassNote> notes_;

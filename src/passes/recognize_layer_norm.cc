@@ -5,7 +5,7 @@
 #include <unordered_set>
 
 #include "ir/pattern.h"
-#include "passes/qdq_match.h"
+#include "passes/qdq/qdq_match.h"
 
 namespace qwac::passes {
 namespace {

@@ -3,6 +3,7 @@
 #include "onnx/opset_upgrade.h"
 #include "passes/eliminate_dropout.h"
 #include "passes/fold_batchnorm.h"
+#include "passes/pass_list.h"
 #include "qwac/error.h"
 #include "runtime/constant_folding.h"
 
@@ -86,6 +87,8 @@ CanonicalModel canonicalize(const ir::Model& model, const std::map<std::string, 
   raise_opset(out, concrete_types(m, input_shapes), options, logger);
   folded_nodes += fold_constants(m);
   if (folded_nodes > 0) out.changes.push_back("folded " + std::to_string(folded_nodes) + " constant node(s)");
+
+  passes::run_passes(passes::recognize_passes(), m);  // activation decompositions -> one ONNX op, before placement
 
   // Only the dtypes are kept: concrete batch-1 shapes would otherwise be exported as declared shapes.
   std::map<const ir::Value*, ir::TypeInfo> declared;

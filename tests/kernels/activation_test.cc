@@ -57,6 +57,9 @@ const HandCase kHandCases[] = {
     {{K::kGeluTanh}, -2.f, -0.0454023f},
     {{K::kElu, 0.7f}, -1.f, -0.4424847f},  // 0.7 * (e^-1 - 1)
     {{K::kElu, 0.7f}, 2.f, 2.f},
+    {{K::kMish}, 1.f, 0.8650984f},  // tanh(ln(1 + e))
+    {{K::kMish}, -1.f, -0.3034015f},
+    {{K::kMish}, -20.f, -4.122307e-08f},
 };
 
 TEST(ActivationOracle, HandComputedValuesForEveryKind) {

@@ -1,4 +1,4 @@
-// 8-bit MaxPool / Concat and com.qwac QLinearPool (the int8 engine path, passes/fuse_qdq_int8_ops.h): oneDNN
+// 8-bit MaxPool / Concat and com.qwac QLinearPool (the int8 engine path, passes/qdq/qdq_rules.h): oneDNN
 // against the reference kernels from plain and channels-last (what an int8 QConv writes) inputs, and both against
 // the float simulation DequantizeLinear -> float pooling -> QuantizeLinear on the reference kernels: identical for
 // the reference QLinearPool, within one quantization step for oneDNN's (it rounds a product, not a quotient).

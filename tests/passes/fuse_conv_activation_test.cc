@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "ir/activation.h"
 #include "ir/fused_ops.h"
 #include "passes/pass_list.h"
 #include "runtime/engine.h"
@@ -203,6 +204,34 @@ TEST(FuseConvActivation, ResidualWithoutActivation) {
   const std::vector<Tensor> expected = run(original, false, false);
   EXPECT_EQ(testing::compare_tensors(run(b.model, false, false)[0], expected[0], 1e-5, 1e-6), "");
   EXPECT_EQ(testing::compare_tensors(run(original, true, true)[0], expected[0], 1e-4, 1e-4), "");
+}
+
+// Every kind of the activation table that ONNX has an op for: Conv -> that op becomes one FusedConv run by oneDNN
+// with the activation as a post-op, and computes what the two ops compute on the reference kernels (a kind added to
+// the table is tested here without a new case).
+TEST(FuseConvActivation, EveryOnnxActivationOfTheTableFusesIntoTheConv) {
+  constexpr int64_t kOpset = 20;  // HardSwish (14), Mish (18), Gelu (20)
+  int kinds = 0;
+  for (const ir::ActivationFacts& f : ir::kActivationFacts) {
+    if (f.onnx_op.empty()) continue;
+    ++kinds;
+    ModelBuilder b(kOpset);
+    Value* c = b.conv("conv", b.input("x", {2, 8, 7, 7}), 8, 8);
+    std::vector<Value*> inputs = {c};
+    if (f.kind == ir::ActivationKind::kClip) inputs = {c, b.scalar("lo", -0.3f), b.scalar("hi", 0.4f)};
+    b.g->add_output(b.node(std::string(f.onnx_op), inputs, "act"));
+    if (f.num_params > 0 && f.kind != ir::ActivationKind::kClip) {
+      b.g->find_node("act")->attrs.set(std::string(f.params[0]), f.defaults[0] * 0.7f);
+    }
+    const std::vector<Tensor> expected = run(b.model, /*use_dnnl=*/false, /*fuse=*/false);
+    std::vector<runtime::PlannedNode> plan;
+    const std::vector<Tensor> fused = run(b.model, /*use_dnnl=*/true, /*fuse=*/true, &plan);
+    ASSERT_EQ(plan.size(), 1u) << f.onnx_op << ": the activation runs as the Conv's post-op";
+    EXPECT_EQ(plan[0].op_type, ir::kFusedConvOp) << f.onnx_op;
+    EXPECT_EQ(plan[0].impl, "dnnl") << f.onnx_op;
+    EXPECT_EQ(testing::compare_tensors(fused[0], expected[0], 1e-4, 1e-5), "") << f.onnx_op;
+  }
+  EXPECT_GE(kinds, 9);
 }
 
 TEST(FuseConvActivation, IsInTheEngineFusionList) {

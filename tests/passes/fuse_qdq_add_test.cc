@@ -1,7 +1,7 @@
 // FuseQdqAdd: the residual Add of a QDQ model becomes QAdd after FuseQdqConv (structure: integer inputs from the
 // QConvs and the shared skip quantizer, the output quantized for the next QConv), patterns left alone with a note,
 // and the engine with EngineOptions::int8 (oneDNN and reference kernels) against the float simulation.
-#include "passes/fuse_qdq_add.h"
+#include "passes/qdq/qdq_fusion.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,6 @@
 #include "ir/fused_ops.h"
 #include "kernels/kernel_test_util.h"
 #include "model_builder.h"
-#include "passes/fuse_qdq_conv.h"
 #include "runtime/engine.h"
 #include "test_util.h"
 

@@ -1,7 +1,7 @@
 // FuseQdqConv: which QDQ Conv patterns become QConv (structure), which are left alone, and the numbers: the engine
 // with EngineOptions::int8 against the float simulation on a small graph and on the shared resnet20 / squeezenet
 // models quantized as `qwac quantize` does (top-1 agreement on 200 samples).
-#include "passes/fuse_qdq_conv.h"
+#include "passes/qdq/qdq_fusion.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // FuseQdqGemm: a QDQ Gemm -> Relu -> Q and a MatMul become QGemm (structure: the float input quantized by the
 // QGemm, the hidden layer kept in integers, transB and per-column weight scales), other patterns left alone with
 // a note, and the engine with EngineOptions::int8 (oneDNN and reference kernels) against the float simulation.
-#include "passes/fuse_qdq_gemm.h"
+#include "passes/qdq/qdq_fusion.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // FuseQdqInt8Ops: which DQ -> op -> Q patterns run on the 8-bit tensor (structure), which become QLinearPool, which
 // are left alone (with a note), and the numbers: the engine with EngineOptions::int8 against the float simulation
 // on a small hand-built QDQ graph, and on the shared squeezenet QDQ model when present.
-#include "passes/fuse_qdq_int8_ops.h"
+#include "passes/qdq/qdq_fusion.h"
 
 #include <gtest/gtest.h>
 

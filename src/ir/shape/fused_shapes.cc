@@ -6,6 +6,7 @@
 #include "ir/activation.h"
 #include "ir/fused_ops.h"
 #include "ir/op_schema.h"
+#include "ir/shape/qwac_shapes.h"
 #include "ir/shape/tensor_quantize_params.h"
 #include "qwac/error.h"
 
@@ -28,6 +29,8 @@ bool broadcasts_into(const Shape& from, const Shape& to) {
   }
   return true;
 }
+
+}  // namespace
 
 std::vector<OutputInfo> infer_fused_conv(const InferContext& ctx) {
   const OpSchema* conv = builtin_op_registry().find("Conv", "");
@@ -161,16 +164,6 @@ std::vector<OutputInfo> infer_activation(const InferContext& ctx) {
   if (!ctx.attrs().has("activation")) ctx.fail("attribute activation is missing");
   check_activation(ctx);
   return {{x.dtype, x.shape}};
-}
-
-}  // namespace
-
-void register_fused_shapes(OpRegistry& registry) {
-  registry.add(OpSchema{std::string(kFusedConvOp), std::string(kQwacDomain), 1, &infer_fused_conv});
-  registry.add(OpSchema{std::string(kFakeQuantizeOp), std::string(kQwacDomain), 1, &infer_fake_quantize});
-  registry.add(OpSchema{std::string(kQConvOp), std::string(kQwacDomain), 1, &infer_qconv});
-  registry.add(OpSchema{std::string(kQLinearPoolOp), std::string(kQwacDomain), 1, &infer_qlinear_pool});
-  registry.add(OpSchema{std::string(kActivationOp), std::string(kQwacDomain), 1, &infer_activation});
 }
 
 }  // namespace qwac::ir

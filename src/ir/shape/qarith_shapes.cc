@@ -5,6 +5,7 @@
 #include "ir/activation.h"
 #include "ir/fused_ops.h"
 #include "ir/op_schema.h"
+#include "ir/shape/qwac_shapes.h"
 #include "qwac/error.h"
 
 namespace qwac::ir {
@@ -41,6 +42,8 @@ DType output_type(const InferContext& ctx, size_t y_scale, size_t y_zero_point) 
   if (!is_8bit(t)) ctx.fail("y_zero_point is " + type_name(t) + ", expected uint8 or int8");
   return t;
 }
+
+}  // namespace
 
 std::vector<OutputInfo> infer_qadd(const InferContext& ctx) {
   using In = QAddInputs;
@@ -88,13 +91,6 @@ std::vector<OutputInfo> infer_qgemm(const InferContext& ctx) {
   Shape y = x.shape;
   y.back() = n;
   return {OutputInfo{output_type(ctx, In::kYScale, In::kYZeroPoint), y}};
-}
-
-}  // namespace
-
-void register_qarith_shapes(OpRegistry& registry) {
-  registry.add(OpSchema{std::string(kQAddOp), std::string(kQwacDomain), 1, &infer_qadd});
-  registry.add(OpSchema{std::string(kQGemmOp), std::string(kQwacDomain), 1, &infer_qgemm});
 }
 
 }  // namespace qwac::ir

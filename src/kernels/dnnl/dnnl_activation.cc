@@ -43,6 +43,9 @@ bool eltwise_steps(const ir::Activation& act, std::vector<EltwiseStep>& steps, s
     case K::kElu:
       steps = {{alg::eltwise_elu, act.alpha, 0.f}};
       return true;
+    case K::kMish:
+      steps = {{alg::eltwise_mish, 0.f, 0.f}};
+      return true;
     case K::kCount:
       break;
   }

@@ -1,6 +1,6 @@
 // Concat on oneDNN concat: inputs may come in different oneDNN layouts (SqueezeNet's fire modules concatenate
 // two convolution outputs along channels); the output layout is oneDNN's choice. Float, or uint8/int8 (the int8
-// engine path concatenates the integers of inputs that share one quantizer, passes/fuse_qdq_int8_ops.h).
+// engine path concatenates the integers of inputs that share one quantizer, passes/qdq/qdq_rules.h).
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_families.h"
 #include "kernels/dnnl/dnnl_typed_input.h"

@@ -1,6 +1,6 @@
 // MaxPool / AveragePool / GlobalMaxPool / GlobalAveragePool on oneDNN pooling_forward, computed in the layout the
 // producer gave (blocked stays blocked): float, and MaxPool / GlobalMaxPool on uint8/int8 too (the int8 engine path
-// runs them on the integers, passes/fuse_qdq_int8_ops.h). And com.qwac QLinearPool (ir/fused_ops.h): the same
+// runs them on the integers, passes/qdq/qdq_rules.h). And com.qwac QLinearPool (ir/fused_ops.h): the same
 // pooling on u8/s8 with the requantization as an eltwise_linear post-op (oneDNN 2.6 pooling takes no scale or
 // zero-point attributes):
 //   y = saturate(round(alpha * pool(x) + beta)),  alpha = s_x / s_y,  beta = zp_y - zp_x * alpha

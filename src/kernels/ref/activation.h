@@ -52,6 +52,10 @@ T activation_scalar(const ir::Activation& act, T x) {
     }
     case K::kElu:
       return x < T(0) ? alpha * (std::exp(x) - T(1)) : x;
+    case K::kMish: {
+      const T softplus = x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));  // exp never overflows
+      return x * std::tanh(softplus);
+    }
     case K::kCount:
       break;
   }

@@ -1,6 +1,7 @@
 // Unary elementwise reference kernels: one functor per op (its math and the dtypes its spec allows), one generic
 // kernel, and a table of (op, first opset, factory) rows. Clip, whose bounds may be runtime inputs, has its own
 // kernel.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -67,15 +68,6 @@ struct Softplus {
   }
 };
 
-struct Mish {
-  template <typename T>
-  static constexpr bool accepts = kIsFloat<T>;
-  template <typename T>
-  T operator()(T x) const {
-    return x * std::tanh(softplus(x));
-  }
-};
-
 struct Relu {
   template <typename T>
   static constexpr bool accepts = kIsSignedNumeric<T>;
@@ -86,8 +78,8 @@ struct Relu {
 };
 
 
-// The float activations of the table in ir/activation.h (LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish, Elu,
-// Gelu): the node's descriptor, parsed once, and the scalar oracle.
+// The float activations of the table in ir/activation.h that ONNX has an op for and that have no kernel of their
+// own below (Relu and Clip take integers too): the node's descriptor, parsed once, and the scalar oracle.
 struct ActivationFn {
   template <typename T>
   static constexpr bool accepts = kIsFloat<T>;
@@ -334,16 +326,9 @@ struct UnaryOpDef {
 
 const UnaryOpDef kUnaryOps[] = {
     {"Relu", 6, &make_unary<Relu>},
-    {"LeakyRelu", 6, &make_unary<ActivationFn>},
-    {"Sigmoid", 6, &make_unary<ActivationFn>},
-    {"Tanh", 6, &make_unary<ActivationFn>},
-    {"HardSigmoid", 6, &make_unary<ActivationFn>},
-    {"HardSwish", 14, &make_unary<ActivationFn>},
-    {"Elu", 6, &make_unary<ActivationFn>},
     {"Selu", 6, &make_unary<Selu>},
     {"Softplus", 1, &make_unary<Softplus>},
     {"Softsign", 1, &make_unary<Softsign>},
-    {"Gelu", 20, &make_unary<ActivationFn>},
     {"Erf", 9, &make_unary<Erf>},
     {"Sqrt", 6, &make_unary<Sqrt>},
     {"Exp", 6, &make_unary<Exp>},
@@ -368,7 +353,6 @@ const UnaryOpDef kUnaryOps[] = {
     {"Atanh", 9, &make_unary<Atanh>},
     {"ThresholdedRelu", 10, &make_unary<ThresholdedRelu>},
     {"Celu", 12, &make_unary<Celu>},
-    {"Mish", 18, &make_unary<Mish>},
     {"Not", 1, &make_unary<Not>},
     {"Shrink", 9, &make_unary<Shrink>},
     {"IsNaN", 9, &make_unary<IsNaN>},
@@ -381,6 +365,14 @@ const UnaryOpDef kUnaryOps[] = {
 void register_elementwise_unary_kernels(KernelRegistry& registry) {
   for (const UnaryOpDef& op : kUnaryOps) {
     registry.add(KernelDef{op.op_type, "", op.since_version, INT_MAX, "ref", false, op.create});
+  }
+  // Every other activation of the table, read from it: a kind added there gets its ONNX op's kernel here.
+  for (const ir::ActivationFacts& f : ir::kActivationFacts) {
+    const bool own_kernel = std::any_of(std::begin(kUnaryOps), std::end(kUnaryOps),
+                                        [&](const UnaryOpDef& op) { return f.onnx_op == op.op_type; });
+    if (f.onnx_op.empty() || own_kernel) continue;
+    registry.add(
+        KernelDef{std::string(f.onnx_op), "", f.since_opset, INT_MAX, "ref", false, &make_unary<ActivationFn>});
   }
 }
 

@@ -1,8 +1,7 @@
-// Matching and rewriting helpers shared by the QDQ fusion passes (FuseQdqConv, FuseQdqGemm, FuseQdqAdd,
-// FuseQdqInt8Ops, FuseQuantizeDequantize; FuseConvActivation uses the Clip bounds and replace_chain): what a
-// per-tensor 8-bit DequantizeLinear / QuantizeLinear the int8 kernels can compute exactly looks like, fusable
-// activations, replacing a matched chain by one fused node, and removal of the nodes and constants a fusion leaves
-// without consumers.
+// Matching and rewriting helpers shared by the QDQ rules (passes/qdq/selectors.h, actions.h), FuseQuantizeDequantize
+// and FuseConvActivation: what a per-tensor 8-bit DequantizeLinear / QuantizeLinear the int8 kernels can compute
+// exactly looks like, fusable activations, replacing a matched chain by one fused node, and removal of the nodes and
+// constants a fusion leaves without consumers.
 #pragma once
 
 #include <optional>
@@ -16,6 +15,9 @@
 #include "ir/pattern.h"
 
 namespace qwac::passes::qdq {
+
+inline constexpr int64_t kDefaultQuantizeAxis = 1;  // QuantizeLinear / DequantizeLinear `axis` default
+inline constexpr const char* kAsymmetricWeights = "the weights are asymmetric (a nonzero zero point)";
 
 bool is_default_domain(const ir::Node& n);
 bool is_8bit(DType t);
@@ -40,27 +42,26 @@ ir::OpMatcher activation_matcher(int64_t opset);
 // Sets the "activation" and "activation_params" attributes of a fused op for `act` (a node activation_matcher
 // accepts); nothing when `act` is nullptr.
 void set_activation(ir::Attributes& attrs, const ir::Node* act, int64_t opset);
+// Why the zero point of a weights' DequantizeLinear is not absent or all zeros of type int8 (symmetric int8
+// weights); kAsymmetricWeights for nonzero values; empty when it is.
+std::string symmetric_weight_problem(const ir::Node& dq);
+
+// Per-tensor quantization parameters of a Q or DQ.
+struct QuantParams {
+  float scale = 0.f;
+  DType type = DType::kUInt8;
+  int32_t zero_point = 0;
+  bool operator==(const QuantParams&) const = default;
+};
+// The parameters of a default-domain Q/DQ without the opset-21 attributes, with a constant positive float scalar
+// scale and a constant 8-bit scalar zero point (absent allowed when `zp_optional`: uint8 0); nullopt with `why`.
+std::optional<QuantParams> per_tensor_params(const ir::Node& n, bool zp_optional, std::string& why);
+
 // Same value, or constants with identical type, shape and bytes.
 bool same_constant(const ir::Value* a, const ir::Value* b);
 // The QuantizeLinear of a float tensor that produced `dq`'s input with the same scale and zero point, if any: a
 // fused op can read that float tensor and quantize it itself.
 ir::Node* float_source_quantize(const ir::Node& dq);
-
-// A matched DQ(X), DQ(W) [+ bias] -> Conv / Gemm / MatMul [-> bias Add] [-> Relu/Clip] [-> Q].
-struct ConvLikeMatch {
-  std::vector<ir::Node*> head;  // the Conv, Gemm or MatMul, then a MatMul's bias Add if any
-  ir::Node* dq_x = nullptr;
-  ir::Node* dq_w = nullptr;
-  ir::Value* bias = nullptr;
-  ir::Node* act = nullptr;  // optional
-  ir::Node* q = nullptr;    // optional; without one the fused op outputs float
-};
-// Replaces `m` by one QConv or QGemm (`op_type`; one input layout, ir/fused_ops.h) with `attrs` plus the activation:
-// X from DQ(X), or the float tensor when float_source_quantize finds the QuantizeLinear that produced DQ(X)'s input,
-// W from DQ(W), the bias, and the output scale and zero point of the folded Q. The DequantizeLinear nodes (and that
-// QuantizeLinear) go once nothing else reads them (a DQ(X) shared with a residual Add stays).
-ir::Node* replace_conv_like(ir::Graph& g, const ConvLikeMatch& m, std::string_view op_type, ir::Attributes attrs,
-                            int64_t opset, std::unordered_set<const ir::Node*>& removed);
 
 // Replaces `chain` (a node, then each next node the single consumer of the one before) by one com.qwac `op_type`
 // node named as chain[0] with `inputs` and `attrs`, writing `out`, or the last node's output when `out` is nullptr

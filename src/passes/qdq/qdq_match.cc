@@ -1,4 +1,4 @@
-#include "passes/qdq_match.h"
+#include "passes/qdq/qdq_match.h"
 
 #include <algorithm>
 #include <cstring>
@@ -73,7 +73,7 @@ bool output_quantize(const ir::Node& q) {
 }
 
 ir::OpMatcher activation_matcher(int64_t opset) {
-  return ir::with(ir::OpMatcher{}, [opset](const ir::Node& n) {
+  return ir::with(ir::OpMatcher{{}, ir::kAnyDomain, {}}, [opset](const ir::Node& n) {
     return ir::activation_from_node(n, opset).has_value();
   });
 }
@@ -81,6 +81,53 @@ ir::OpMatcher activation_matcher(int64_t opset) {
 void set_activation(ir::Attributes& attrs, const ir::Node* act, int64_t opset) {
   if (act == nullptr) return;
   ir::activation_from_node(*act, opset)->to_attributes(attrs);
+}
+
+std::string symmetric_weight_problem(const ir::Node& dq) {
+  const ir::Value* zp = dq.input(2);
+  if (zp == nullptr) return "";
+  if (!zp->is_constant() || zp->constant->dtype() != DType::kInt8) {
+    return "the weight zero point is not a constant int8 tensor";
+  }
+  const int8_t* z = zp->constant->data<int8_t>();
+  if (!std::all_of(z, z + zp->constant->numel(), [](int8_t v) { return v == 0; })) return kAsymmetricWeights;
+  return "";
+}
+
+std::optional<QuantParams> per_tensor_params(const ir::Node& n, bool zp_optional, std::string& why) {
+  if (!is_default_domain(n) || n.num_outputs() != 1 || n.num_inputs() < 2) {
+    why = "not a default-domain single-output " + n.op_type();
+    return std::nullopt;
+  }
+  if (const char* attr = extended_attribute(n); attr != nullptr) {
+    why = "uses the attribute " + std::string(attr);
+    return std::nullopt;
+  }
+  const ir::Value* s = n.input(1);
+  if (!constant_float_scalar(s)) {
+    why = "the scale is not a constant float scalar (per-channel quantization)";
+    return std::nullopt;
+  }
+  QuantParams p;
+  p.scale = s->constant->data<float>()[0];
+  if (!(p.scale > 0.f)) {
+    why = "the scale " + std::to_string(p.scale) + " is not positive";
+    return std::nullopt;
+  }
+  const ir::Value* zp = n.input(2);
+  if (zp == nullptr) {
+    if (!zp_optional) {
+      why = "no zero point (the output type is not explicit)";
+      return std::nullopt;
+    }
+  } else if (!constant_8bit_scalar(zp)) {
+    why = "the zero point is not a constant 8-bit scalar";
+    return std::nullopt;
+  } else {
+    p.type = zp->constant->dtype();
+    p.zero_point = p.type == DType::kUInt8 ? zp->constant->data<uint8_t>()[0] : zp->constant->data<int8_t>()[0];
+  }
+  return p;
 }
 
 bool same_constant(const ir::Value* a, const ir::Value* b) {
@@ -126,34 +173,6 @@ ir::Node* replace_chain(ir::Graph& g, const std::vector<ir::Node*>& chain, std::
   ir::Node* fused = g.add_node(std::string(op_type), inputs, {out}, name, std::string(ir::kQwacDomain));
   fused->attrs = std::move(attrs);
   remove_dead_constants(g, std::move(dropped_inputs));
-  return fused;
-}
-
-ir::Node* replace_conv_like(ir::Graph& g, const ConvLikeMatch& m, std::string_view op_type, ir::Attributes attrs,
-                            int64_t opset, std::unordered_set<const ir::Node*>& removed) {
-  using In = ir::QConvInputs;
-  set_activation(attrs, m.act, opset);
-  ir::Node* q_x = float_source_quantize(*m.dq_x);
-  std::vector<ir::Value*> inputs(In::kCount, nullptr);
-  inputs[In::kX] = q_x != nullptr ? q_x->input(0) : m.dq_x->input(0);
-  inputs[In::kXScale] = m.dq_x->input(1);
-  inputs[In::kXZeroPoint] = m.dq_x->input(2);
-  inputs[In::kW] = m.dq_w->input(0);
-  inputs[In::kWScale] = m.dq_w->input(1);
-  inputs[In::kBias] = m.bias;
-  if (m.q != nullptr) {
-    inputs[In::kYScale] = m.q->input(1);
-    inputs[In::kYZeroPoint] = m.q->input(2);
-  }
-  while (!inputs.empty() && inputs.back() == nullptr) inputs.pop_back();
-
-  std::vector<ir::Node*> chain = m.head;
-  if (m.act != nullptr) chain.push_back(m.act);
-  if (m.q != nullptr) chain.push_back(m.q);
-  ir::Node* fused = replace_chain(g, chain, op_type, std::move(inputs), std::move(attrs), removed);
-  remove_if_dead(g, m.dq_x, removed);
-  remove_if_dead(g, m.dq_w, removed);
-  remove_if_dead(g, q_x, removed);
   return fused;
 }
 

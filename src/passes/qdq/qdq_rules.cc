@@ -1,0 +1,42 @@
+#include "passes/qdq/qdq_rules.h"
+
+#include <algorithm>
+
+#include "ir/fused_ops.h"
+#include "passes/qdq/qdq_match.h"
+
+namespace qwac::passes::qdq {
+
+bool QdqRule::applies_to(const ir::Node& n) const {
+  return is_default_domain(n) && std::find(op_types.begin(), op_types.end(), n.op_type()) != op_types.end();
+}
+
+const std::vector<QdqRule>& qdq_rules() {
+  static const std::vector<QdqRule> rules = [] {
+    auto drop_qdq = std::make_shared<DropQdq>();
+    std::vector<QdqRule> r;
+    // Data movement first, so that a QConv's DequantizeLinear(X) then reads the 8-bit result directly.
+    r.push_back({"int8_ops",
+                 {"MaxPool", "GlobalMaxPool", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose"},
+                 std::make_shared<DropQdqSelector>(/*all_inputs_data=*/false),
+                 drop_qdq});
+    r.push_back({"int8_ops", {"Concat"}, std::make_shared<DropQdqSelector>(/*all_inputs_data=*/true), drop_qdq});
+    r.push_back({"int8_ops",
+                 {"MaxPool", "GlobalMaxPool", "AveragePool", "GlobalAveragePool"},
+                 std::make_shared<UnarySelector>(),
+                 std::make_shared<ReplaceWithQLinearPool>()});
+    r.push_back(
+        {"conv", {"Conv"}, std::make_shared<ConvSelector>(), std::make_shared<ReplaceWithConvLikeOp>(ir::kQConvOp)});
+    // After the Convs: an Add whose readers are QConvs quantizing their float input writes integers for them.
+    r.push_back(
+        {"add", {"Add"}, std::make_shared<BinarySelector>(), std::make_shared<ReplaceWithBinaryOp>(ir::kQAddOp)});
+    r.push_back({"gemm",
+                 {"Gemm", "MatMul"},
+                 std::make_shared<MatMulSelector>(),
+                 std::make_shared<ReplaceWithConvLikeOp>(ir::kQGemmOp, std::vector<std::string>{"transB"})});
+    return r;
+  }();
+  return rules;
+}
+
+}  // namespace qwac::passes::qdq

@@ -1,0 +1,69 @@
+// Selectors: which node groups around a target op can run on 8-bit tensors, by structural class rather than by op
+// name (ONNX Runtime's qdq_selectors.h): conv-like (DQ(X), DQ(W) -> op), matmul-like (Gemm / MatMul with a bias
+// row), binary (DQ(A), DQ(B) -> op), data movement whose QDQ can be dropped (DQ -> op -> Q with equal parameters),
+// and unary requantizing ops (DQ -> op -> Q with other parameters). Each either returns the group or declines; a
+// decline with a reason becomes a PassNote shown by `qwac inspect --plan --int8` (an empty reason: the node is no
+// candidate at all, e.g. a float op between no quantizers).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "ir/graph.h"
+#include "passes/qdq/node_group.h"
+
+namespace qwac::passes::qdq {
+
+struct SelectContext {
+  const ir::Graph& graph;
+  int64_t opset;
+};
+
+class Selector {
+ public:
+  virtual ~Selector() = default;
+  // The group around `target`, or nullopt with `why` (empty: not worth a note).
+  virtual std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const = 0;
+};
+
+// DQ(X) (per-tensor 8-bit), DQ(W) (constant int8, symmetric, per-tensor or per output channel on axis 0, rank >= 3),
+// optional float bias -> Conv [-> activation] [-> Q]. Notes every Conv it cannot take, float ones included.
+class ConvSelector final : public Selector {
+ public:
+  std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const override;
+};
+
+// DQ(X), DQ(W) (constant 2-D int8, symmetric, per-tensor or per output column) -> Gemm (transA 0, alpha = beta = 1,
+// C a constant row) or MatMul [-> Add of a constant row] [-> activation] [-> Q]. Float layers get no note.
+class MatMulSelector final : public Selector {
+ public:
+  std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const override;
+};
+
+// DQ(A), DQ(B) (per-tensor 8-bit) -> op [-> activation] -> output quantized by one QuantizeLinear and/or by QConvs
+// quantizing their float X with the same parameters (or float output). Float ops get no note.
+class BinarySelector final : public Selector {
+ public:
+  std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const override;
+};
+
+// DQ -> op -> Q around an op that only selects or moves elements (max pooling, Concat, reshaping), where every
+// data input is dequantized and the output quantized with one set of per-tensor parameters: the op gives exactly
+// Q(op(DQ(x))) on the integers (DequantizeLinear is strictly increasing). `all_inputs_data`: every input is data
+// (Concat); otherwise input 0 only.
+class DropQdqSelector final : public Selector {
+ public:
+  explicit DropQdqSelector(bool all_inputs_data) : all_inputs_data_(all_inputs_data) {}
+  std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const override;
+
+ private:
+  bool all_inputs_data_;
+};
+
+// DQ -> op -> Q around a single-input op whose output is requantized with any per-tensor parameters (pooling).
+class UnarySelector final : public Selector {
+ public:
+  std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const override;
+};
+
+}  // namespace qwac::passes::qdq
