@@ -178,10 +178,18 @@ struct AccuracyControlSettingsReport {
   std::vector<PrecisionRungReport> precision_ladder;  // float, the implicit last rung, is not listed
 };
 
+// A validation decided early (on part of the set) predicts a bound on the drop instead of measuring the value.
+enum class DropMeasure {
+  kMeasured,  // value and drop measured on the whole set
+  kAtMost,    // the drop can be at most `drop`, whatever the remaining samples give (the candidate passes)
+  kAtLeast,   // the drop is at least `drop` (the candidate fails)
+};
+
 struct StepMetric {
   std::string name;
-  double value = 0;
+  double value = 0;  // kMeasured only
   double drop = 0;
+  DropMeasure measure = DropMeasure::kMeasured;
 };
 
 struct RankingEntry {
@@ -215,6 +223,8 @@ struct SearchStep {
   int64_t full_validation = 0;  // its number
   std::vector<StepMetric> metrics;
   bool satisfied = false;
+  std::optional<int64_t> stopped_after_samples;  // decided early, on this many samples of the validation set
+  std::optional<bool> accepted;                  // greedy: the revert was kept
   std::vector<int64_t> reverted_groups, raised_groups;
   std::vector<int64_t> restored_groups;  // bisection's prune: groups put back into int8 for this candidate
   double seconds = 0;                    // kValidation and kRanking
