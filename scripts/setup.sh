@@ -66,3 +66,17 @@ command -v ccache >/dev/null 2>&1 && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=cca
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "${LAUNCHER[@]}"
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 echo "[setup] built: $BUILD_DIR/qwac"
+
+# The Python module (qwac._qwac + the qwac package) is built above into $BUILD_DIR/python. Debian's interpreter
+# finds it through a .pth file in its site-packages folder (/usr/local/lib/python3.X/dist-packages), so
+# `/usr/bin/python3 -c "import qwac"` works from any folder. (`cmake --install` installs it elsewhere instead.)
+if [ -f "$BUILD_DIR/python/qwac/__init__.py" ] && [ -x /usr/bin/python3 ]; then
+  site=$(/usr/bin/python3 -c "import site; print(site.getsitepackages()[0])")
+  mkdir -p "$site"
+  echo "$(cd "$BUILD_DIR/python" && pwd)" > "$site/qwac.pth"
+  if /usr/bin/python3 -c "import qwac" 2>/dev/null; then
+    echo "[setup] import qwac works for /usr/bin/python3 ($site/qwac.pth -> $BUILD_DIR/python)"
+  else
+    echo "[setup] WARNING: /usr/bin/python3 cannot import qwac from $BUILD_DIR/python" >&2
+  fi
+fi

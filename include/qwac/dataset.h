@@ -1,4 +1,6 @@
-// Datasets: what calibration, evaluation and the accuracy search read samples from.
+// qwac public API: datasets, what calibration, evaluation and the accuracy search read samples from. Datasets
+// described by files (image folders, MNIST idx, CIFAR, .npy/.npz, ONNX test sets) are built from a config's
+// dataset section (qwac/config.h); any other source implements Dataset.
 //
 // A Dataset never holds a whole large set in memory: get(i) reads and preprocesses sample i on demand, and must
 // be safe to call from several threads at once (evaluation decodes in parallel with inference).
@@ -10,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include "qwac/tensor.h"
 
 namespace qwac {
 
@@ -26,6 +28,7 @@ struct Annotation {
   std::vector<BoundingBox> boxes;   // detection
   Tensor mask;                      // segmentation: int class map [H, W]
   std::vector<Tensor> reference_outputs;  // label-free metrics: the FP32 model's outputs for this sample
+  std::string text;                 // text ground truth (OCR transcript, caption, class name...)
 };
 
 struct Sample {
@@ -33,6 +36,10 @@ struct Sample {
   std::map<std::string, Tensor> inputs;
   Annotation annotation;
   std::map<std::string, std::string> metadata;  // e.g. "file" -> image path, "index" -> "17"
+  // Index of the sample in the dataset the user gave the library: subsets (make_subset) keep the index of their
+  // base, so a metric sees the same index whichever subset the accuracy search evaluates. -1 = not set (the
+  // evaluation loop sets it to the position in the dataset it runs).
+  int64_t index = -1;
 };
 
 class Dataset {
@@ -43,6 +50,9 @@ class Dataset {
   virtual Sample get(int64_t index) const = 0;
   // One line for logs and reports ("image folder imagenet-val-1300 (1300 samples)").
   virtual std::string describe() const = 0;
+  // Index of sample i in the dataset the user gave the library (what Sample::index holds), without reading the
+  // sample: subsets map through to their base. Default: i.
+  virtual int64_t source_index(int64_t index) const { return index; }
 };
 
 using DatasetPtr = std::shared_ptr<const Dataset>;

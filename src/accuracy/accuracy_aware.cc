@@ -8,7 +8,7 @@
 #include "accuracy/session.h"
 #include "core/stopwatch.h"
 #include "ir/graph.h"
-#include "qwac/accuracy_control.h"
+#include "accuracy/accuracy_control.h"
 #include "qwac/error.h"
 
 namespace qwac {
@@ -16,22 +16,22 @@ namespace {
 
 using Clock = SteadyClock;
 
-AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset& calibration,
+AccuracyControlOutput run_accuracy_control(const ir::Model& model, const Dataset& calibration,
                                            std::unique_ptr<accuracy::Validator> validator_ptr,
-                                           const AccuracyControlParams& params, const RunOptions& options);
+                                           const AccuracyControlConfig& params, const RunOptions& options);
 
 }  // namespace
 
-AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, const Dataset& calibration,
+AccuracyControlOutput quantize_with_accuracy_control(const ir::Model& model, const Dataset& calibration,
                                                      const Dataset& validation, const std::vector<MetricPtr>& metrics,
-                                                     const AccuracyControlParams& params, const RunOptions& options) {
+                                                     const AccuracyControlConfig& params, const RunOptions& options) {
   return run_accuracy_control(model, calibration, accuracy::metrics_validator(validation, metrics, options), params,
                               options);
 }
 
-AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, const Dataset& calibration,
+AccuracyControlOutput quantize_with_accuracy_control(const ir::Model& model, const Dataset& calibration,
                                                      const Dataset& validation, const ValidationFunction& validation_fn,
-                                                     const AccuracyControlParams& params, const RunOptions& options) {
+                                                     const AccuracyControlConfig& params, const RunOptions& options) {
   auto validator =
       std::make_unique<accuracy::Validator>(DatasetPtr(&validation, [](const Dataset*) {}), validation_fn, options);
   return run_accuracy_control(model, calibration, std::move(validator), params, options);
@@ -39,9 +39,9 @@ AccuracyControlResult quantize_with_accuracy_control(const ir::Model& model, con
 
 namespace {
 
-AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset& calibration,
+AccuracyControlOutput run_accuracy_control(const ir::Model& model, const Dataset& calibration,
                                            std::unique_ptr<accuracy::Validator> validator_ptr,
-                                           const AccuracyControlParams& params, const RunOptions& options) {
+                                           const AccuracyControlConfig& params, const RunOptions& options) {
   const auto t_start = Clock::now();
   std::unique_ptr<accuracy::Session> session =
       accuracy::start_session(model, calibration, std::move(validator_ptr), params, options);
@@ -84,7 +84,7 @@ AccuracyControlResult run_accuracy_control(const ir::Model& model, const Dataset
 
   // --- result
   state.set = final_candidate.set;
-  AccuracyControlResult result;
+  AccuracyControlOutput result;
   result.model = std::make_shared<ir::Model>(quant::build_quantized_model(state, logger.get()));
   result.reached = final_candidate.drop.satisfied;
 

@@ -15,7 +15,7 @@ namespace {
 struct Coordinate {
   std::string name;
   std::vector<nlohmann::json> values;
-  std::function<void(QuantizationParams&, const nlohmann::json&)> apply;
+  std::function<void(QuantizationConfig&, const nlohmann::json&)> apply;
 };
 
 nlohmann::json quantile(double p) {
@@ -23,7 +23,7 @@ nlohmann::json quantile(double p) {
           {"max", {{"type", "quantile"}, {"aggregator", "mean"}, {"outlier_prob", p}}}};
 }
 
-std::vector<Coordinate> search_space(const QuantizationParams& base) {
+std::vector<Coordinate> search_space(const QuantizationConfig& base) {
   std::vector<Coordinate> space;
   const quant::HwConfig& hw = quant::hw_config_for(base.target_device);
   std::vector<nlohmann::json> presets;
@@ -32,13 +32,13 @@ std::vector<Coordinate> search_space(const QuantizationParams& base) {
       presets.push_back(quant::preset_name(p));
     }
   }
-  space.push_back({"preset", presets, [](QuantizationParams& q, const nlohmann::json& v) { q.preset = v; }});
+  space.push_back({"preset", presets, [](QuantizationConfig& q, const nlohmann::json& v) { q.preset = v; }});
   // The activation ranges (POT's space: min/max against quantiles; qwac adds its MSE search). A user's own
   // range_estimator is one of the candidates: it is the starting point.
   space.push_back({"activations.range_estimator",
                    {nullptr, {{"preset", "quantile"}}, quantile(1e-3), {{"preset", "mse"}}},
-                   [](QuantizationParams& q, const nlohmann::json& v) { q.activations.range_estimator = v; }});
-  space.push_back({"bias_correction", {"fast", "full", "none"}, [](QuantizationParams& q, const nlohmann::json& v) {
+                   [](QuantizationConfig& q, const nlohmann::json& v) { q.activations.range_estimator = v; }});
+  space.push_back({"bias_correction", {"fast", "full", "none"}, [](QuantizationConfig& q, const nlohmann::json& v) {
                      q.bias_correction = v;
                    }});
   return space;
@@ -53,7 +53,7 @@ nlohmann::json drops_json(const SearchContext& ctx, const DropReport& d) {
 }  // namespace
 
 bool tune_hyperparameters(Session& session, const ir::Model& model, const Dataset& calibration,
-                          const AccuracyControlParams& params, const RunOptions& options) {
+                          const AccuracyControlConfig& params, const RunOptions& options) {
   SearchContext& ctx = session.ctx;
   const auto t0 = SteadyClock::now();
   const Candidate& untuned = session.initial;
@@ -62,7 +62,7 @@ bool tune_hyperparameters(Session& session, const ir::Model& model, const Datase
   nlohmann::json tried = nlohmann::json::array();
 
   // The estimated full-set drop of a setting: default quantization with it, evaluated on the ranking subset.
-  auto score = [&](const QuantizationParams& q, quant::QuantizationState& out) -> std::optional<DropReport> {
+  auto score = [&](const QuantizationConfig& q, quant::QuantizationState& out) -> std::optional<DropReport> {
     out = quant::run_default_quantization(model, calibration, q, options);
     quant::attach_precision_ladder(out.set, ctx.ladder);
     quant::QuantizationState s{out.canonical, out.set, out.corrected_biases, out.materialize, {}};
@@ -72,13 +72,13 @@ bool tune_hyperparameters(Session& session, const ir::Model& model, const Datase
     return compute_drop(ctx.metrics, est);
   };
 
-  QuantizationParams best_params = params.base;
+  QuantizationConfig best_params = params.base;
   quant::QuantizationState best_state;
   std::optional<DropReport> best_drop;
   nlohmann::json best_values = nlohmann::json::object();
   for (const Coordinate& c : search_space(params.base)) {
     for (const nlohmann::json& v : c.values) {
-      QuantizationParams q = best_params;
+      QuantizationConfig q = best_params;
       c.apply(q, v);
       quant::QuantizationState state;
       const std::optional<DropReport> d = score(q, state);

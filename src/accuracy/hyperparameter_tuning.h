@@ -14,6 +14,6 @@ namespace qwac::accuracy {
 // Replaces session.state / session.initial when tuning wins; records what was tried in session.report
 // ["tune_hyperparams"]. Returns whether the tuned settings were kept.
 bool tune_hyperparameters(Session& session, const ir::Model& model, const Dataset& calibration,
-                          const AccuracyControlParams& params, const RunOptions& options);
+                          const AccuracyControlConfig& params, const RunOptions& options);
 
 }  // namespace qwac::accuracy

@@ -5,12 +5,12 @@
 
 #include "accuracy/session.h"
 #include "ir/graph.h"
-#include "qwac/accuracy_control.h"
+#include "accuracy/accuracy_control.h"
 
 namespace qwac {
 
 nlohmann::json quantization_sensitivity(const ir::Model& model, const Dataset& calibration, const Dataset& validation,
-                                        const std::vector<MetricPtr>& metrics, const AccuracyControlParams& params,
+                                        const std::vector<MetricPtr>& metrics, const AccuracyControlConfig& params,
                                         const RunOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<accuracy::Session> session =

@@ -17,7 +17,7 @@ namespace {
 
 using Clock = SteadyClock;
 
-void validate_params(const AccuracyControlParams& p) {
+void validate_params(const AccuracyControlConfig& p) {
   if (!(p.max_drop >= 0)) throw InvalidConfig("maximal_drop must be >= 0, got " + std::to_string(p.max_drop));
   if (p.ranking_subset_size < 1) throw InvalidConfig("ranking_subset_size must be >= 1");
   if (p.max_iter_num < 1) throw InvalidConfig("max_iter_num must be >= 1");
@@ -36,7 +36,7 @@ void validate_params(const AccuracyControlParams& p) {
 }  // namespace
 
 std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& calibration,
-                                       std::unique_ptr<Validator> validator_ptr, const AccuracyControlParams& params,
+                                       std::unique_ptr<Validator> validator_ptr, const AccuracyControlConfig& params,
                                        const RunOptions& options) {
   const auto t_start = Clock::now();
   quant::check_quantizable_input(model);
@@ -232,7 +232,7 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
     }
   }
   if (!current.drop.satisfied && params.convert_to_mixed_preset && quant::resolved_preset(params.base) == "performance") {
-    QuantizationParams mixed = params.base;
+    QuantizationConfig mixed = params.base;
     mixed.preset = "mixed";
     quant::QuantizationState mixed_state = quant::run_default_quantization(model, calibration, mixed, options);
     quant::attach_precision_ladder(mixed_state.set, ladder);

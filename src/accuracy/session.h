@@ -10,7 +10,7 @@
 
 #include "accuracy/search_context.h"
 #include "accuracy/validator.h"
-#include "qwac/accuracy_control.h"
+#include "accuracy/accuracy_control.h"
 #include "quant/default_quantization.h"
 
 namespace qwac::accuracy {
@@ -26,7 +26,7 @@ struct Session {
 
 // `validator` holds the validation data and the metrics (or the user's validation function).
 std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& calibration,
-                                       std::unique_ptr<Validator> validator, const AccuracyControlParams& params,
+                                       std::unique_ptr<Validator> validator, const AccuracyControlConfig& params,
                                        const RunOptions& options);
 
 // A validator over `validation` (not owned: it must outlive the session) with built-in metrics.

@@ -34,6 +34,7 @@ class RelabeledDataset final : public Dataset {
     return s;
   }
   std::string describe() const override { return base_->describe() + " (labels = FP32 predictions)"; }
+  int64_t source_index(int64_t index) const override { return base_->source_index(index); }
 
  private:
   DatasetPtr base_;
@@ -56,6 +57,7 @@ class CachedDataset final : public Dataset {
     return *s;
   }
   std::string describe() const override { return base_->describe(); }
+  int64_t source_index(int64_t index) const override { return base_->source_index(index); }
 
  private:
   DatasetPtr base_;
@@ -81,6 +83,28 @@ class FunctionMetricInfo final : public Metric {
   std::string name_;
   bool higher_better_;
 };
+
+std::vector<IoSpec> public_specs(const std::vector<runtime::IoSpec>& specs) {
+  std::vector<IoSpec> out;
+  for (const runtime::IoSpec& s : specs) out.push_back({s.name, s.dtype, s.shape});
+  return out;
+}
+
+// Before the first infer(): the declared types, unknown dims as -1 (a symbolic batch as 1).
+std::vector<IoSpec> declared_specs(const std::vector<ir::Value*>& values) {
+  std::vector<IoSpec> out;
+  for (const ir::Value* v : values) {
+    IoSpec s{v->name(), v->type.dtype, {}};
+    if (v->type.shape) {
+      for (size_t i = 0; i < v->type.shape->size(); ++i) {
+        const int64_t d = (*v->type.shape)[i].size;
+        s.shape.push_back(d >= 0 ? d : (i == 0 ? 1 : -1));
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
 
 // The model handed to a validation function: an engine compiled for the batch shapes it is called with.
 class EngineCompiledModel final : public CompiledModel {
@@ -117,7 +141,12 @@ class EngineCompiledModel final : public CompiledModel {
     }
     return out;
   }
-  const ir::Model& model() const override { return model_; }
+  std::vector<IoSpec> inputs() const override {
+    return engine_ ? public_specs(engine_->inputs()) : declared_specs(model_.graph->inputs());
+  }
+  std::vector<IoSpec> outputs() const override {
+    return engine_ ? public_specs(engine_->outputs()) : declared_specs(model_.graph->outputs());
+  }
 
  private:
   const ir::Model& model_;
@@ -263,7 +292,7 @@ void Validator::attach_reference_outputs(const ir::Model& fp32) {
   if (fn_.fn || !runtime::needs_reference_outputs(metrics_)) return;
   runtime::EvaluationOptions eo;
   eo.batch_size = options_.batch_size;
-  eo.engine_threads = options_.threads;
+  eo.threads = options_.threads;
   eo.streams = streams_;
   eo.use_dnnl = options_.use_dnnl;
   eo.logger = options_.logger;
@@ -338,7 +367,7 @@ ValidationResult Validator::full(const ir::Model& model, const ValidateOptions& 
             reference_batch = b.outputs->tensors.empty() ? Tensor() : b.outputs->tensors.front();
             return true;
           }
-          for (const MetricPtr& m : metrics_) m->update(*b.outputs, *b.annotations);
+          for (const MetricPtr& m : metrics_) m->update(*b.outputs, *b.annotations, *b.samples);
           OutputFacts facts;
           facts.top1 = o.top1 ? &top1_in_order : nullptr;
           facts.margin = o.margin ? &margin_in_order : nullptr;
@@ -442,7 +471,7 @@ std::vector<ValidationResult> Validator::full_together(const std::vector<const i
         // One metric object serves every model: reset per batch, and the per-sample values are the batch's.
         for (size_t k = 0; k < metrics_.size(); ++k) {
           metrics_[k]->reset();
-          metrics_[k]->update(*b.outputs, *b.annotations);
+          metrics_[k]->update(*b.outputs, *b.annotations, *b.samples);
           const std::vector<double> got = metrics_[k]->per_sample_values();
           r.per_sample[k].insert(r.per_sample[k].end(), got.begin(), got.end());
         }
@@ -548,7 +577,7 @@ std::vector<ValidationResult> Validator::subsets(const ir::Model& base, const st
         if (!fn_.fn) {
           for (size_t k = 0; k < metrics_.size(); ++k) {
             metrics_[k]->reset();
-            metrics_[k]->update(*b.outputs, *b.annotations);
+            metrics_[k]->update(*b.outputs, *b.annotations, *b.samples);
             got[k] = metrics_[k]->per_sample_values();
           }
         }

@@ -21,10 +21,10 @@
 #include <nlohmann/json.hpp>
 
 #include "ir/graph.h"
-#include "qwac/accuracy_control.h"
+#include "accuracy/accuracy_control.h"
 #include "qwac/dataset.h"
 #include "qwac/metric.h"
-#include "qwac/quantize.h"
+#include "quant/quantize.h"
 #include "runtime/model_pass.h"
 
 namespace qwac::accuracy {

@@ -16,8 +16,8 @@ constexpr const char* kAccuracyAwareQuantization = "AccuracyAwareQuantization";
 // Shortest round-trip spelling of a number, as the user wrote it in JSON (std::to_string prints "0.000000").
 std::string number(double v) { return nlohmann::json(v).dump(); }
 
-QuantizerParams parse_quantizer_params(JsonOptions& parent, const std::string& key) {
-  QuantizerParams p;
+QuantizerConfig parse_quantizer_params(JsonOptions& parent, const std::string& key) {
+  QuantizerConfig p;
   const nlohmann::json* section = parent.section(key);
   if (section == nullptr) return p;
   JsonOptions o(*section, parent.path(key));
@@ -44,7 +44,7 @@ QuantizerParams parse_quantizer_params(JsonOptions& parent, const std::string& k
 // Every DefaultQuantization key, read from `o` into `p`. The keys are declared in `o`, so the caller's finish()
 // accepts them and lists them among the allowed keys: one list for DefaultQuantization and for the
 // AccuracyAwareQuantization params that embed it.
-void read_default_quantization_keys(JsonOptions& o, QuantizationParams& p) {
+void read_default_quantization_keys(JsonOptions& o, QuantizationConfig& p) {
   o.read("target_device", p.target_device);
   o.read("preset", p.preset);
   // model_type: NNCF's parameter here, POT's compression.model_type as the default; both must agree.
@@ -180,10 +180,10 @@ CompressionSection parse_compression(const nlohmann::json& compression) {
   return c;
 }
 
-QuantizationParams parse_default_quantization_params(const AlgorithmSection& algorithm,
+QuantizationConfig parse_default_quantization_params(const AlgorithmSection& algorithm,
                                                      const std::string& target_device) {
   check_algorithm(algorithm, kDefaultQuantization);
-  QuantizationParams p;
+  QuantizationConfig p;
   p.target_device = target_device;
   p.model_type = algorithm.model_type;
   JsonOptions o(algorithm.params, algorithm.where);
@@ -192,9 +192,9 @@ QuantizationParams parse_default_quantization_params(const AlgorithmSection& alg
   return p;
 }
 
-AccuracyControlParams parse_accuracy_aware_params(const AlgorithmSection& algorithm, const std::string& target_device) {
+AccuracyControlConfig parse_accuracy_aware_params(const AlgorithmSection& algorithm, const std::string& target_device) {
   check_algorithm(algorithm, kAccuracyAwareQuantization);
-  AccuracyControlParams a;
+  AccuracyControlConfig a;
   a.base.target_device = target_device;
   a.base.model_type = algorithm.model_type;
   JsonOptions o(algorithm.params, algorithm.where);

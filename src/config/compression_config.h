@@ -1,7 +1,7 @@
 // The `compression` section of a config, POT style:
 //   "compression": {"target_device": "ANY",
 //                   "algorithms": [{"name": "DefaultQuantization", "params": {"preset": "performance", ...}}]}
-// Parsed strictly into the public QuantizationParams (qwac/quantize.h) or AccuracyControlParams
+// Parsed strictly into the public QuantizationConfig (qwac/quantize.h) or AccuracyControlConfig
 // (qwac/accuracy_control.h); documented in docs/config.md.
 #pragma once
 
@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "qwac/accuracy_control.h"
-#include "qwac/quantize.h"
+#include "accuracy/accuracy_control.h"
+#include "quant/quantize.h"
 
 namespace qwac::config {
 
@@ -36,11 +36,11 @@ CompressionSection parse_compression(const nlohmann::json& compression);
 
 // DefaultQuantization parameters (POT names, and NNCF's where they differ: ignored/ignored_scope,
 // use_fast_bias/fast_bias_correction). `target_device` comes from the section unless params override it.
-QuantizationParams parse_default_quantization_params(const AlgorithmSection& algorithm,
+QuantizationConfig parse_default_quantization_params(const AlgorithmSection& algorithm,
                                                      const std::string& target_device);
 
 // AccuracyAwareQuantization parameters: its own keys (POT names; NNCF's max_drop and restore_mode spellings) plus
 // every DefaultQuantization key in the same object, which fill `base` (POT: "all its parameters are also valid").
-AccuracyControlParams parse_accuracy_aware_params(const AlgorithmSection& algorithm, const std::string& target_device);
+AccuracyControlConfig parse_accuracy_aware_params(const AlgorithmSection& algorithm, const std::string& target_device);
 
 }  // namespace qwac::config

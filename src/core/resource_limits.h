@@ -14,28 +14,16 @@
 #include <optional>
 #include <string>
 
+#include "qwac/resources.h"  // memory_budget, set_memory_budget, describe_bytes, parse_byte_size, kMaxThreads
+
 namespace qwac {
 
-// The budget in bytes (never 0).
-uint64_t memory_budget();
-// Overrides the budget for the rest of the process; 0 restores the default. Call it at a boundary (CLI main, the
-// Python module), before work starts.
-void set_memory_budget(uint64_t bytes);
 // Whether `bytes` fits the budget.
 bool fits_memory_budget(uint64_t bytes);
 // " (memory budget 7.6 GiB: raise it with --memory-limit or QWAC_MEMORY_LIMIT)": the tail of a refusal message.
 std::string memory_budget_hint();
 
-// "512 B", "3.2 MiB", "2.7 GiB".
-std::string describe_bytes(uint64_t bytes);
-// "4G", "512M", "64k", "1000000" (binary multiples; optional "B"/"iB" suffix). nullopt when malformed or zero.
-std::optional<uint64_t> parse_byte_size(const std::string& text);
-
 // a * b * ... without overflow: nullopt when the product exceeds 2^63 - 1 or a factor is negative.
 std::optional<uint64_t> checked_product(std::initializer_list<int64_t> factors);
-
-// The largest thread, stream or loader count qwac accepts: far above any useful value on one machine, far below
-// what makes the OpenMP runtime abort while creating threads.
-inline constexpr int64_t kMaxThreads = 1024;
 
 }  // namespace qwac

@@ -29,7 +29,16 @@ class SubsetDataset final : public Dataset {
       throw DataError("subset of " + base_->describe() + ": sample index " + std::to_string(index) +
                       " is outside [0, " + std::to_string(size()) + ")");
     }
-    return base_->get(indices_[static_cast<size_t>(index)]);
+    Sample s = base_->get(indices_[static_cast<size_t>(index)]);
+    if (s.index < 0) s.index = base_->source_index(indices_[static_cast<size_t>(index)]);
+    return s;
+  }
+  int64_t source_index(int64_t index) const override {
+    if (index < 0 || index >= size()) {
+      throw DataError("subset of " + base_->describe() + ": sample index " + std::to_string(index) +
+                      " is outside [0, " + std::to_string(size()) + ")");
+    }
+    return base_->source_index(indices_[static_cast<size_t>(index)]);
   }
   std::string describe() const override {
     return "subset (" + std::to_string(indices_.size()) + " samples) of " + base_->describe();

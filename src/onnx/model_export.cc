@@ -198,14 +198,25 @@ onnx::ModelProto model_to_proto(const ir::Model& model) {
   return proto;
 }
 
-void save_model(const ir::Model& model, const std::string& path) {
+namespace {
+
+// What save_model writes: checked, within protobuf's limit, deterministic. `what` names the destination.
+std::string checked_bytes(const ir::Model& model, const std::string& what) {
   onnx::ModelProto proto = model_to_proto(model);
-  run_checker(proto, path);
+  run_checker(proto, what);
   if (proto.ByteSizeLong() > static_cast<size_t>(INT_MAX)) {
-    throw InvalidModel("model to be saved as '" + path + "' is " + std::to_string(proto.ByteSizeLong()) +
+    throw InvalidModel("model to be saved as '" + what + "' is " + std::to_string(proto.ByteSizeLong()) +
                        " bytes, over protobuf's 2 GB limit for one file; external-data export is not supported");
   }
-  write_file_atomically(path, serialize_deterministically(proto));
+  return serialize_deterministically(proto);
 }
+
+}  // namespace
+
+void save_model(const ir::Model& model, const std::string& path) {
+  write_file_atomically(path, checked_bytes(model, path));
+}
+
+std::string model_to_bytes(const ir::Model& model) { return checked_bytes(model, "<bytes>"); }
 
 }  // namespace qwac::onnxio

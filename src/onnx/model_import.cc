@@ -349,4 +349,17 @@ ir::Model load_model(const std::string& path) {
   }
 }
 
+ir::Model model_from_bytes(const std::string& bytes, const std::string& base_dir) {
+  onnx::ModelProto proto;
+  google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(std::min<size_t>(bytes.size(), INT_MAX)));
+  google::protobuf::io::CodedInputStream coded(&raw);
+  coded.SetTotalBytesLimit(INT_MAX);
+  if (bytes.size() > static_cast<size_t>(INT_MAX) || !proto.ParseFromCodedStream(&coded) ||
+      !coded.ConsumedEntireMessage()) {
+    throw InvalidModel("cannot parse the model bytes (" + std::to_string(bytes.size()) +
+                       " bytes): not a valid ONNX protobuf (ModelProto)");
+  }
+  return model_from_proto(proto, base_dir);
+}
+
 }  // namespace qwac::onnxio

@@ -21,7 +21,13 @@ ir::Model load_model(const std::string& path);
 // The same from an in-memory proto; `base_dir` resolves external data.
 ir::Model model_from_proto(const onnx::ModelProto& proto, const std::string& base_dir);
 
+// A serialized ModelProto (what ModelProto.SerializeToString() gives); InvalidModel when it does not parse.
+ir::Model model_from_bytes(const std::string& bytes, const std::string& base_dir);
+
 onnx::ModelProto model_to_proto(const ir::Model& model);
+
+// The bytes save_model writes (checked by onnx::checker, deterministic serialization).
+std::string model_to_bytes(const ir::Model& model);
 
 // Writes the model (running onnx::checker first; InvalidModel if it fails) to a temp file beside `path`, then
 // renames it: a failure never leaves a half-written file.

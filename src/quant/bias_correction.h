@@ -21,7 +21,7 @@
 #include "core/tensor.h"
 #include "ir/graph.h"
 #include "qwac/dataset.h"
-#include "qwac/quantize.h"
+#include "quant/quantize.h"
 #include "quant/quantizer_set.h"
 
 namespace qwac::quant {

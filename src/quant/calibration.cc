@@ -58,7 +58,7 @@ CalibrationStatistics collect_statistics(const ir::Model& canonical, const Datas
 
   runtime::EvaluationOptions eo;
   eo.batch_size = options.batch_size;
-  eo.engine_threads = options.threads;
+  eo.threads = options.threads;
   eo.use_dnnl = options.use_dnnl;
   eo.logger = options.logger;
   eo.progress = options.progress;

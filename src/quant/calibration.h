@@ -9,7 +9,7 @@
 
 #include "ir/graph.h"
 #include "qwac/dataset.h"
-#include "qwac/quantize.h"
+#include "quant/quantize.h"
 #include "quant/statistics/tensor_statistics.h"
 
 namespace qwac::quant {

@@ -138,7 +138,7 @@ ir::Model build_quantized_model(const QuantizationState& state, Logger* logger) 
 }
 
 QuantizationState run_default_quantization(const ir::Model& model, const Dataset& calibration,
-                                           const QuantizationParams& params, const RunOptions& options) {
+                                           const QuantizationConfig& params, const RunOptions& options) {
   const auto t_start = Clock::now();
   auto logger = options.logger ? options.logger : make_null_logger();
   const std::string where = "DefaultQuantization.params";
@@ -227,7 +227,7 @@ QuantizationState run_default_quantization(const ir::Model& model, const Dataset
   // --- weights: ranges straight from the constants
   const ir::Graph& g = *canonical.model.graph;
   auto range_config = [&](const Quantizer& q) {
-    const QuantizerParams& qp = q.kind == QuantizerKind::kWeight ? params.weights : params.activations;
+    const QuantizerConfig& qp = q.kind == QuantizerKind::kWeight ? params.weights : params.activations;
     const std::string path = where + (q.kind == QuantizerKind::kWeight ? ".weights" : ".activations") + ".range_estimator";
     if (qp.range_estimator.is_null()) {
       // 8-bit activations default to the MSE-optimal range over the calibration histogram: measured on

@@ -15,7 +15,7 @@
 #include "core/tensor.h"
 #include "ir/graph.h"
 #include "qwac/dataset.h"
-#include "qwac/quantize.h"
+#include "quant/quantize.h"
 #include "quant/hw_config.h"
 #include "quant/qdq_materialize.h"
 #include "quant/quantizer_set.h"
@@ -31,7 +31,7 @@ struct QuantizationState {
 };
 
 QuantizationState run_default_quantization(const ir::Model& model, const Dataset& calibration,
-                                           const QuantizationParams& params, const RunOptions& options);
+                                           const QuantizationConfig& params, const RunOptions& options);
 
 // The QDQ model for the current state of `state.set`.
 ir::Model build_quantized_model(const QuantizationState& state, Logger* logger = nullptr);

@@ -80,7 +80,7 @@ std::vector<std::string> known_model_types() {
   return out;
 }
 
-std::string resolved_preset(const QuantizationParams& params) {
+std::string resolved_preset(const QuantizationConfig& params) {
   if (!params.preset.empty()) return params.preset;
   const ModelTypeConfig* t = model_type_for(params.model_type, "model_type");
   return t != nullptr && !t->preset.empty() ? t->preset : "performance";

@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "quant/fusion_pattern.h"
-#include "qwac/quantize.h"
+#include "quant/quantize.h"
 
 namespace qwac::quant {
 
@@ -40,6 +40,6 @@ ModelTypeConfig parse_model_type(const nlohmann::json& j, const std::string& whe
 std::vector<std::string> known_model_types();
 
 // The preset a run uses: params.preset, or the model type's default when it is empty, or "performance".
-std::string resolved_preset(const QuantizationParams& params);
+std::string resolved_preset(const QuantizationConfig& params);
 
 }  // namespace qwac::quant

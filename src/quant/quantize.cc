@@ -1,5 +1,5 @@
 // qwac::quantize (include/qwac/quantize.h): DefaultQuantization end to end, returning the QDQ model and report.
-#include "qwac/quantize.h"
+#include "quant/quantize.h"
 
 #include <chrono>
 
@@ -9,14 +9,14 @@
 
 namespace qwac {
 
-QuantizeResult quantize(const ir::Model& model, const Dataset& calibration, const QuantizationParams& params,
+QuantizeOutput quantize(const ir::Model& model, const Dataset& calibration, const QuantizationConfig& params,
                         const RunOptions& options) {
   quant::check_quantizable_input(model);
   const auto t0 = std::chrono::steady_clock::now();
   quant::QuantizationState state = quant::run_default_quantization(model, calibration, params, options);
   auto logger = options.logger ? options.logger : make_null_logger();
   const auto t1 = std::chrono::steady_clock::now();
-  QuantizeResult r;
+  QuantizeOutput r;
   r.model = std::make_shared<ir::Model>(quant::build_quantized_model(state, logger.get()));
   r.report = std::move(state.report);
   const auto t2 = std::chrono::steady_clock::now();

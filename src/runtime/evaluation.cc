@@ -56,7 +56,7 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
 
   const int cores = std::max(1, omp_get_num_procs());
   const int loaders = options.loader_threads > 0 ? options.loader_threads : cores;
-  const int total_threads = options.engine_threads > 0 ? options.engine_threads : cores;
+  const int total_threads = options.threads > 0 ? options.threads : cores;
   int64_t batch = std::max<int64_t>(1, std::min(options.batch_size, n));
   int streams = options.streams > 0 ? options.streams : total_threads;
   streams = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(streams, (n + batch - 1) / batch)));
@@ -202,7 +202,12 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
     ModelOutputs used;
     used.names = outputs_template.names;
     std::vector<Annotation> annotations;
-    for (const Sample& s : r.samples) annotations.push_back(s.annotation);
+    std::vector<SampleInfo> infos;
+    for (size_t k = 0; k < r.samples.size(); ++k) {
+      const Sample& s = r.samples[k];
+      annotations.push_back(s.annotation);
+      infos.push_back({s.index >= 0 ? s.index : begin + static_cast<int64_t>(k), s.metadata});
+    }
     for (const Tensor& t : r.outputs) {
       if (count == batch) {
         used.tensors.push_back(t);
@@ -212,7 +217,7 @@ EvaluationResult evaluate(const ir::Model& model, const Dataset& dataset, const 
         used.tensors.push_back(Tensor::view(t.dtype(), s, const_cast<void*>(t.raw())).clone());
       }
     }
-    for (const auto& m : metrics) m->update(used, annotations);
+    for (const auto& m : metrics) m->update(used, annotations, infos);
     if (options.on_batch) options.on_batch(begin, r.taps);
     if (options.on_sample) {
       for (int64_t k = 0; k < count; ++k) {

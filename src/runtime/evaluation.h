@@ -2,7 +2,7 @@
 // `qwac evaluate`, calibration and the accuracy search.
 //
 // Samples are read and preprocessed by a pool of loader threads while the engine runs, so decoding is not the
-// bottleneck. Inference runs on `streams` engine instances, each on its own thread with engine_threads / streams
+// bottleneck. Inference runs on `streams` engine instances, each on its own thread with threads / streams
 // OpenMP threads, taking whole batches in turn: small batch-1 models (MNIST, SqueezeNet) gain far more from
 // running two samples at once than from splitting one sample's small operators across cores, and single-threaded
 // streams do not stall on OpenMP barriers when the machine is busy. Results are independent of the number of
@@ -20,21 +20,16 @@
 #include "core/logger.h"
 #include "ir/graph.h"
 #include "qwac/dataset.h"
+#include "qwac/execution.h"
 #include "qwac/metric.h"
 #include "runtime/engine.h"
 
 namespace qwac::runtime {
 
-struct EvaluationOptions {
-  int64_t batch_size = 16;      // falls back to 1 (with a log line) when the model cannot run batched
-  int64_t limit = 0;            // evaluate only the first `limit` samples (0 = all)
-  int loader_threads = 0;       // 0 = number of cores
-  int engine_threads = 0;       // total inference threads; 0 = all cores
-  int streams = 0;              // engine instances running batches concurrently; 0 = one per engine thread
-  bool use_dnnl = true;
-  bool int8 = false;  // EngineOptions::int8: QDQ patterns on 8-bit kernels instead of the float simulation
-  std::shared_ptr<Logger> logger;
-  std::shared_ptr<Progress> progress;
+// The execution knobs (batch size, threads, streams, loader threads, kernels, int8, logger, progress) are the public
+// ExecutionOptions, with its defaults; the rest is what one evaluation loop needs.
+struct EvaluationOptions : ExecutionOptions {
+  int64_t limit = 0;               // evaluate only the first `limit` samples (0 = all)
   std::string phase = "evaluate";  // progress phase name
   // Called for every sample in order with its outputs (batch dim 1): predictions files, caches.
   std::function<void(int64_t index, const Sample& sample, const ModelOutputs& outputs)> on_sample;

@@ -61,6 +61,7 @@ struct StreamEngines {
 // What the calling thread receives: one model's outputs for one batch (annotations come with model 0).
 struct Delivery {
   std::vector<Annotation> annotations;
+  std::vector<SampleInfo> samples;
   ModelOutputs outputs;
   std::exception_ptr error;
 };
@@ -239,14 +240,22 @@ PassResult run_models(const std::vector<PassModel>& models, const Dataset& data,
         }
         // The last partial batch is padded with copies of its last sample (outputs trimmed): plans are reused.
         std::vector<Annotation> annotations;
-        for (const Sample& smp : samples) annotations.push_back(smp.annotation);
+        std::vector<SampleInfo> infos;
+        for (size_t k = 0; k < samples.size(); ++k) {
+          const Sample& smp = samples[k];
+          annotations.push_back(smp.annotation);
+          infos.push_back({smp.index >= 0 ? smp.index : begin + static_cast<int64_t>(k), smp.metadata});
+        }
         while (static_cast<int64_t>(samples.size()) < batch) samples.push_back(samples.back());
         const std::map<std::string, Tensor> inputs = stack_inputs(samples);
         samples.clear();
         for (size_t m = 0; m < num_models; ++m) {
           current = m;
           Delivery d;
-          if (m == 0) d.annotations = annotations;
+          if (m == 0) {
+            d.annotations = annotations;
+            d.samples = infos;
+          }
           if (engines->whole[m]) {
             d.outputs = trimmed(engines->whole[m]->run(inputs), engines->whole[m]->outputs(), count, batch);
           } else {
@@ -283,6 +292,7 @@ PassResult run_models(const std::vector<PassModel>& models, const Dataset& data,
   for (int s = 0; s < streams; ++s) workers.emplace_back(stream_main, s);
 
   std::vector<Annotation> annotations;
+  std::vector<SampleInfo> infos;
   for (int64_t b = 0; b < num_batches && !result.stopped; ++b) {
     for (size_t m = 0; m < num_models; ++m) {
       Delivery d;
@@ -298,10 +308,14 @@ PassResult run_models(const std::vector<PassModel>& models, const Dataset& data,
         cv.notify_all();
       }
       if (d.error) std::rethrow_exception(d.error);
-      if (m == 0) annotations = std::move(d.annotations);
+      if (m == 0) {
+        annotations = std::move(d.annotations);
+        infos = std::move(d.samples);
+      }
       PassBatch pb;
       pb.first = b * batch;
       pb.annotations = &annotations;
+      pb.samples = &infos;
       pb.model = m;
       pb.outputs = &d.outputs;
       if (!consumer(pb)) {

@@ -69,6 +69,7 @@ struct PassOptions {
 struct PassBatch {
   int64_t first = 0;
   const std::vector<Annotation>* annotations = nullptr;
+  const std::vector<SampleInfo>* samples = nullptr;  // for Metric::update, one per annotation
   size_t model = 0;
   const ModelOutputs* outputs = nullptr;  // the real samples only (a padded last batch is trimmed)
 };

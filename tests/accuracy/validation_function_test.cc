@@ -7,7 +7,7 @@
 
 #include "data/idx_dataset.h"
 #include "onnx/model_io.h"
-#include "qwac/accuracy_control.h"
+#include "accuracy/accuracy_control.h"
 #include "qwac/error.h"
 
 namespace qwac {
@@ -69,8 +69,8 @@ struct TrueClassLogit {
   }
 };
 
-AccuracyControlParams params(double max_drop) {
-  AccuracyControlParams p;
+AccuracyControlConfig params(double max_drop) {
+  AccuracyControlConfig p;
   p.max_drop = max_drop;
   p.ranking_subset_size = 100;
   return p;
@@ -81,7 +81,7 @@ TEST(ValidationFunction, DrivesTheSearchFromItsOwnValues) {
   auto metric = std::make_shared<TrueClassLogit>();
   ValidationFunction fn{"true_class_logit", true,
                         [metric](CompiledModel& m, const Dataset& d) { return (*metric)(m, d); }};
-  const AccuracyControlResult r = quantize_with_accuracy_control(demo.model, *demo.data, *demo.data, fn, params(0.0));
+  const AccuracyControlOutput r = quantize_with_accuracy_control(demo.model, *demo.data, *demo.data, fn, params(0.0));
   ASSERT_TRUE(r.reached) << r.report.dump(2);
   const auto& m = r.report["metrics"]["true_class_logit"];
   const double fp32 = m["fp32"].get<double>();
@@ -91,9 +91,9 @@ TEST(ValidationFunction, DrivesTheSearchFromItsOwnValues) {
   EXPECT_GE(r.report["full_validations"].get<int64_t>(), 3);
   EXPECT_GT(metric->calls, r.report["full_validations"].get<int>()) << "ranking runs the function on the subset";
   // A relaxed bound (half the FP32 value): nothing to revert, two validations only (FP32 and default quantization).
-  AccuracyControlParams relative = params(0.5);
+  AccuracyControlConfig relative = params(0.5);
   relative.drop_type = "relative";
-  const AccuracyControlResult loose = quantize_with_accuracy_control(demo.model, *demo.data, *demo.data, fn, relative);
+  const AccuracyControlOutput loose = quantize_with_accuracy_control(demo.model, *demo.data, *demo.data, fn, relative);
   EXPECT_TRUE(loose.reached);
   EXPECT_EQ(loose.report["full_validations"].get<int64_t>(), 2) << loose.report["steps"].dump(1);
   EXPECT_DOUBLE_EQ(loose.report["metrics"]["true_class_logit"]["fp32"].get<double>(), fp32);
@@ -105,7 +105,7 @@ TEST(ValidationFunction, WithoutPerSampleValuesRanksByOutputError) {
   metric->per_sample = false;
   ValidationFunction fn{"true_class_logit", true,
                         [metric](CompiledModel& m, const Dataset& d) { return (*metric)(m, d); }};
-  const AccuracyControlResult r = quantize_with_accuracy_control(demo.model, *demo.data, *demo.data, fn, params(0.0));
+  const AccuracyControlOutput r = quantize_with_accuracy_control(demo.model, *demo.data, *demo.data, fn, params(0.0));
   EXPECT_TRUE(r.reached);
   EXPECT_FALSE(r.report["reverted_ops"].empty());
 }
@@ -124,7 +124,7 @@ TEST(ValidationFunction, BadResultsAreClearErrors) {
   ValidationFunction nan{"f", true, [](CompiledModel&, const Dataset&) { return ValidationOutput{std::nan(""), {}}; }};
   EXPECT_THROW(quantize_with_accuracy_control(demo.model, *demo.data, *demo.data, nan, params(0.0)), DataError);
   ValidationFunction ok{"f", true, [](CompiledModel&, const Dataset&) { return ValidationOutput{1.0, {}}; }};
-  AccuracyControlParams p = params(0.0);
+  AccuracyControlConfig p = params(0.0);
   p.annotation_free = true;
   EXPECT_THROW(quantize_with_accuracy_control(demo.model, *demo.data, *demo.data, ok, p), InvalidConfig);
 }

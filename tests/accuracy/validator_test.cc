@@ -36,7 +36,7 @@ Demo demo() {
   d.data = std::make_shared<data::IdxDataset>(o);
   d.options.threads = 2;
   d.options.batch_size = 16;
-  QuantizationParams params;
+  QuantizationConfig params;
   params.stat_subset_size = 100;
   d.state = quant::run_default_quantization(d.model, *d.data, params, d.options);
   d.metrics = {std::make_shared<metrics::AccuracyMetric>(metrics::AccuracyOptions{})};

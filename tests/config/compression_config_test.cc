@@ -28,11 +28,11 @@ config::AlgorithmSection section(const std::string& name, json params) {
   return {name, std::move(params), kWhere};
 }
 
-AccuracyControlParams parse_aaq(json params, const std::string& target_device = "ANY") {
+AccuracyControlConfig parse_aaq(json params, const std::string& target_device = "ANY") {
   return config::parse_accuracy_aware_params(section("AccuracyAwareQuantization", std::move(params)), target_device);
 }
 
-QuantizationParams parse_dq(json params, const std::string& target_device = "ANY") {
+QuantizationConfig parse_dq(json params, const std::string& target_device = "ANY") {
   return config::parse_default_quantization_params(section("DefaultQuantization", std::move(params)), target_device);
 }
 
@@ -51,9 +51,9 @@ void expect_invalid_config(const std::string& what, F&& f, const std::vector<std
 
 std::string path(const std::string& key) { return std::string(kWhere) + "." + key; }
 
-// Every field of QuantizationParams, so that two parses can be compared with a readable failure.
-json dump(const QuantizationParams& p) {
-  auto q = [](const QuantizerParams& x) {
+// Every field of QuantizationConfig, so that two parses can be compared with a readable failure.
+json dump(const QuantizationConfig& p) {
+  auto q = [](const QuantizerConfig& x) {
     return json{{"bits", x.bits ? json(*x.bits) : json()},
                 {"mode", x.mode ? json(*x.mode) : json()},
                 {"granularity", x.granularity ? json(*x.granularity) : json()},
@@ -156,8 +156,8 @@ TEST(CompressionSection, ParserOfTheOtherAlgorithmIsACallerBug) {
 
 TEST(AccuracyAwareParams, DefaultsAreThePublicStructsDefaults) {
   for (const json& params : {json(), json::object()}) {
-    const AccuracyControlParams a = parse_aaq(params, "GNA");
-    const AccuracyControlParams d;
+    const AccuracyControlConfig a = parse_aaq(params, "GNA");
+    const AccuracyControlConfig d;
     SCOPED_TRACE(params.dump());
     EXPECT_EQ(a.max_drop, 0.01);
     EXPECT_EQ(a.max_drop, d.max_drop);
@@ -175,14 +175,14 @@ TEST(AccuracyAwareParams, DefaultsAreThePublicStructsDefaults) {
     EXPECT_EQ(a.max_time_seconds, 0);
     EXPECT_EQ(a.max_evaluations, 0);
     // The base algorithm gets the section's target device and DefaultQuantization's defaults.
-    QuantizationParams expected_base;
+    QuantizationConfig expected_base;
     expected_base.target_device = "GNA";
     EXPECT_EQ(dump(a.base), dump(expected_base));
   }
 }
 
 TEST(AccuracyAwareParams, EveryKeyIsRead) {
-  const AccuracyControlParams a = parse_aaq({{"maximal_drop", 0.25},
+  const AccuracyControlConfig a = parse_aaq({{"maximal_drop", 0.25},
                                              {"drop_type", "relative"},
                                              {"ranking_subset_size", 40},
                                              {"max_iter_num", 5},
@@ -336,8 +336,8 @@ TEST(AccuracyAwareParams, DefaultQuantizationParamsFillTheBase) {
   const json dq = all_default_quantization_keys();
   json aaq = dq;
   aaq["maximal_drop"] = 0.002;
-  const AccuracyControlParams a = parse_aaq(aaq);
-  const QuantizationParams d = parse_dq(dq);
+  const AccuracyControlConfig a = parse_aaq(aaq);
+  const QuantizationConfig d = parse_dq(dq);
   EXPECT_EQ(dump(a.base), dump(d));
   EXPECT_EQ(a.max_drop, 0.002);
   // Spot checks, so that the comparison above cannot pass by both parsers ignoring the keys.
@@ -370,10 +370,10 @@ TEST(AccuracyAwareParams, DefaultQuantizationAliasesFillTheBase) {
 // ---------------------------------------------------------------------------------------------- DefaultQuantization
 
 TEST(DefaultQuantizationParams, DefaultsAndEveryKey) {
-  QuantizationParams expected;
+  QuantizationConfig expected;
   expected.target_device = "GPU";
   EXPECT_EQ(dump(parse_dq(json(), "GPU")), dump(expected));
-  const QuantizationParams p = parse_dq(all_default_quantization_keys());
+  const QuantizationConfig p = parse_dq(all_default_quantization_keys());
   EXPECT_EQ(p.preset, "mixed");
   EXPECT_EQ(p.stat_subset_size, 123);
   EXPECT_EQ(p.bias_correction, "none");
@@ -420,7 +420,7 @@ TEST(ExampleConfigs, EveryCompressionSectionParses) {
     const config::AlgorithmSection& a = c.algorithms[0];
     if (a.name == "AccuracyAwareQuantization") {
       ++accuracy_aware;
-      const AccuracyControlParams p = config::parse_accuracy_aware_params(a, c.target_device);
+      const AccuracyControlConfig p = config::parse_accuracy_aware_params(a, c.target_device);
       // The shared-model twins (below) all use the same settings; other examples (GNA, tuned) choose their own.
       const std::string name = f.filename().string();
       const bool tight = name.find("-aaq-0.002.json") != std::string::npos;

@@ -25,7 +25,7 @@
 #include "data/npy_dataset.h"
 #include "onnx/model_io.h"
 #include "quant/canonicalize.h"
-#include "qwac/quantize.h"
+#include "quant/quantize.h"
 #include "runtime/engine.h"
 #include "test_util.h"
 
@@ -119,7 +119,7 @@ void run_qwac(Row& row, const std::string& work) {
     const data::NpyDataset dataset(calibration);
     RunOptions ro;
     ro.threads = 1;
-    const QuantizeResult q = quantize(model, dataset, QuantizationParams{}, ro);
+    const QuantizeOutput q = quantize(model, dataset, QuantizationConfig{}, ro);  // the internal entry (ir::Model)
     row.quantized = true;
     row.qdq_opset = q.model->opset("");
     for (const ir::Node* n : q.model->graph->nodes()) row.float_batchnorms += n->op_type() == "BatchNormalization";

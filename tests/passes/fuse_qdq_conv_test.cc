@@ -16,7 +16,7 @@
 #include "kernels/kernel_test_util.h"
 #include "model_builder.h"
 #include "onnx/model_io.h"
-#include "qwac/quantize.h"
+#include "quant/quantize.h"
 #include "runtime/engine.h"
 #include "test_util.h"
 
@@ -237,11 +237,11 @@ double top1_agreement(const std::string& config_name, int64_t samples, int64_t b
   const ir::Model fp32 = onnxio::load_model(cfg.model.model);
   const DatasetPtr data = config::build_dataset(cfg, fp32).dataset;
   const config::CompressionSection compression = config::parse_compression(cfg.compression);
-  const QuantizationParams params =
+  const QuantizationConfig params =
       config::parse_default_quantization_params(compression.algorithms.at(0), compression.target_device);
   RunOptions run;
   run.threads = 2;
-  const QuantizeResult q = quantize(fp32, *data, params, run);
+  const QuantizeOutput q = quantize(fp32, *data, params, run);
   const std::string input = q.model->graph->inputs().at(0)->name();
   Sample first = data->get(0);
   Shape shape = first.inputs.at(input).shape();

@@ -10,7 +10,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "onnx/model_io.h"
-#include "qwac/quantize.h"
+#include "quant/quantize.h"
 #include "runtime/engine.h"
 #include "test_util.h"
 
@@ -72,9 +72,9 @@ size_t count_ops(const ir::Model& m, const std::string& op) {
 TEST(Quantize, SmallCnnStructureNumbersAndReport) {
   const ir::Model model = small_cnn(11);
   const data::RandomDataset calib = calibration(40);
-  QuantizationParams params;
+  QuantizationConfig params;
   params.stat_subset_size = 32;
-  const QuantizeResult r = quantize(model, calib, params);
+  const QuantizeOutput r = quantize(model, calib, params);
   const ir::Model& q = *r.model;
   EXPECT_EQ(q.opset(""), 13);  // raised for per-channel weights
   EXPECT_EQ(count_ops(q, "BatchNormalization"), 0u);
@@ -114,7 +114,7 @@ TEST(Quantize, SmallCnnStructureNumbersAndReport) {
 TEST(Quantize, DeterministicWhateverTheThreadCount) {
   const ir::Model model = small_cnn(13);
   const data::RandomDataset calib = calibration(24);
-  QuantizationParams params;
+  QuantizationConfig params;
   RunOptions one, two;
   one.threads = 1;
   one.batch_size = 4;
@@ -128,10 +128,10 @@ TEST(Quantize, DeterministicWhateverTheThreadCount) {
 TEST(Quantize, IgnoredScopeAndPerTensorWeights) {
   const ir::Model model = small_cnn(13);
   const data::RandomDataset calib = calibration(16);
-  QuantizationParams params;
+  QuantizationConfig params;
   params.ignored_scope = {{"names", {"fc"}}};
   params.weights.granularity = "pertensor";
-  const QuantizeResult r = quantize(model, calib, params);
+  const QuantizeOutput r = quantize(model, calib, params);
   bool fc_float = false;
   for (const auto& f : r.report["float_ops"]) fc_float = fc_float || f["node"] == "fc";
   EXPECT_TRUE(fc_float) << r.report["float_ops"].dump();

@@ -9,7 +9,7 @@
 #include "data/random_dataset.h"
 #include "ir/graph.h"
 #include "qwac/error.h"
-#include "qwac/quantize.h"
+#include "quant/quantize.h"
 #include "runtime/engine.h"
 #include "test_util.h"
 
@@ -99,10 +99,10 @@ double relative_error(const ir::Model& model, const ir::Model& q, const data::Ra
 TEST(QuantizeTransformer, AttentionBlockStructureNumbersAndReport) {
   const ir::Model model = attention_block();
   const data::RandomDataset calib = tokens(48);
-  QuantizationParams params;
+  QuantizationConfig params;
   params.model_type = "transformer";
   params.stat_subset_size = 32;
-  const QuantizeResult r = quantize(model, calib, params);
+  const QuantizeOutput r = quantize(model, calib, params);
   const ir::Model& q = *r.model;
 
   EXPECT_EQ(r.report["params"]["preset"], "mixed");
@@ -140,7 +140,7 @@ TEST(QuantizeTransformer, AttentionBlockStructureNumbersAndReport) {
 TEST(QuantizeTransformer, UnknownModelTypeIsAnInvalidConfig) {
   const ir::Model model = attention_block();
   const data::RandomDataset calib = tokens(4);
-  QuantizationParams params;
+  QuantizationConfig params;
   params.model_type = "tranformer";
   try {
     quantize(model, calib, params);

@@ -82,7 +82,7 @@ TEST(ModelType, ParsingIsStrict) {
 }
 
 TEST(ModelType, ResolvedPreset) {
-  QuantizationParams p;
+  QuantizationConfig p;
   EXPECT_EQ(resolved_preset(p), "performance");
   p.model_type = "transformer";
   EXPECT_EQ(resolved_preset(p), "mixed");

@@ -39,7 +39,7 @@ TEST(ReferenceOutputs, EverySampleGetsItsOwnFp32Outputs) {
     SCOPED_TRACE("batch " + std::to_string(batch));
     EvaluationOptions eo;
     eo.batch_size = batch;
-    eo.engine_threads = 1;
+    eo.threads = 1;
     eo.limit = 9;
     const DatasetPtr with = with_reference_outputs(data, model, eo);
     ASSERT_EQ(with->size(), 11);
@@ -60,7 +60,7 @@ TEST(ReferenceOutputs, LabelFreeMetricsScoreTheReferenceModelPerfectlyAndOthersN
   const ir::Model fp32 = small_model(), other = small_model(0.05f);
   EvaluationOptions eo;
   eo.batch_size = 3;
-  eo.engine_threads = 1;
+  eo.threads = 1;
   const DatasetPtr data = with_reference_outputs(random_data(10), fp32, eo);
   auto nmse = std::make_shared<metrics::ReferenceDistanceMetric>(metrics::ReferenceDistance::kNmse,
                                                                  metrics::ReferenceDistanceOptions{});

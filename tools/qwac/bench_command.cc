@@ -4,14 +4,12 @@
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <random>
 
 #include "command.h"
-#include "core/resource_limits.h"
-#include "ir/input_domain.h"
-#include "onnx/model_io.h"
+#include "qwac/resources.h"
 #include "qwac/error.h"
-#include "runtime/engine.h"
+#include "qwac/model.h"
+#include "qwac/session.h"
 
 namespace qwac::cli {
 
@@ -30,30 +28,8 @@ struct BenchOptions {
   std::vector<std::string> shapes;
 };
 
-// Floats uniform in [-1, 1); integer inputs uniform in what the graph accepts (ir/input_domain.h: token ids within
-// the vocabulary, masks of ones), zero when it tells nothing (valid as indices and ids).
-Tensor random_input(DType dtype, const Shape& shape, const ir::Value* value, std::mt19937& rng) {
-  Tensor t(dtype, shape);
-  if (dtype == DType::kFloat32) {
-    std::uniform_real_distribution<float> dist(-1.f, 1.f);
-    float* p = t.data<float>();
-    for (int64_t i = 0; i < t.numel(); ++i) p[i] = dist(rng);
-  } else if (dtype == DType::kInt64 || dtype == DType::kInt32) {
-    const auto range = value != nullptr ? ir::integer_input_range(*value) : std::nullopt;
-    std::uniform_int_distribution<int64_t> dist(range ? range->low : 0, range ? range->high : 0);
-    for (int64_t i = 0; i < t.numel(); ++i) {
-      if (dtype == DType::kInt64) {
-        t.data<int64_t>()[i] = dist(rng);
-      } else {
-        t.data<int32_t>()[i] = static_cast<int32_t>(dist(rng));
-      }
-    }
-  }
-  return t;
-}
-
 // Mean time per run by op type (with its implementation), then the slowest steps: where the time goes.
-void print_profile(const std::vector<runtime::StepProfile>& steps) {
+void print_profile(const std::vector<StepProfile>& steps) {
   struct Total {
     double ms = 0;
     int count = 0;
@@ -73,7 +49,7 @@ void print_profile(const std::vector<runtime::StepProfile>& steps) {
   for (const auto& [op, t] : ops) {
     std::printf("  %-36s %4d steps %9.3f ms %5.1f %%\n", op.c_str(), t.count, t.ms, 100.0 * t.ms / all_ms);
   }
-  std::vector<runtime::StepProfile> slowest = steps;
+  std::vector<StepProfile> slowest = steps;
   std::sort(slowest.begin(), slowest.end(), [](const auto& a, const auto& b) {
     return a.total_ms / static_cast<double>(std::max<int64_t>(a.runs, 1)) >
            b.total_ms / static_cast<double>(std::max<int64_t>(b.runs, 1));
@@ -94,22 +70,20 @@ int run_bench(const BenchOptions& o) {
     throw InvalidArgument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = all cores), got " +
                           std::to_string(o.threads));
   }
-  const ir::Model model = onnxio::load_model(o.model_path);
-  const auto shapes = resolve_input_shapes(model, o.batch, o.shapes);
-  runtime::EngineOptions eo;
-  eo.num_threads = o.threads;
+  const Model model = Model::load(o.model_path);
+  const auto shapes = model.input_shapes(o.batch, parse_shape_flags(o.shapes));
+  ExecutionOptions eo;
+  eo.threads = o.threads;
   eo.use_dnnl = !o.reference;
   eo.int8 = o.int8 && !o.simulate;
-  eo.profile = o.profile;
+  SessionOptions so;
+  so.profile = o.profile;
   const auto t0 = std::chrono::steady_clock::now();
-  runtime::Engine engine(model, eo, shapes);
+  InferenceSession engine(model, eo, shapes, so);
   const double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
-  std::mt19937 rng(42);
-  std::map<std::string, Tensor> inputs;
-  for (const auto& spec : engine.inputs()) {
-    inputs[spec.name] = random_input(spec.dtype, spec.shape, model.graph->find_value(spec.name), rng);
-  }
+  // Floats in [-1, 1); integer inputs within what the graph accepts (token ids, masks of ones).
+  const std::map<std::string, Tensor> inputs = random_inputs(model, engine.inputs());
   const int64_t batch = engine.inputs().empty() || engine.inputs()[0].shape.empty() ? 1 : engine.inputs()[0].shape[0];
 
   for (int i = 0; i < o.warmup; ++i) engine.run(inputs);

@@ -1,5 +1,6 @@
 // Each CLI sub-command lives in its own file and registers itself on the CLI11 app through one function listed in
-// main.cc. Commands throw qwac::Error; main() turns it into one line and an exit code.
+// main.cc. Commands use the public API only (include/qwac) and throw qwac::Error; main() turns it into one line and
+// an exit code.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -9,8 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/shape.h"
-#include "ir/graph.h"
+#include "qwac/shape.h"
 
 namespace qwac::cli {
 
@@ -24,13 +24,7 @@ Action add_quantize_command(CLI::App& app);
 Action add_sensitivity_command(CLI::App& app);
 Action add_convert_command(CLI::App& app);
 
-// Concrete input shapes for a model: declared shapes with dim 0 replaced by `batch` (when batch > 0 and the
-// input has rank >= 1), then `--shape name=d0,d1,...` overrides. Symbolic dims left are an InvalidArgument
-// naming the input and suggesting --shape.
-std::map<std::string, Shape> resolve_input_shapes(const ir::Model& model, int64_t batch,
-                                                  const std::vector<std::string>& shape_overrides);
-
-// "float[1,3,224,224]", symbolic dims by name ("float[batch,10]"), "?" for unknown ones: a value type for humans.
-std::string describe_type(const ir::TypeInfo& t);
+// `--shape name=d0,d1,...` flags as input-shape overrides (InvalidArgument naming the malformed flag).
+std::map<std::string, Shape> parse_shape_flags(const std::vector<std::string>& shape_flags);
 
 }  // namespace qwac::cli

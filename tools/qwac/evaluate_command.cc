@@ -7,22 +7,21 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/evaluation.h"
-#include "runtime/reference_outputs.h"
 #include "command.h"
-#include "config/config.h"
-#include "core/atomic_file.h"
-#include "core/output_paths.h"
-#include "core/resource_limits.h"
-#include "onnx/model_io.h"
+#include "qwac/config.h"
+#include "qwac/file.h"
+#include "qwac/resources.h"
 #include "qwac/error.h"
-#include "terminal_progress.h"
+#include "qwac/evaluate.h"
+#include "qwac/file.h"
+#include "qwac/logger.h"
+#include "qwac/model.h"
 
 namespace qwac::cli {
 
 namespace {
 
-struct EvaluateOptions {
+struct EvaluateCommandOptions {
   std::string config_path;
   std::string model_override;
   int64_t limit = 0;
@@ -72,41 +71,41 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-int run_evaluate(const EvaluateOptions& o) {
+int run_evaluate(const EvaluateCommandOptions& o) {
   if (o.threads < -1 || o.streams < -1 || o.threads > kMaxThreads || o.streams > kMaxThreads) {
     throw InvalidArgument("--threads and --streams must be in 0.." + std::to_string(kMaxThreads) + " (0 = auto)");
   }
   if (o.limit < 0) throw InvalidArgument("--limit must be >= 0 (0 = all samples), got " + std::to_string(o.limit));
-  const config::Config cfg = config::load_config(o.config_path);
+  const Config cfg = Config::load(o.config_path);
   if (!o.predictions_path.empty()) {
-    check_output_paths(config::input_paths(cfg, o.model_override), {{"--predictions", o.predictions_path}});
+    check_output_paths(cfg.input_paths(o.model_override), {{"--predictions", o.predictions_path}});
   }
-  const std::string model_path = o.model_override.empty() ? cfg.model.model : o.model_override;
-  const ir::Model model = onnxio::load_model(model_path);
-  config::validate_metrics(cfg, model);
-  const config::BuiltDataset built = config::build_dataset(cfg, model);
-  std::vector<MetricPtr> metrics = config::build_metrics(cfg);
+  const std::string model_path = o.model_override.empty() ? cfg.model_path() : o.model_override;
+  const Model model = Model::load(model_path);
+  cfg.validate_metrics(model);
+  const LoadedDataset built = cfg.dataset(model);
+  std::vector<MetricPtr> metrics = cfg.metrics();
   auto logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
   if (built.skipped > 0) {
     logger->warning("skipped " + std::to_string(built.skipped) + " unreadable sample(s):");
     for (const auto& s : built.skipped_files) logger->warning("  " + s);
   }
 
-  runtime::EvaluationOptions eo;
-  eo.batch_size = cfg.engine.batch_size;
-  eo.limit = o.limit;
-  eo.engine_threads = o.threads >= 0 ? o.threads : cfg.engine.threads;
-  eo.streams = o.streams >= 0 ? o.streams : cfg.engine.streams;
-  eo.loader_threads = cfg.engine.loader_threads;
-  eo.use_dnnl = !cfg.engine.reference_kernels;
+  const EngineSettings engine = cfg.engine();
+  ExecutionOptions eo = cfg.execution();
+  eo.threads = o.threads >= 0 ? o.threads : engine.threads;
+  eo.streams = o.streams >= 0 ? o.streams : engine.streams;
   eo.int8 = o.int8 && !o.simulate;
   eo.logger = logger;
-  eo.progress = make_terminal_progress(o.quiet || o.json);
+  eo.progress = make_console_progress(o.quiet || o.json);
+  EvaluateOptions ev;
+  ev.limit = o.limit;
+  const nlohmann::json metrics_section = nlohmann::json::parse(cfg.metrics_json());
   std::ostringstream predictions;
   if (!o.predictions_path.empty()) {
     predictions << "index,id,label,top1,top1_score\n";
-    eo.on_sample = [&](int64_t index, const Sample& s, const ModelOutputs& out) {
-      const auto [cls, score] = top1(out.tensors.at(prediction_output(cfg.engine.metrics, out.names)));
+    ev.on_sample = [&](int64_t index, const Sample& s, const ModelOutputs& out) {
+      const auto [cls, score] = top1(out.tensors.at(prediction_output(metrics_section, out.names)));
       auto id = s.metadata.find("id");
       predictions << index << ',' << csv_field(id == s.metadata.end() ? std::to_string(index) : id->second) << ','
                   << s.annotation.label << ',' << cls << ',' << score << '\n';
@@ -114,20 +113,19 @@ int run_evaluate(const EvaluateOptions& o) {
   }
   // Label-free metrics compare with the FP32 outputs of the config's model (the one --model was quantized from).
   DatasetPtr data = built.dataset;
-  if (runtime::needs_reference_outputs(metrics)) {
-    const bool same = model_path == cfg.model.model;
-    const ir::Model reference = same ? ir::Model{} : onnxio::load_model(cfg.model.model);
-    runtime::EvaluationOptions ro = eo;
+  if (needs_reference_outputs(metrics)) {
+    const bool same = model_path == cfg.model_path();
+    EvaluateOptions ro = ev;
     ro.on_sample = nullptr;
-    data = runtime::with_reference_outputs(data, same ? model : reference, ro);
+    data = with_reference_outputs(data, same ? model : Model::load(cfg.model_path()), eo, ro);
   }
-  const runtime::EvaluationResult r = runtime::evaluate(model, *data, metrics, eo);
+  const EvaluationResult r = evaluate(model, *data, metrics, eo, ev);
   if (!o.predictions_path.empty()) write_file_atomically(o.predictions_path, predictions.str());
 
   if (o.json) {
     nlohmann::json j;
     j["model"] = model_path;
-    j["model_name"] = cfg.model.model_name;
+    j["model_name"] = cfg.model_name();
     j["dataset"] = built.dataset->describe();
     j["samples"] = r.samples;
     j["skipped"] = built.skipped;
@@ -164,7 +162,7 @@ int run_evaluate(const EvaluateOptions& o) {
 }  // namespace
 
 Action add_evaluate_command(CLI::App& app) {
-  auto opts = std::make_shared<EvaluateOptions>();
+  auto opts = std::make_shared<EvaluateCommandOptions>();
   CLI::App* sub = app.add_subcommand("evaluate", "Measure a model's metrics on the dataset of a JSON config");
   sub->add_option("--config", opts->config_path, "JSON config (see docs/config.md)")->required();
   sub->add_option("--model", opts->model_override, "Evaluate this ONNX file instead of the config's model");

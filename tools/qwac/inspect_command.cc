@@ -10,10 +10,9 @@
 #include <vector>
 
 #include "command.h"
-#include "ir/fused_ops.h"
-#include "onnx/model_io.h"
 #include "qwac/error.h"
-#include "runtime/engine.h"
+#include "qwac/model.h"
+#include "qwac/session.h"
 
 namespace qwac::cli {
 
@@ -28,72 +27,21 @@ struct InspectOptions {
   std::vector<std::string> shapes;
 };
 
-bool is_8bit(DType t) {
-  return t == DType::kUInt8 || t == DType::kInt8;
-}
-
-// Ops that only convert between float and 8-bit: left in a plan they are a float round trip (the QDQ simulation).
-bool is_quantize_op(const runtime::PlannedNode& p) {
-  return p.op_type == "QuantizeLinear" || p.op_type == "DequantizeLinear" || p.op_type == "FakeQuantize";
-}
-
-// "int8" (qwac's integer ops, and any op reading or writing 8-bit tensors: pooling, concat, reshape on uint8),
-// "simulated" (a quantize / dequantize left in the plan), "float", or "const" (computed at compile time).
-std::string precision_of(const runtime::PlannedNode& p) {
-  if (p.impl == "folded") return "const";
-  if (is_quantize_op(p)) return "simulated";
-  if (p.domain == "com.qwac" && !p.op_type.empty() && p.op_type[0] == 'Q') return "int8";
-  const bool reads_8bit = std::any_of(p.input_dtypes.begin(), p.input_dtypes.end(), is_8bit);
-  const bool writes_8bit = std::any_of(p.output_dtypes.begin(), p.output_dtypes.end(), is_8bit);
-  return reads_8bit || writes_8bit ? "int8" : "float";
-}
-
-int64_t numel_of(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
-}
-
-// Multiply-accumulates of the ops that dominate a CNN's time (convolutions and matrix products); 0 for others.
-// Convolutions: output elements x (weights per output channel); matrix products: output elements x K.
-int64_t macs_of(const runtime::PlannedNode& p) {
-  struct ConvWeights {
-    const char* op;
-    size_t weight_input;
-  };
-  static constexpr ConvWeights kConvs[] = {{"Conv", 1}, {"FusedConv", 1}, {"QConv", ir::QConvInputs::kW}};
-  if (p.output_shapes.empty()) return 0;
-  const int64_t out = numel_of(p.output_shapes[0]);
-  for (const ConvWeights& c : kConvs) {
-    if (p.op_type != c.op || p.input_shapes.size() <= c.weight_input) continue;
-    const Shape& w = p.input_shapes[c.weight_input];
-    return w.empty() ? 0 : out * numel_of(w) / w[0];
-  }
-  if (p.input_shapes.empty() || p.input_shapes[0].empty()) return 0;
-  const Shape& a = p.input_shapes[0];
-  if (p.op_type.find("MatMul") != std::string::npos) return out * a.back();
-  // Gemm-like: A is [M, K] or [K, M] (transA) and the output [M, N], so K = |A| / M.
-  if (p.op_type.find("Gemm") != std::string::npos && !p.output_shapes[0].empty() && p.output_shapes[0][0] > 0) {
-    return out * (numel_of(a) / p.output_shapes[0][0]);
-  }
-  return 0;
-}
-
-std::string node_label(const runtime::PlannedNode& p) {
+std::string node_label(const PlannedNode& p) {
   return p.op_type + " '" + p.node_name + "'";
 }
 
-using ProducerMap = std::map<std::string, const runtime::PlannedNode*>;               // value -> node writing it
-using ConsumerMap = std::map<std::string, std::vector<const runtime::PlannedNode*>>;  // value -> nodes reading it
-using NoteMap = std::map<std::string, std::vector<const passes::PassNote*>>;         // node name -> notes
+using ProducerMap = std::map<std::string, const PlannedNode*>;               // value -> node writing it
+using ConsumerMap = std::map<std::string, std::vector<const PlannedNode*>>;  // value -> nodes reading it
+using NoteMap = std::map<std::string, std::vector<const PassNote*>>;         // node name -> notes
 
 // One line on why a quantize / dequantize is still in the plan: what it converts between, and which nodes on the
 // float side made it stay (no int8 pattern takes them).
-std::string round_trip_reason(const runtime::PlannedNode& p, const ProducerMap& producer_of,
+std::string round_trip_reason(const PlannedNode& p, const ProducerMap& producer_of,
                               const ConsumerMap& consumers_of, const std::set<std::string>& graph_outputs,
                               const NoteMap& notes_of) {
   std::vector<std::string> noted;  // neighbours a pass explained leaving in float
-  auto remember = [&](const runtime::PlannedNode& n) {
+  auto remember = [&](const PlannedNode& n) {
     if (notes_of.count(n.node_name) && std::find(noted.begin(), noted.end(), n.node_name) == noted.end()) {
       noted.push_back(n.node_name);
     }
@@ -111,7 +59,7 @@ std::string round_trip_reason(const runtime::PlannedNode& p, const ProducerMap& 
       if (graph_outputs.count(out)) list += (list.empty() ? "" : ", ") + ("graph output '" + out + "'");
       auto it = consumers_of.find(out);
       if (it == consumers_of.end()) continue;
-      for (const runtime::PlannedNode* c : it->second) {
+      for (const PlannedNode* c : it->second) {
         remember(*c);
         list += (list.empty() ? "" : ", ") + node_label(*c);
       }
@@ -131,14 +79,15 @@ std::string round_trip_reason(const runtime::PlannedNode& p, const ProducerMap& 
   return node_label(p) + ": " + what + "; no int8 pattern covers it" + (see.empty() ? "" : " (see the note on " + see + ")");
 }
 
-void print_plan(const runtime::Engine& engine, bool int8) {
-  const std::vector<runtime::PlannedNode> plan = engine.planned_nodes();
+void print_plan(const InferenceSession& session, bool int8) {
+  const std::vector<PlannedNode> plan = session.plan();
+  const std::vector<PassNote> notes = session.pass_notes();
   NoteMap notes_of;
-  for (const passes::PassNote& n : engine.pass_notes()) notes_of[n.node_name].push_back(&n);
+  for (const PassNote& n : notes) notes_of[n.node_name].push_back(&n);
   ProducerMap producer_of;
   ConsumerMap consumers_of;
   std::set<std::string> planned_names;
-  for (const runtime::PlannedNode& p : plan) {
+  for (const PlannedNode& p : plan) {
     planned_names.insert(p.node_name);
     for (const std::string& o : p.output_names) {
       if (!o.empty()) producer_of[o] = &p;
@@ -148,25 +97,25 @@ void print_plan(const runtime::Engine& engine, bool int8) {
     }
   }
   std::set<std::string> graph_outputs;
-  for (const runtime::IoSpec& o : engine.outputs()) graph_outputs.insert(o.name);
+  for (const IoSpec& o : session.outputs()) graph_outputs.insert(o.name);
 
-  std::printf("plan (arena %.2f MiB%s):\n", static_cast<double>(engine.arena_bytes()) / (1024.0 * 1024.0),
+  std::printf("plan (arena %.2f MiB%s):\n", static_cast<double>(session.arena_bytes()) / (1024.0 * 1024.0),
               int8 ? ", int8" : "");
   int64_t compute = 0, int8_nodes = 0, total_macs = 0, int8_macs = 0;
-  std::vector<const runtime::PlannedNode*> round_trips;
-  for (const runtime::PlannedNode& p : plan) {
-    const std::string precision = precision_of(p);
+  std::vector<const PlannedNode*> round_trips;
+  for (const PlannedNode& p : plan) {
+    const std::string& precision = p.precision;
     std::printf("  %-28s %-18s %-7s %s", p.node_name.c_str(), p.op_type.c_str(), p.impl.c_str(), precision.c_str());
     for (const auto& d : p.declines) std::printf("  [declined %s]", d.c_str());
     std::printf("\n");
     auto it = notes_of.find(p.node_name);
     if (it != notes_of.end()) {
-      for (const passes::PassNote* n : it->second) std::printf("      note: %s\n", n->reason.c_str());
+      for (const PassNote* n : it->second) std::printf("      note: %s\n", n->reason.c_str());
     }
     if (precision == "simulated") round_trips.push_back(&p);
     if (precision == "const" || precision == "simulated") continue;
     ++compute;
-    const int64_t macs = macs_of(p);
+    const int64_t macs = p.macs;
     total_macs += macs;
     if (precision == "int8") {
       ++int8_nodes;
@@ -174,7 +123,7 @@ void print_plan(const runtime::Engine& engine, bool int8) {
     }
   }
   // Notes about nodes that a later pass renamed or removed: still worth knowing.
-  for (const passes::PassNote& n : engine.pass_notes()) {
+  for (const PassNote& n : notes) {
     if (!planned_names.count(n.node_name)) {
       std::printf("  note on %s '%s': %s\n", n.op_type.c_str(), n.node_name.c_str(), n.reason.c_str());
     }
@@ -185,59 +134,36 @@ void print_plan(const runtime::Engine& engine, bool int8) {
                 static_cast<double>(total_macs) / 1e6);
   }
   std::map<std::string, int> by_op;
-  for (const runtime::PlannedNode* p : round_trips) by_op[p->op_type]++;
+  for (const PlannedNode* p : round_trips) by_op[p->op_type]++;
   std::string ops;
   for (const auto& [op, count] : by_op) ops += (ops.empty() ? "" : ", ") + op + " " + std::to_string(count);
   std::printf("; float round trips: %zu%s\n", round_trips.size(), ops.empty() ? "" : (" (" + ops + ")").c_str());
-  for (const runtime::PlannedNode* p : round_trips) {
+  for (const PlannedNode* p : round_trips) {
     std::printf("  %s\n", round_trip_reason(*p, producer_of, consumers_of, graph_outputs, notes_of).c_str());
   }
 }
 
 int run_inspect(const InspectOptions& o) {
-  const ir::Model model = onnxio::load_model(o.model_path);
-  const ir::Graph& g = *model.graph;
+  const Model model = Model::load(o.model_path);
+  const ModelInfo info = model.describe();
   std::printf("model: %s\n", o.model_path.c_str());
-  std::printf("ir_version: %lld, producer: %s %s\n", static_cast<long long>(model.ir_version),
-              model.producer_name.c_str(), model.producer_version.c_str());
-  for (const auto& op : model.opset_imports) {
+  std::printf("ir_version: %lld, producer: %s %s\n", static_cast<long long>(info.ir_version),
+              info.producer_name.c_str(), info.producer_version.c_str());
+  for (const OpsetInfo& op : info.opsets) {
     std::printf("opset: %s %lld\n", op.domain.empty() ? "ai.onnx" : op.domain.c_str(),
                 static_cast<long long>(op.version));
   }
   std::printf("inputs:\n");
-  for (const ir::Value* v : g.inputs()) std::printf("  %s: %s\n", v->name().c_str(), describe_type(v->type).c_str());
+  for (const ValueInfo& v : info.inputs) std::printf("  %s: %s\n", v.name.c_str(), v.describe().c_str());
   std::printf("outputs:\n");
-  for (const ir::Value* v : g.outputs()) std::printf("  %s: %s\n", v->name().c_str(), describe_type(v->type).c_str());
+  for (const ValueInfo& v : info.outputs) std::printf("  %s: %s\n", v.name.c_str(), v.describe().c_str());
 
-  std::map<std::string, int> by_op;
-  for (const ir::Node* n : g.nodes()) by_op[(n->domain().empty() ? "" : n->domain() + ".") + n->op_type()]++;
-  std::printf("nodes: %zu\n", g.num_nodes());
-  for (const auto& [op, count] : by_op) std::printf("  %-24s %d\n", op.c_str(), count);
+  std::printf("nodes: %lld\n", static_cast<long long>(info.node_count));
+  for (const auto& [op, count] : info.op_counts) std::printf("  %-24s %d\n", op.c_str(), count);
+  std::printf("parameters: %lld (%.2f MiB as stored in memory)\n", static_cast<long long>(info.parameters),
+              static_cast<double>(info.parameter_bytes) / (1024.0 * 1024.0));
 
-  int64_t params = 0, param_bytes = 0;
-  for (const ir::Value* v : g.values()) {
-    if (!v->is_constant()) continue;
-    params += v->constant->numel();
-    param_bytes += static_cast<int64_t>(v->constant->nbytes());
-  }
-  // Converters such as paddle2onnx and older torch/tf2onnx write every weight as a Constant node.
-  for (const ir::Node* n : g.nodes()) {
-    if (n->op_type() != "Constant" || !(n->domain().empty() || n->domain() == "ai.onnx")) continue;
-    if (n->attrs.has("value")) {
-      params += n->attrs.get_tensor("value").numel();
-      param_bytes += static_cast<int64_t>(n->attrs.get_tensor("value").nbytes());
-    } else if (n->attrs.has("value_floats")) {
-      params += static_cast<int64_t>(n->attrs.get_floats("value_floats").size());
-      param_bytes += static_cast<int64_t>(n->attrs.get_floats("value_floats").size() * sizeof(float));
-    } else if (n->attrs.has("value_ints")) {
-      params += static_cast<int64_t>(n->attrs.get_ints("value_ints").size());
-      param_bytes += static_cast<int64_t>(n->attrs.get_ints("value_ints").size() * sizeof(int64_t));
-    }
-  }
-  std::printf("parameters: %lld (%.2f MiB as stored in memory)\n", static_cast<long long>(params),
-              static_cast<double>(param_bytes) / (1024.0 * 1024.0));
-
-  const std::vector<std::string> unsupported = runtime::find_unsupported_nodes(model);
+  const std::vector<std::string>& unsupported = info.unsupported_ops;
   if (unsupported.empty()) {
     std::printf("unsupported ops: none\n");
   } else {
@@ -246,10 +172,10 @@ int run_inspect(const InspectOptions& o) {
   }
   if (o.plan || o.int8) {
     if (!unsupported.empty()) throw UnsupportedOp("cannot show a plan: the model has unsupported ops (listed above)");
-    runtime::EngineOptions eo;
+    ExecutionOptions eo;
     eo.int8 = !o.simulate;  // as every command runs the model
-    runtime::Engine engine(model, eo, resolve_input_shapes(model, o.batch, o.shapes));
-    print_plan(engine, eo.int8);
+    const InferenceSession session(model, eo, model.input_shapes(o.batch, parse_shape_flags(o.shapes)));
+    print_plan(session, eo.int8);
   }
   if (!unsupported.empty()) {
     // Exit code 5 with the one-line error every failure ends with (the list itself is above, on stdout).

@@ -5,12 +5,13 @@
 #include <exception>
 
 #include "command.h"
-#include "core/resource_limits.h"
+#include "qwac/resources.h"
 #include "qwac/error.h"
+#include "qwac/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"qwac: quantize ONNX models to 8 bits with accuracy control"};
-  app.set_version_flag("--version", std::string("qwac ") + QWAC_VERSION);
+  app.set_version_flag("--version", std::string("qwac ") + qwac::version());
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the sub-command
   std::string memory_limit;

@@ -7,25 +7,20 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <sstream>
 #include <memory>
-
-#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "command.h"
-#include "config/compression_config.h"
-#include "config/config.h"
-#include "core/atomic_file.h"
-#include "core/output_paths.h"
-#include "core/resource_limits.h"
-#include "ir/graph.h"
-#include "onnx/model_io.h"
-#include "qwac/error.h"
+#include "qwac/resources.h"
 #include "qwac/accuracy_control.h"
+#include "qwac/config.h"
+#include "qwac/error.h"
+#include "qwac/evaluate.h"
+#include "qwac/file.h"
+#include "qwac/logger.h"
+#include "qwac/model.h"
 #include "qwac/quantize.h"
-#include "runtime/evaluation.h"
-#include "runtime/reference_outputs.h"
-#include "terminal_progress.h"
+#include "qwac/report_json.h"
 
 namespace qwac::cli {
 
@@ -50,103 +45,96 @@ std::string read_bytes(const std::string& path) {
   return ss.str();
 }
 
-uint64_t file_size_or_zero(const std::string& path) {
+int64_t file_size_or_zero(const std::string& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
-  return ec ? 0 : static_cast<uint64_t>(size);
-}
-
-runtime::EvaluationOptions evaluation_options(const config::Config& cfg, int threads, bool int8,
-                                              const std::shared_ptr<Logger>& logger, bool quiet,
-                                              const std::string& phase) {
-  runtime::EvaluationOptions eo;
-  eo.batch_size = cfg.engine.batch_size;
-  eo.engine_threads = threads;
-  eo.streams = cfg.engine.streams;
-  eo.loader_threads = cfg.engine.loader_threads;
-  eo.use_dnnl = !cfg.engine.reference_kernels;
-  eo.int8 = int8;
-  eo.logger = logger;
-  eo.progress = make_terminal_progress(quiet);
-  eo.phase = phase;
-  return eo;
+  return ec ? 0 : static_cast<int64_t>(size);
 }
 
 // Metrics of `model` on the config's dataset (full set).
-std::map<std::string, double> measure(const ir::Model& model, const config::Config& cfg, const Dataset& dataset,
-                                      int threads, bool int8, const std::shared_ptr<Logger>& logger, bool quiet,
-                                      const std::string& phase) {
-  std::vector<MetricPtr> metrics = config::build_metrics(cfg);
-  return runtime::evaluate(model, dataset, metrics, evaluation_options(cfg, threads, int8, logger, quiet, phase))
-      .metrics;
+std::map<std::string, double> measure(const Model& model, const Config& cfg, const Dataset& dataset,
+                                      const ExecutionOptions& run, bool quiet, const std::string& phase) {
+  ExecutionOptions eo = run;
+  eo.streams = cfg.engine().streams;
+  eo.progress = make_console_progress(quiet);
+  EvaluateOptions ev;
+  ev.phase = phase;
+  return evaluate(model, dataset, cfg.metrics(), eo, ev).metrics;
 }
 
 // Adds what only the CLI knows (paths, file sizes, memory) to the report and writes it.
-void finish_report(nlohmann::json& rep, const QuantizeOptions& o, const config::Config& cfg,
-                   const std::string& model_path) {
-  rep["model"] = {{"name", cfg.model.model_name}, {"fp32_path", model_path}, {"output_path", o.output_path}};
-  const uint64_t fp32_bytes = file_size_or_zero(model_path), int8_bytes = file_size_or_zero(o.output_path);
-  rep["sizes"] = {{"fp32_bytes", fp32_bytes},
-                  {"quantized_bytes", int8_bytes},
-                  {"ratio", fp32_bytes > 0 ? static_cast<double>(int8_bytes) / static_cast<double>(fp32_bytes) : 0.0}};
+void finish_report(Report& rep, const QuantizeOptions& o, const Config& cfg, const std::string& model_path) {
+  ReportFiles files;
+  files.model_name = cfg.model_name();
+  files.fp32_path = model_path;
+  files.output_path = o.output_path;
+  files.fp32_bytes = file_size_or_zero(model_path);
+  files.quantized_bytes = file_size_or_zero(o.output_path);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  rep["resources"] = {{"peak_rss_mb", static_cast<double>(usage.ru_maxrss) / 1024.0}};  // ru_maxrss is in KiB
-  if (!o.report_path.empty()) write_file_atomically(o.report_path, rep.dump(2) + "\n");
+  files.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
+  rep.files = files;
+  if (!o.report_path.empty()) write_file_atomically(o.report_path, report_to_json(rep) + "\n");
 }
 
-void print_sizes(const nlohmann::json& rep, const std::string& model_path, const std::string& output_path) {
-  std::printf("model: %s (%.2f MB) -> %s (%.2f MB, %.1f %%)\n", model_path.c_str(),
-              rep["sizes"]["fp32_bytes"].get<double>() / 1e6, output_path.c_str(),
-              rep["sizes"]["quantized_bytes"].get<double>() / 1e6, 100.0 * rep["sizes"]["ratio"].get<double>());
+void print_sizes(const ReportFiles& f) {
+  const double ratio =
+      f.fp32_bytes > 0 ? static_cast<double>(f.quantized_bytes) / static_cast<double>(f.fp32_bytes) : 0.0;
+  std::printf("model: %s (%.2f MB) -> %s (%.2f MB, %.1f %%)\n", f.fp32_path.c_str(),
+              static_cast<double>(f.fp32_bytes) / 1e6, f.output_path.c_str(),
+              static_cast<double>(f.quantized_bytes) / 1e6, 100.0 * ratio);
 }
 
-int run_default(const QuantizeOptions& o, const config::Config& cfg, const config::AlgorithmSection& algo,
-                const std::string& target_device, const ir::Model& model, const std::string& model_path,
-                const config::BuiltDataset& built, const config::BuiltDataset& calibration, const RunOptions& ro) {
-  const QuantizationParams params = config::parse_default_quantization_params(algo, target_device);
-  QuantizeResult result = quantize(model, *calibration.dataset, params, ro);
-  onnxio::save_model(*result.model, o.output_path);
-  nlohmann::json& rep = result.report;
+double timing(const std::map<std::string, double>& timings, const std::string& key) {
+  const auto it = timings.find(key);
+  return it == timings.end() ? 0.0 : it->second;
+}
+
+int run_default(const QuantizeOptions& o, const Config& cfg, const CompressionSettings& settings, const Model& model,
+                const std::string& model_path, const LoadedDataset& built, const LoadedDataset& calibration,
+                const ExecutionOptions& ro) {
+  QuantizeResult result = quantize(model, *calibration.dataset, settings.default_quantization, ro);
+  result.model.save(o.output_path);
+  Report& rep = result.report;
   if (o.evaluate) {
     // Label-free metrics compare with the FP32 model's outputs: computed once, for both measurements.
     DatasetPtr data = built.dataset;
-    if (runtime::needs_reference_outputs(config::build_metrics(cfg))) {
-      data = runtime::with_reference_outputs(
-          data, model, evaluation_options(cfg, ro.threads, false, ro.logger, o.quiet, "fp32 reference"));
+    if (needs_reference_outputs(cfg.metrics())) {
+      ExecutionOptions fp32_run = ro;
+      fp32_run.int8 = false;
+      fp32_run.streams = cfg.engine().streams;
+      fp32_run.progress = make_console_progress(o.quiet);
+      EvaluateOptions ev;
+      ev.phase = "fp32 reference";
+      data = with_reference_outputs(data, model, fp32_run, ev);
     }
-    const auto fp32 = measure(model, cfg, *data, ro.threads, ro.int8, ro.logger, o.quiet, "evaluate fp32");
-    const auto q = measure(*result.model, cfg, *data, ro.threads, ro.int8, ro.logger, o.quiet, "evaluate int8");
+    const auto fp32 = measure(model, cfg, *data, ro, o.quiet, "evaluate fp32");
+    const auto q = measure(result.model, cfg, *data, ro, o.quiet, "evaluate int8");
     std::map<std::string, bool> higher_better;
-    for (const MetricPtr& m : config::build_metrics(cfg)) higher_better[m->name()] = m->higher_better();
+    for (const MetricPtr& m : cfg.metrics()) higher_better[m->name()] = m->higher_better();
     for (const auto& [name, v] : fp32) {
       const double qv = q.at(name);
       // A drop is a loss of quality: fp32 - int8 for accuracy-like metrics, int8 - fp32 for errors (nmse).
       const double drop = higher_better.at(name) ? v - qv : qv - v;
-      rep["metrics"][name] = {{"fp32", v}, {"quantized", qv}, {"drop_absolute", drop},
-                              {"drop_relative", v != 0 ? drop / std::abs(v) : 0.0}};
+      rep.evaluation.push_back({name, v, qv, drop, v != 0 ? drop / std::abs(v) : 0.0});
     }
   }
   finish_report(rep, o, cfg, model_path);
-  const size_t nq = rep["quantized_ops"].size(), nf = rep["float_ops"].size();
-  std::printf("quantized %zu op(s) with %zu quantizers in %zu groups; %zu quantizable op(s) left in float\n", nq,
-              rep["quantizers"].size(), rep["groups"].size(), nf);
-  print_sizes(rep, model_path, o.output_path);
-  if (rep.contains("metrics")) {
-    for (const auto& [name, m] : rep["metrics"].items()) {
-      std::printf("%-20s fp32 %.4f  int8 %.4f  drop %+.4f\n", name.c_str(), m["fp32"].get<double>(),
-                  m["quantized"].get<double>(), m["drop_absolute"].get<double>());
-    }
+  const QuantizerSetReport& set = rep.quantization.set;
+  std::printf("quantized %zu op(s) with %zu quantizers in %zu groups; %zu quantizable op(s) left in float\n",
+              set.quantized_ops.size(), set.quantizers.size(), set.groups.size(), set.float_ops.size());
+  print_sizes(*rep.files);
+  for (const EvaluatedMetric& m : rep.evaluation) {
+    std::printf("%-20s fp32 %.4f  int8 %.4f  drop %+.4f\n", m.name.c_str(), m.fp32, m.quantized, m.drop_absolute);
   }
-  std::printf("time: %.2f s\n", rep["timings_seconds"]["quantize_total"].get<double>());
+  std::printf("time: %.2f s\n", timing(rep.quantization.timings_seconds, "quantize_total"));
   return 0;
 }
 
-int run_accuracy_aware(const QuantizeOptions& o, const config::Config& cfg, const config::AlgorithmSection& algo,
-                       const std::string& target_device, const ir::Model& model, const std::string& model_path,
-                       const config::BuiltDataset& built, const config::BuiltDataset& calibration,
-                       const RunOptions& ro) {
-  AccuracyControlParams params = config::parse_accuracy_aware_params(algo, target_device);
+int run_accuracy_aware(const QuantizeOptions& o, const Config& cfg, const CompressionSettings& settings,
+                       const Model& model, const std::string& model_path, const LoadedDataset& built,
+                       const LoadedDataset& calibration, const ExecutionOptions& ro) {
+  AccuracyControlParams params = settings.accuracy_control;
   // The checkpoint lives beside the output; its identity is the config text and the model bytes, so --resume
   // refuses a checkpoint of another run.
   params.checkpoint_path = o.output_path + ".checkpoint.json";
@@ -154,31 +142,25 @@ int run_accuracy_aware(const QuantizeOptions& o, const config::Config& cfg, cons
                                std::to_string(std::hash<std::string>{}(read_bytes(model_path))) +
                                (ro.int8 ? "" : "-simulated");
   params.resume = o.resume;
-  const std::vector<MetricPtr> metrics = config::build_metrics(cfg);
   // Calibration on engine.calibration_dataset (its first stat_subset_size samples; engine.dataset when absent, as
   // POT's engine does), validation on engine.dataset.
   AccuracyControlResult result =
-      quantize_with_accuracy_control(model, *calibration.dataset, *built.dataset, metrics, params, ro);
-  onnxio::save_model(*result.model, o.output_path);  // the best model, also when the bound is not reached
-  nlohmann::json& rep = result.report;
+      quantize_with_accuracy_control(model, *calibration.dataset, *built.dataset, cfg.metrics(), params, ro);
+  result.model.save(o.output_path);  // the best model, also when the bound is not reached
+  Report& rep = result.report;
   finish_report(rep, o, cfg, model_path);
   std::filesystem::remove(params.checkpoint_path);  // the run is complete
-  for (const auto& [name, m] : rep["metrics"].items()) {
-    std::printf("%-20s fp32 %.4f  default int8 %.4f  final %.4f  drop %+.4f (bound %.4f)\n", name.c_str(),
-                m["fp32"].get<double>(), m["default_quantization"].get<double>(), m["final"].get<double>(),
-                m["drop"].get<double>(), m["bound"].get<double>());
+  const AccuracyControlReport& a = *rep.accuracy_control;
+  for (const ControlledMetricReport& m : a.metrics) {
+    std::printf("%-20s fp32 %.4f  default int8 %.4f  final %.4f  drop %+.4f (bound %.4f)\n", m.name.c_str(), m.fp32,
+                m.default_quantization, m.final_value.value_or(0.0), m.drop, m.bound);
   }
-  std::printf("%s\n", rep["summary"].get<std::string>().c_str());
-  std::printf("int8 ops: %.1f %%; full validations: %lld; time: %.2f s\n",
-              100.0 * rep["int8_op_fraction"].get<double>(),
-              static_cast<long long>(rep["full_validations"].get<int64_t>()),
-              rep["timings_seconds"]["total"].get<double>());
-  print_sizes(rep, model_path, o.output_path);
+  std::printf("%s\n", a.summary.c_str());
+  std::printf("int8 ops: %.1f %%; full validations: %lld; time: %.2f s\n", 100.0 * a.int8_op_fraction,
+              static_cast<long long>(a.full_validations), timing(a.timings_seconds, "total"));
+  print_sizes(*rep.files);
   if (!result.reached) {
-    std::fprintf(stderr,
-                 "qwac: AccuracyNotReached: the drop bound %g (%s) is not reached; the best model found and the "
-                 "report were written (raise maximal_drop, max_iter_num or the budgets)\n",
-                 params.max_drop, params.drop_type.c_str());
+    std::fprintf(stderr, "qwac: AccuracyNotReached: %s\n", accuracy_not_reached_message(params).c_str());
     return static_cast<int>(ErrorKind::kAccuracyNotReached);
   }
   return 0;
@@ -188,47 +170,36 @@ int run_quantize(const QuantizeOptions& o) {
   if (o.threads < -1 || o.threads > kMaxThreads) {
     throw InvalidArgument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = all cores)");
   }
-  const config::Config cfg = config::load_config(o.config_path);
-  const config::CompressionSection compression = config::parse_compression(cfg.compression);
-  if (compression.algorithms.size() != 1) {
-    throw InvalidConfig("compression.algorithms: expected exactly one algorithm, got " +
-                        std::to_string(compression.algorithms.size()));
-  }
-  const config::AlgorithmSection& algo = compression.algorithms.front();
-  if (algo.name != "DefaultQuantization" && algo.name != "AccuracyAwareQuantization") {
-    throw InvalidConfig("compression.algorithms[0].name: unknown algorithm '" + algo.name +
-                        "' (expected \"DefaultQuantization\" or \"AccuracyAwareQuantization\")");
-  }
+  const Config cfg = Config::load(o.config_path);
+  const CompressionSettings settings = cfg.compression();
   // Fail on an unwritable destination or an output that would overwrite an input now, not after minutes of work.
+  const bool accuracy_aware = settings.algorithm == CompressionAlgorithm::kAccuracyAwareQuantization;
   std::vector<NamedPath> outputs = {{"--output", o.output_path}};
   if (!o.report_path.empty()) outputs.push_back({"--report", o.report_path});
-  if (algo.name == "AccuracyAwareQuantization") outputs.push_back({"the checkpoint", o.output_path + ".checkpoint.json"});
-  check_output_paths(config::input_paths(cfg, o.model_override), outputs);
-  const std::string model_path = o.model_override.empty() ? cfg.model.model : o.model_override;
-  const ir::Model model = onnxio::load_model(model_path);
-  if (o.evaluate || algo.name == "AccuracyAwareQuantization" || !cfg.engine.metrics.is_null()) {
-    config::validate_metrics(cfg, model);
-  }
-  const config::BuiltDataset built = config::build_dataset(cfg, model);
-  const config::BuiltDataset calibration =
-      cfg.engine.calibration_dataset.is_null() ? built : config::build_calibration_dataset(cfg, model);
+  if (accuracy_aware) outputs.push_back({"the checkpoint", o.output_path + ".checkpoint.json"});
+  check_output_paths(cfg.input_paths(o.model_override), outputs);
+  const std::string model_path = o.model_override.empty() ? cfg.model_path() : o.model_override;
+  const Model model = Model::load(model_path);
+  if (o.evaluate || accuracy_aware || cfg.has_metrics()) cfg.validate_metrics(model);
+  const LoadedDataset built = cfg.dataset(model);
+  const LoadedDataset calibration = cfg.has_calibration_dataset() ? cfg.calibration_dataset(model) : built;
   auto logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
   if (built.skipped > 0) logger->warning("skipped " + std::to_string(built.skipped) + " unreadable sample(s)");
-  if (calibration.skipped > 0 && !cfg.engine.calibration_dataset.is_null()) {
+  if (calibration.skipped > 0 && cfg.has_calibration_dataset()) {
     logger->warning("skipped " + std::to_string(calibration.skipped) + " unreadable calibration sample(s)");
   }
 
-  RunOptions ro;
-  ro.batch_size = cfg.engine.batch_size;
-  ro.threads = o.threads >= 0 ? o.threads : cfg.engine.threads;
-  ro.use_dnnl = !cfg.engine.reference_kernels;
+  ExecutionOptions ro;
+  ro.batch_size = cfg.engine().batch_size;
+  ro.threads = o.threads >= 0 ? o.threads : cfg.engine().threads;
+  ro.use_dnnl = !cfg.engine().reference_kernels;
   ro.int8 = !o.simulate;
   ro.logger = logger;
-  ro.progress = make_terminal_progress(o.quiet);
-  if (algo.name == "AccuracyAwareQuantization") {
-    return run_accuracy_aware(o, cfg, algo, compression.target_device, model, model_path, built, calibration, ro);
+  ro.progress = make_console_progress(o.quiet);
+  if (settings.algorithm == CompressionAlgorithm::kAccuracyAwareQuantization) {
+    return run_accuracy_aware(o, cfg, settings, model, model_path, built, calibration, ro);
   }
-  return run_default(o, cfg, algo, compression.target_device, model, model_path, built, calibration, ro);
+  return run_default(o, cfg, settings, model, model_path, built, calibration, ro);
 }
 
 }  // namespace

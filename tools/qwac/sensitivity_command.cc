@@ -5,15 +5,14 @@
 #include <memory>
 
 #include "command.h"
-#include "config/compression_config.h"
-#include "config/config.h"
-#include "core/atomic_file.h"
-#include "core/output_paths.h"
-#include "core/resource_limits.h"
-#include "onnx/model_io.h"
+#include "qwac/resources.h"
 #include "qwac/accuracy_control.h"
+#include "qwac/config.h"
 #include "qwac/error.h"
-#include "terminal_progress.h"
+#include "qwac/file.h"
+#include "qwac/logger.h"
+#include "qwac/model.h"
+#include "qwac/report_json.h"
 
 namespace qwac::cli {
 namespace {
@@ -30,50 +29,46 @@ int run_sensitivity(const SensitivityOptions& o) {
   if (o.threads < -1 || o.threads > kMaxThreads) {
     throw InvalidArgument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = all cores)");
   }
-  const config::Config cfg = config::load_config(o.config_path);
-  if (!o.output_path.empty()) check_output_paths(config::input_paths(cfg), {{"--output", o.output_path}});
-  const config::CompressionSection compression = config::parse_compression(cfg.compression);
-  const config::AlgorithmSection& algo = compression.algorithms.front();
-  AccuracyControlParams params;
-  if (algo.name == "AccuracyAwareQuantization") {
-    params = config::parse_accuracy_aware_params(algo, compression.target_device);
-  } else {
-    params.base = config::parse_default_quantization_params(algo, compression.target_device);
-  }
-  const ir::Model model = onnxio::load_model(cfg.model.model);
-  config::validate_metrics(cfg, model);
-  const config::BuiltDataset built = config::build_dataset(cfg, model);
-  const config::BuiltDataset calibration =
-      cfg.engine.calibration_dataset.is_null() ? built : config::build_calibration_dataset(cfg, model);
-  RunOptions ro;
-  ro.batch_size = cfg.engine.batch_size;
-  ro.threads = o.threads >= 0 ? o.threads : cfg.engine.threads;
-  ro.use_dnnl = !cfg.engine.reference_kernels;
+  const Config cfg = Config::load(o.config_path);
+  if (!o.output_path.empty()) check_output_paths(cfg.input_paths(), {{"--output", o.output_path}});
+  // AccuracyAwareQuantization params, or DefaultQuantization params with the accuracy defaults.
+  const AccuracyControlParams params = cfg.compression().accuracy_control;
+  const Model model = Model::load(cfg.model_path());
+  cfg.validate_metrics(model);
+  const LoadedDataset built = cfg.dataset(model);
+  const LoadedDataset calibration = cfg.has_calibration_dataset() ? cfg.calibration_dataset(model) : built;
+  ExecutionOptions ro;
+  ro.batch_size = cfg.engine().batch_size;
+  ro.threads = o.threads >= 0 ? o.threads : cfg.engine().threads;
+  ro.use_dnnl = !cfg.engine().reference_kernels;
   ro.int8 = !o.simulate;
   ro.logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
-  ro.progress = make_terminal_progress(o.quiet);
-  const nlohmann::json r =
-      quantization_sensitivity(model, *calibration.dataset, *built.dataset, config::build_metrics(cfg), params, ro);
-  if (!o.output_path.empty()) write_file_atomically(o.output_path, r.dump(2) + "\n");
+  ro.progress = make_console_progress(o.quiet);
+  const Report r = quantization_sensitivity(model, *calibration.dataset, *built.dataset, cfg.metrics(), params, ro);
+  if (!o.output_path.empty()) write_file_atomically(o.output_path, report_to_json(r) + "\n");
 
-  for (const auto& [name, m] : r["metrics"].items()) {
-    std::printf("%s: fp32 %.4f, default int8 %.4f (drop %+.4f, bound %.4f)\n", name.c_str(), m["fp32"].get<double>(),
-                m["default_quantization"].get<double>(), m["drop"].get<double>(), m["bound"].get<double>());
+  const SensitivityReport& s = *r.sensitivity;
+  for (const ControlledMetricReport& m : s.metrics) {
+    std::printf("%s: fp32 %.4f, default int8 %.4f (drop %+.4f, bound %.4f)\n", m.name.c_str(), m.fp32,
+                m.default_quantization, m.drop, m.bound);
   }
-  const std::string metric = r["ranked_metric"];
-  std::printf("groups ranked by %s on the %lld worst samples (reverting the group alone):\n", metric.c_str(),
-              static_cast<long long>(r["ranking_subset_size"].get<int64_t>()));
+  std::printf("groups ranked by %s on the %lld worst samples (reverting the group alone):\n", s.ranked_metric.c_str(),
+              static_cast<long long>(s.ranking_subset_size));
   std::printf("%4s %5s  %-12s %-12s %s\n", "rank", "group", "subset", "est. full", "ops");
-  for (const auto& g : r["groups"]) {
+  for (const SensitivityGroup& g : s.groups) {
     std::string ops;
-    for (const auto& op : g["ops"]) ops += (ops.empty() ? "" : ", ") + op["op"].get<std::string>() + " (" + op["type"].get<std::string>() + ")";
-    const std::string est = g.contains("estimated") ? std::to_string(g["estimated"][metric]["value"].get<double>()) : "-";
-    std::printf("%4lld %5lld  %-12.6f %-12s %s\n", static_cast<long long>(g["rank"].get<int64_t>()),
-                static_cast<long long>(g["group"].get<int64_t>()), g["score"].get<double>(), est.c_str(), ops.c_str());
+    for (const OpPrecisionReport& op : g.ops) ops += (ops.empty() ? "" : ", ") + op.op + " (" + op.type + ")";
+    std::string est = "-";
+    for (const StepMetric& e : g.estimated) {
+      if (e.name == s.ranked_metric) est = std::to_string(e.value);
+    }
+    std::printf("%4lld %5lld  %-12.6f %-12s %s\n", static_cast<long long>(g.rank), static_cast<long long>(g.group),
+                g.score, est.c_str(), ops.c_str());
   }
-  std::printf("time: %.2f s (%lld full and %lld subset validations)\n", r["timings_seconds"]["total"].get<double>(),
-              static_cast<long long>(r["full_validations"].get<int64_t>()),
-              static_cast<long long>(r["subset_validations"].get<int64_t>()));
+  const auto total = s.timings_seconds.find("total");
+  std::printf("time: %.2f s (%lld full and %lld subset validations)\n",
+              total == s.timings_seconds.end() ? 0.0 : total->second, static_cast<long long>(s.full_validations),
+              static_cast<long long>(s.subset_validations));
   return 0;
 }
 

@@ -1,4 +1,6 @@
-#include "terminal_progress.h"
+// Console progress (qwac/logger.h make_console_progress): a redrawn bar with rate and ETA on a terminal; plain lines
+// (every ~10 %) otherwise, so logs stay readable when stderr is a file or a CI console.
+#include "qwac/logger.h"
 
 #include <unistd.h>
 
@@ -6,7 +8,7 @@
 #include <cstdio>
 #include <string>
 
-namespace qwac::cli {
+namespace qwac {
 
 namespace {
 
@@ -78,9 +80,9 @@ class TerminalProgress final : public Progress {
 
 }  // namespace
 
-std::shared_ptr<Progress> make_terminal_progress(bool quiet) {
+std::shared_ptr<Progress> make_console_progress(bool quiet) {
   if (quiet) return make_null_progress();
   return std::make_shared<TerminalProgress>(isatty(STDERR_FILENO) != 0);
 }
 
-}  // namespace qwac::cli
+}  // namespace qwac

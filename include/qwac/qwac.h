@@ -1,0 +1,23 @@
+// qwac public API, everything: `#include <qwac/qwac.h>` and link qwac::qwac (CMake: find_package(qwac)).
+#pragma once
+
+#include "qwac/accuracy_control.h"
+#include "qwac/config.h"
+#include "qwac/dataset.h"
+#include "qwac/dtype.h"
+#include "qwac/error.h"
+#include "qwac/evaluate.h"
+#include "qwac/execution.h"
+#include "qwac/file.h"
+#include "qwac/logger.h"
+#include "qwac/metric.h"
+#include "qwac/model.h"
+#include "qwac/precision.h"
+#include "qwac/quantize.h"
+#include "qwac/report.h"
+#include "qwac/report_json.h"
+#include "qwac/resources.h"
+#include "qwac/session.h"
+#include "qwac/shape.h"
+#include "qwac/tensor.h"
+#include "qwac/version.h"

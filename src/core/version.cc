@@ -1,0 +1,7 @@
+#include "qwac/version.h"
+
+namespace qwac {
+
+const char* version() noexcept { return QWAC_VERSION; }
+
+}  // namespace qwac
