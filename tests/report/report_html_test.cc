@@ -201,7 +201,7 @@ TEST(ReportHtml, RendersAnAccuracyAwareRun) {
   io.images_path = kDemo + "mnist-test-1000/t10k-images-idx3-ubyte.gz";
   io.labels_path = kDemo + "mnist-test-1000/t10k-labels-idx1-ubyte.gz";
   io.input_name = model.graph->inputs().at(0)->name();
-  std::vector<int64_t> first(200);
+  std::vector<int64_t> first(100);
   for (size_t i = 0; i < first.size(); ++i) first[i] = static_cast<int64_t>(i);
   const DatasetPtr data = make_subset(std::make_shared<data::IdxDataset>(io), first);
   // The mean logit of the true class: any quantization moves it, so max_drop 0 forces a search.
@@ -217,8 +217,8 @@ TEST(ReportHtml, RendersAnAccuracyAwareRun) {
                            }};
   AccuracyControlConfig p;
   p.max_drop = 0.0;
-  p.ranking_subset_size = 50;
-  p.base.stat_subset_size = 50;
+  p.ranking_subset_size = 40;
+  p.base.stat_subset_size = 40;
   RunOptions ro;
   ro.batch_size = 1;
   const AccuracyControlOutput out = quantize_with_accuracy_control(model, *data, *data, logit, p, ro);
