@@ -356,6 +356,7 @@ struct LayerErrorReport {
   int64_t samples = 0;
   std::string execution;  // how the quantized model ran ("QDQ simulation": ONNX semantics, what runtimes approximate)
   std::vector<LayerError> layers;  // every computing node, in graph (topological) order
+  double seconds = 0;              // what measuring them cost
 };
 
 struct Report {

@@ -1,6 +1,7 @@
 #include "quant/layer_error.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 
@@ -41,6 +42,7 @@ void accumulate(const Tensor& ref, const Tensor& q, ErrorSums& s) {
 
 LayerErrorReport measure_layer_errors(const ir::Model& fp32, const ir::Model& quantized, const Dataset& data,
                                       int64_t max_samples, const ExecutionOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
   if (data.size() <= 0) throw DataError("layer errors: the dataset " + data.describe() + " is empty");
   const int64_t n = std::clamp<int64_t>(max_samples, 1, data.size());
   std::shared_ptr<Logger> logger = options.logger ? options.logger : make_null_logger();
@@ -98,6 +100,7 @@ LayerErrorReport measure_layer_errors(const ir::Model& fp32, const ir::Model& qu
       if (s.error > 0) e.sqnr_db = -10.0 * std::log10(*e.nmse);
     }
   }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }
 

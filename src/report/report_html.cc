@@ -176,6 +176,18 @@ class Renderer {
     for (const QuantizerSetReport* s : {&r.quantization.set}) {
       for (const FloatOpReport& f : s->float_ops) op_type_[f.node] = f.op_type;
     }
+    // Op types: the float ops, the sensitivity's and the search's op lists, the per-layer errors (quantized ops are
+    // listed by name only).
+    if (r.sensitivity) {
+      for (const SensitivityGroup& g : r.sensitivity->groups) {
+        for (const OpPrecisionReport& o : g.ops) op_type_[o.op] = o.type;
+      }
+    }
+    if (r.accuracy_control) {
+      for (const auto* ops : {&r.accuracy_control->reverted_ops, &r.accuracy_control->raised_ops}) {
+        for (const OpPrecisionReport& o : *ops) op_type_[o.op] = o.type;
+      }
+    }
     if (r.layer_errors) {
       for (const LayerError& e : r.layer_errors->layers) op_type_[e.node] = e.op_type;
     }
@@ -641,7 +653,7 @@ class Renderer {
       s += escape(std::to_string(nodes.size()) + " computing nodes in graph order, coloured by the precision they run "
                   "in. Under the strip: the SQNR of each node's output against the FP32 model's (" +
                   std::to_string(l.samples) + " samples of " + l.dataset + ", " + l.execution +
-                  "); where it falls, error enters; float nodes carry the error of their inputs.");
+                  (l.seconds > 0 ? ", measured in " + seconds(l.seconds) : std::string()) + "); where it falls, error enters; float nodes carry the error of their inputs.");
     } else {
       s += escape(std::to_string(nodes.size()) + " quantizable ops, coloured by precision (the report holds no "
                   "per-layer error: `qwac quantize --report` or `--html` measures it).");

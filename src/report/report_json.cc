@@ -686,7 +686,8 @@ json to_json(const LayerErrorReport& l) {
     x["sqnr_db"] = e.sqnr_db ? json(*e.sqnr_db) : json(nullptr);
     layers.push_back(x);
   }
-  return {{"dataset", l.dataset}, {"samples", l.samples}, {"execution", l.execution}, {"layers", layers}};
+  return {{"dataset", l.dataset}, {"samples", l.samples}, {"execution", l.execution}, {"layers", layers},
+          {"seconds", l.seconds}};
 }
 
 LayerErrorReport layer_errors_from(const json& j) {
@@ -694,6 +695,7 @@ LayerErrorReport layer_errors_from(const json& j) {
   read(j, "dataset", l.dataset);
   read(j, "samples", l.samples);
   read(j, "execution", l.execution);
+  read(j, "seconds", l.seconds);
   l.layers = read_list<LayerError>(j, "layers", [](const json& e) {
     LayerError x;
     read(e, "node", x.node);

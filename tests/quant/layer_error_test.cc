@@ -53,6 +53,7 @@ TEST(LayerError, QuantizedModelHasEightBitError) {
   const LayerErrorReport r = quant::measure_layer_errors(demo.model, *q.model, *demo.data, 8, {});
   EXPECT_EQ(r.samples, 8);
   EXPECT_EQ(r.execution, "QDQ simulation");
+  EXPECT_GT(r.seconds, 0.0);
   int convs = 0;
   for (const LayerError& e : r.layers) {
     EXPECT_NE(e.op_type, "QuantizeLinear");
