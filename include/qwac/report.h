@@ -179,19 +179,18 @@ struct AccuracyControlSettingsReport {
   std::vector<PrecisionRungReport> precision_ladder;  // float, the implicit last rung, is not listed
 };
 
-// What a validation knows of a drop: the value measured on every sample, or, for a validation decided early
-// (SearchStep::stopped_after_samples), only a bound the samples seen imply whatever the others give.
-enum class DropKnowledge {
-  kMeasured,        // `value` and `drop` measured
-  kAtMost,          // predicted within the bound: `drop` is an upper bound, `value` unknown (0)
-  kAtLeast,         // predicted beyond the bound: `drop` is a lower bound, `value` unknown (0)
+// A validation decided early (on part of the set) predicts a bound on the drop instead of measuring the value.
+enum class DropMeasure {
+  kMeasured,  // value and drop measured on the whole set
+  kAtMost,    // the drop can be at most `drop`, whatever the remaining samples give (the candidate passes)
+  kAtLeast,   // the drop is at least `drop` (the candidate fails)
 };
 
 struct StepMetric {
   std::string name;
-  double value = 0;
+  double value = 0;  // kMeasured only
   double drop = 0;
-  DropKnowledge knowledge = DropKnowledge::kMeasured;
+  DropMeasure measure = DropMeasure::kMeasured;
 };
 
 struct RankingEntry {
@@ -229,10 +228,11 @@ struct SearchStep {
   int64_t full_validation = 0;  // its number
   std::vector<StepMetric> metrics;
   bool satisfied = false;
+  std::optional<int64_t> stopped_after_samples;  // decided early, on this many samples of the validation set
+  std::optional<bool> accepted;                  // greedy: the revert was kept
   std::vector<int64_t> reverted_groups, raised_groups;
   std::vector<int64_t> restored_groups;  // bisection's prune: groups put back into int8 for this candidate
   double seconds = 0;                    // kValidation and kRanking
-  std::optional<int64_t> stopped_after_samples;  // a validation decided before the last sample (metrics: bounds)
   std::optional<std::string> search;  // "bisection" | "greedy"
   std::optional<int64_t> group;       // the group reverted or restored
   std::vector<int64_t> groups;        // bisection: the prefix's groups

@@ -53,7 +53,10 @@ def test_both_metric_modes_drive_the_search(data, per_sample):
     assert m["drop"] <= m["bound"] + 1e-12
     assert 150 in calls  # full validations
     if per_sample:
-        assert 40 in calls  # the ranking subset goes through the function too
+        # The ranking subset goes through the function too: the adaptive ranking scores groups on growing prefixes
+        # of the 40-sample subset (successive halving), so its calls hold at most 40 samples each.
+        subset_calls = [n for n in calls if n != 150]
+        assert subset_calls and all(0 < n <= 40 for n in subset_calls), calls
     # The returned model is the final one: measuring it again gives the reported value.
     final = np.mean([float(qwac.run(proto, img)[0][0, lab]) for img, lab in dataset.get_data()])
     assert final == pytest.approx(m["final"], rel=1e-6)

@@ -381,7 +381,7 @@ class Renderer {
       const StepMetric* v = find_metric(s, m.name);
       if (v == nullptr) continue;
       const double x = static_cast<double>(s.reverted_groups.size() + s.raised_groups.size());
-      if (v->knowledge == DropKnowledge::kMeasured) {
+      if (v->measure == DropMeasure::kMeasured) {
         last_x = x;
         full.points.push_back({x, v->value,
                                "#" + std::to_string(s.full_validation) + " " + s.what + ": " + metric(v->value) +
@@ -389,7 +389,7 @@ class Renderer {
                                    (s.satisfied ? "within" : "beyond") + " the bound)",
                                "#" + std::to_string(s.full_validation), s.satisfied ? "s-pass" : "s-fail"});
       } else {
-        const bool at_most = v->knowledge == DropKnowledge::kAtMost;
+        const bool at_most = v->measure == DropMeasure::kAtMost;
         early.points.push_back(
             {x, value_of_drop(v->drop),
              "#" + std::to_string(s.full_validation) + " " + s.what + ": decided after " +
@@ -446,10 +446,10 @@ class Renderer {
       }
       std::vector<std::string> ms;
       for (const StepMetric& m : st.metrics) {
-        switch (m.knowledge) {
-          case DropKnowledge::kMeasured: ms.push_back(m.name + " " + metric(m.value) + " (" + signed_metric(m.drop) + ")"); break;
-          case DropKnowledge::kAtMost: ms.push_back(m.name + " drop \u2264 " + metric(m.drop)); break;
-          case DropKnowledge::kAtLeast: ms.push_back(m.name + " drop \u2265 " + metric(m.drop)); break;
+        switch (m.measure) {
+          case DropMeasure::kMeasured: ms.push_back(m.name + " " + metric(m.value) + " (" + signed_metric(m.drop) + ")"); break;
+          case DropMeasure::kAtMost: ms.push_back(m.name + " drop \u2264 " + metric(m.drop)); break;
+          case DropMeasure::kAtLeast: ms.push_back(m.name + " drop \u2265 " + metric(m.drop)); break;
         }
       }
       rows += "<tr>" + td(st.kind == StepKind::kValidation ? "#" + std::to_string(st.full_validation) : "", true) +
@@ -550,7 +550,7 @@ class Renderer {
         if (&s == ranking) break;
         if (s.kind != StepKind::kValidation) continue;
         const StepMetric* v = find_metric(s, metric_name);
-        if (v != nullptr && v->knowledge == DropKnowledge::kMeasured) base = v->value;
+        if (v != nullptr && v->measure == DropMeasure::kMeasured) base = v->value;
       }
       how = "each entry reverted alone on top of the model the search started from, on up to " +
             std::to_string(ranking->subset_size) + " ranking samples (" +

@@ -325,10 +325,10 @@ std::vector<ControlledMetricReport> controlled_metrics_from(const json& j) {
 json step_metrics(const std::vector<StepMetric>& metrics) {
   json out = json::object();
   for (const StepMetric& m : metrics) {
-    switch (m.knowledge) {
-      case DropKnowledge::kMeasured: out[m.name] = {{"value", m.value}, {"drop", m.drop}}; break;
-      case DropKnowledge::kAtMost: out[m.name] = {{"predicted_drop_at_most", m.drop}}; break;
-      case DropKnowledge::kAtLeast: out[m.name] = {{"predicted_drop_at_least", m.drop}}; break;
+    switch (m.measure) {
+      case DropMeasure::kMeasured: out[m.name] = {{"value", m.value}, {"drop", m.drop}}; break;
+      case DropMeasure::kAtMost: out[m.name] = {{"predicted_drop_at_most", m.drop}}; break;
+      case DropMeasure::kAtLeast: out[m.name] = {{"predicted_drop_at_least", m.drop}}; break;
     }
   }
   return out;
@@ -343,10 +343,10 @@ std::vector<StepMetric> step_metrics_from(const json& m) {
     read(e, "value", s.value);
     read(e, "drop", s.drop);
     if (e.contains("predicted_drop_at_most")) {
-      s.knowledge = DropKnowledge::kAtMost;
+      s.measure = DropMeasure::kAtMost;
       read(e, "predicted_drop_at_most", s.drop);
     } else if (e.contains("predicted_drop_at_least")) {
-      s.knowledge = DropKnowledge::kAtLeast;
+      s.measure = DropMeasure::kAtLeast;
       read(e, "predicted_drop_at_least", s.drop);
     }
     out.push_back(std::move(s));
@@ -401,10 +401,11 @@ json to_json(const SearchStep& s) {
   j["full_validation"] = s.full_validation;
   j["metrics"] = step_metrics(s.metrics);
   j["satisfied"] = s.satisfied;
+  if (s.stopped_after_samples) j["stopped_after_samples"] = *s.stopped_after_samples;
+  if (s.accepted) j["accepted"] = *s.accepted;
   j["reverted_groups"] = s.reverted_groups;
   if (!s.raised_groups.empty()) j["raised_groups"] = s.raised_groups;
   if (!s.restored_groups.empty()) j["restored_groups"] = s.restored_groups;
-  if (s.stopped_after_samples) j["stopped_after_samples"] = *s.stopped_after_samples;
   j["seconds"] = s.seconds;
   if (s.search) j["search"] = *s.search;
   if (s.group) j["group"] = *s.group;
@@ -424,10 +425,11 @@ SearchStep step_from(const json& j) {
   read(j, "full_validation", s.full_validation);
   s.metrics = step_metrics_from(at_or_null(j, "metrics"));
   read(j, "satisfied", s.satisfied);
+  read(j, "stopped_after_samples", s.stopped_after_samples);
+  read(j, "accepted", s.accepted);
   read(j, "reverted_groups", s.reverted_groups);
   read(j, "raised_groups", s.raised_groups);
   read(j, "restored_groups", s.restored_groups);
-  read(j, "stopped_after_samples", s.stopped_after_samples);
   read(j, "seconds", s.seconds);
   read(j, "search", s.search);
   read(j, "group", s.group);

@@ -92,7 +92,7 @@ Report hostile_report() {
   SearchStep early;
   early.what = "revert the top 0 ranked group(s)";
   early.full_validation = 2;
-  early.metrics = {{"acc<top1>", 0, 0.011, DropKnowledge::kAtLeast}};
+  early.metrics = {{"acc<top1>", 0, 0.011, DropMeasure::kAtLeast}};
   early.stopped_after_samples = 120;
   SearchStep s1;
   s1.what = "revert the top 1 ranked group(s)";
@@ -229,7 +229,7 @@ TEST(ReportHtml, RendersAnAccuracyAwareRun) {
   const AccuracyControlReport& a = *r.accuracy_control;
   int validations = 0, ranked = 0;
   for (const SearchStep& s : a.steps) {
-    if (s.kind == StepKind::kValidation && !s.metrics.empty() && s.metrics[0].knowledge == DropKnowledge::kMeasured) {
+    if (s.kind == StepKind::kValidation && !s.metrics.empty() && s.metrics[0].measure == DropMeasure::kMeasured) {
       EXPECT_NE(html.find(">#" + std::to_string(s.full_validation) + "<"), std::string::npos) << s.what;
       ++validations;
     }

@@ -127,6 +127,45 @@ TEST(ReportJson, AccuracyControlWithEveryStepKindIsLossless) {
   EXPECT_EQ(a.reached, out.reached);
 }
 
+// The greedy search marks each step accepted or not; a validation decided on part of the set (issue 19's early
+// decisions) writes a predicted bound on the drop and the samples it stopped after instead of a measured value.
+TEST(ReportJson, GreedyStepsAndEarlyDecisionsAreLossless) {
+  Demo demo(120);
+  AccuracyControlConfig p;
+  p.max_drop = 0.0;
+  p.ranking_subset_size = 40;
+  p.base.stat_subset_size = 60;
+  p.search = "greedy";
+  AccuracyControlOutput out =
+      quantize_with_accuracy_control(demo.model, *demo.data, *demo.data, true_class_logit(), p, run_options());
+  json& steps = out.report["steps"];
+  int64_t greedy_steps = 0;
+  for (const json& s : steps) greedy_steps += s.contains("accepted") ? 1 : 0;
+  EXPECT_GT(greedy_steps, 0) << steps.dump(1);
+  // Two early decisions in the form SearchContext::validate writes them: one failing, one passing.
+  json* validation = nullptr;
+  for (json& s : steps) {
+    if (s.contains("full_validation") && s.contains("metrics")) validation = &s;
+  }
+  ASSERT_NE(validation, nullptr);
+  json failing = *validation, passing = *validation;
+  failing["metrics"]["true_class_logit"] = {{"predicted_drop_at_least", 0.25}};
+  failing["stopped_after_samples"] = 17;
+  failing["satisfied"] = false;
+  passing["metrics"]["true_class_logit"] = {{"predicted_drop_at_most", 0.0}};
+  passing["stopped_after_samples"] = 60;
+  steps.push_back(failing);
+  steps.push_back(passing);
+  expect_lossless(out.report);
+  const Report r = report::from_json(out.report);
+  const SearchStep& f = r.accuracy_control->steps[r.accuracy_control->steps.size() - 2];
+  EXPECT_EQ(f.stopped_after_samples, 17);
+  ASSERT_EQ(f.metrics.size(), 1u);
+  EXPECT_EQ(f.metrics[0].measure, DropMeasure::kAtLeast);
+  EXPECT_DOUBLE_EQ(f.metrics[0].drop, 0.25);
+  EXPECT_EQ(r.accuracy_control->steps.back().metrics[0].measure, DropMeasure::kAtMost);
+}
+
 TEST(ReportJson, SensitivityIsLossless) {
   Demo demo;
   AccuracyControlConfig p;
