@@ -1,8 +1,8 @@
 // qwac public API: the HTML renderer of the typed Report (qwac/report.h), what `qwac report` and `--html` write.
 //
-// One self-contained page (inline CSS, inline SVG charts drawn by qwac, one small inline script for table filters;
-// no network, no external scripts or fonts) with: the headline (metrics before and after, drop against the bound,
-// ops in int8 and reverted, model size, speed-up when benchmarked, time by phase), the accuracy search as a curve,
+// One self-contained page (inline CSS and inline SVG charts drawn by qwac; no script, no network, no font) with:
+// the headline (metrics before and after, drop against the bound, ops in int8 and reverted, model size, time by
+// phase), the accuracy search as a curve,
 // the sensitivity of the quantizer groups as bars, the network as a strip coloured by precision with the per-layer
 // error under it, and the configuration and versions. Every string from the report is escaped.
 #pragma once
