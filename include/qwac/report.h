@@ -9,7 +9,8 @@
 //   kDefaultQuantization        quantization (+ evaluation when the caller measured the metrics)
 //   kAccuracyAwareQuantization  quantization (the default quantization the search started from) + accuracy_control
 //   kSensitivity                quantization + sensitivity
-// `files` is filled by whoever writes the model (the CLI: paths, sizes, peak memory).
+// `files` is filled by whoever writes the model (the CLI: paths, sizes, peak memory), as are the optional
+// measurement `layer_errors`, `config_json` and `versions`.
 #pragma once
 
 #include <cstdint>
@@ -199,6 +200,10 @@ struct RankingEntry {
   std::vector<int64_t> unit;          // the groups reverted together for this entry, when more than the group
   std::optional<double> distance;     // mean distance of the first output to FP32's on those samples
   std::optional<double> agreement;    // share of samples agreeing with the better decisions (when known)
+  // The full-set value of each controlled metric estimated from those samples (the other samples keep the values of
+  // the model the ranking started from); empty when a metric has no per-sample values or the group was scored only
+  // within its block.
+  std::vector<StepMetric> estimated;
 };
 
 // One round of the ranking: the groups still in it (or, in round 0, the blocks of groups scored together) and how
@@ -213,7 +218,7 @@ struct RankingRound {
 enum class StepKind {
   kValidation,  // a full validation of a candidate
   kRanking,     // groups scored on the ranking subset
-  kEstimate,    // a candidate predicted on the ranking subset (bisection)
+  kEstimate,    // a candidate predicted on the ranking subset (bisection); `metrics` = the estimated full-set values
 };
 
 struct SearchStep {
@@ -328,7 +333,30 @@ struct ReportFiles {
   std::string model_name;
   std::string fp32_path, output_path;
   int64_t fp32_bytes = 0, quantized_bytes = 0;
-  double peak_rss_mb = 0;  // of the process that ran the quantization
+  double peak_rss_mb = 0;   // of the process that ran the quantization
+  std::string config_path;  // the config file the run was given (CLI), empty otherwise
+  std::string created;      // when the report was written, UTC ISO 8601 ("2026-12-07T15:04:05Z")
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Per-layer quantization error (measure_layer_errors, qwac/layer_error.h): where the error enters and accumulates.
+
+struct LayerError {
+  std::string node;     // a computing node of the quantized model (Q/DQ nodes are not listed)
+  std::string op_type;
+  std::string tensor;   // its first output, compared with the FP32 model's tensor of the same name
+  // Over the samples, with e = quantized - fp32: nmse = sum(e^2) / sum(fp32^2), sqnr_db = -10 log10(nmse). Unset
+  // when the FP32 model has no such tensor or it is all zeros (nmse), or when the tensors are equal (sqnr_db).
+  std::optional<double> nmse, sqnr_db;
+  double max_abs_error = 0;
+};
+
+struct LayerErrorReport {
+  std::string dataset;    // Dataset::describe() of the samples
+  int64_t samples = 0;
+  std::string execution;  // how the quantized model ran ("QDQ simulation": ONNX semantics, what runtimes approximate)
+  std::vector<LayerError> layers;  // every computing node, in graph (topological) order
+  double seconds = 0;              // what measuring them cost
 };
 
 struct Report {
@@ -339,9 +367,15 @@ struct Report {
   std::optional<AccuracyControlReport> accuracy_control;
   std::optional<SensitivityReport> sensitivity;
   std::optional<ReportFiles> files;
+  std::optional<LayerErrorReport> layer_errors;  // when measured (qwac quantize --report/--html)
+  std::string config_json;                       // the config the run was given, as JSON text (CLI), or empty
+  std::map<std::string, std::string> versions;   // component -> version of the run ("qwac", "oneDNN", "ONNX"...)
 };
 
 std::string to_string(ReportAlgorithm v);  // "DefaultQuantization", "AccuracyAwareQuantization", "sensitivity"
 std::string to_string(StepKind v);         // "validation", "ranking", "estimate"
+
+// The versions of qwac and the libraries it was built with, as Report::versions records them.
+std::map<std::string, std::string> build_versions();
 
 }  // namespace qwac

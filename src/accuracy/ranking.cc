@@ -243,6 +243,20 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
     if (r.unit.size() > 1) e["unit"] = r.unit;
     if (!std::isnan(r.distance)) e["distance"] = r.distance;
     if (ctx.has_agreement()) e["agreement"] = sorted_agreement[i];
+    // The full-set value this revert alone is estimated to give (a report draws what each group recovers); groups
+    // scored only within their block have no samples of their own.
+    const std::vector<double> est = r.subset_result->per_sample.size() == current.result.per_sample.size()
+                                        ? estimate_full_values(current,
+                                                               std::vector<int64_t>(subset.begin(),
+                                                                                    subset.begin() + r.samples),
+                                                               *r.subset_result)
+                                        : std::vector<double>{};
+    if (!est.empty()) {
+      const DropReport d = compute_drop(ctx.metrics, est);
+      for (size_t k = 0; k < ctx.metrics.size(); ++k) {
+        e["estimated"][ctx.metrics[k].name] = {{"value", est[ctx.metrics[k].index]}, {"drop", d.drops[k]}};
+      }
+    }
     j.push_back(e);
     ctx.logger->debug("ranking " + ctx.describe_group(r.group) + ": score " + std::to_string(r.score) + " on " +
                       std::to_string(r.samples) + " samples");

@@ -384,6 +384,7 @@ json to_json(const SearchStep& s) {
         if (!e.unit.empty()) o["unit"] = e.unit;
         if (e.distance) o["distance"] = *e.distance;
         if (e.agreement) o["agreement"] = *e.agreement;
+        if (!e.estimated.empty()) o["estimated"] = step_metrics(e.estimated);
         r.push_back(o);
       }
       j["ranking"] = r;
@@ -392,6 +393,7 @@ json to_json(const SearchStep& s) {
     case StepKind::kEstimate:
       if (s.prefix) j["prefix"] = *s.prefix;
       j["estimated_within_bound"] = s.estimated_within_bound;
+      if (!s.metrics.empty()) j["metrics"] = step_metrics(s.metrics);  // the estimated full-set values
       return j;
     case StepKind::kValidation:
       break;
@@ -443,6 +445,7 @@ SearchStep step_from(const json& j) {
     read(e, "unit", r.unit);
     read(e, "distance", r.distance);
     read(e, "agreement", r.agreement);
+    r.estimated = step_metrics_from(at_or_null(e, "estimated"));
     return r;
   });
   read(j, "adaptive", s.adaptive);
@@ -675,6 +678,39 @@ SensitivityReport sensitivity_from(const json& j) {
   return s;
 }
 
+// --- measurements the caller adds (layer errors)
+
+json to_json(const LayerErrorReport& l) {
+  json layers = json::array();
+  for (const LayerError& e : l.layers) {
+    json x = {{"node", e.node}, {"op_type", e.op_type}, {"tensor", e.tensor}, {"max_abs_error", e.max_abs_error}};
+    x["nmse"] = e.nmse ? json(*e.nmse) : json(nullptr);
+    x["sqnr_db"] = e.sqnr_db ? json(*e.sqnr_db) : json(nullptr);
+    layers.push_back(x);
+  }
+  return {{"dataset", l.dataset}, {"samples", l.samples}, {"execution", l.execution}, {"layers", layers},
+          {"seconds", l.seconds}};
+}
+
+LayerErrorReport layer_errors_from(const json& j) {
+  LayerErrorReport l;
+  read(j, "dataset", l.dataset);
+  read(j, "samples", l.samples);
+  read(j, "execution", l.execution);
+  read(j, "seconds", l.seconds);
+  l.layers = read_list<LayerError>(j, "layers", [](const json& e) {
+    LayerError x;
+    read(e, "node", x.node);
+    read(e, "op_type", x.op_type);
+    read(e, "tensor", x.tensor);
+    read(e, "nmse", x.nmse);
+    read(e, "sqnr_db", x.sqnr_db);
+    read(e, "max_abs_error", x.max_abs_error);
+    return x;
+  });
+  return l;
+}
+
 ReportAlgorithm algorithm_from(const std::string& name) {
   for (ReportAlgorithm a : {ReportAlgorithm::kDefaultQuantization, ReportAlgorithm::kAccuracyAwareQuantization,
                             ReportAlgorithm::kSensitivity}) {
@@ -710,6 +746,8 @@ json to_json(const Report& r) {
   if (r.files) {
     const ReportFiles& f = *r.files;
     j["model"] = {{"name", f.model_name}, {"fp32_path", f.fp32_path}, {"output_path", f.output_path}};
+    if (!f.config_path.empty()) j["model"]["config_path"] = f.config_path;
+    if (!f.created.empty()) j["created"] = f.created;
     j["sizes"] = {{"fp32_bytes", f.fp32_bytes},
                   {"quantized_bytes", f.quantized_bytes},
                   {"ratio", f.fp32_bytes > 0
@@ -717,6 +755,13 @@ json to_json(const Report& r) {
                                 : 0.0}};
     j["resources"] = {{"peak_rss_mb", f.peak_rss_mb}};
   }
+  if (r.layer_errors) j["layer_errors"] = to_json(*r.layer_errors);
+  if (!r.config_json.empty()) {
+    // Kept as the object it is (a text that does not parse, which a Config never is, stays a string).
+    j["config"] = json::parse(r.config_json, nullptr, false);
+    if (j["config"].is_discarded()) j["config"] = r.config_json;
+  }
+  if (!r.versions.empty()) j["versions"] = r.versions;
   return j;
 }
 
@@ -762,7 +807,9 @@ Report from_json(const json& j) {
       read(model, "name", f.model_name);
       read(model, "fp32_path", f.fp32_path);
       read(model, "output_path", f.output_path);
+      read(model, "config_path", f.config_path);
     }
+    read(j, "created", f.created);
     const json& sizes = at_or_null(j, "sizes");
     if (sizes.is_object()) {
       read(sizes, "fp32_bytes", f.fp32_bytes);
@@ -771,6 +818,16 @@ Report from_json(const json& j) {
     const json& res = at_or_null(j, "resources");
     if (res.is_object()) read(res, "peak_rss_mb", f.peak_rss_mb);
     r.files = f;
+  }
+  if (j.contains("layer_errors")) r.layer_errors = layer_errors_from(j["layer_errors"]);
+  const json& config = at_or_null(j, "config");
+  if (config.is_string()) r.config_json = config.get<std::string>();
+  else if (!config.is_null()) r.config_json = config.dump(2);
+  const json& versions = at_or_null(j, "versions");
+  if (versions.is_object()) {
+    for (const auto& [k, v] : versions.items()) {
+      if (v.is_string()) r.versions[k] = v.get<std::string>();
+    }
   }
   return r;
 }

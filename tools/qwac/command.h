@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "qwac/report.h"
 #include "qwac/shape.h"
 
 namespace qwac::cli {
@@ -23,8 +24,16 @@ Action add_evaluate_command(CLI::App& app);
 Action add_quantize_command(CLI::App& app);
 Action add_sensitivity_command(CLI::App& app);
 Action add_convert_command(CLI::App& app);
+Action add_report_command(CLI::App& app);
 
 // `--shape name=d0,d1,...` flags as input-shape overrides (InvalidArgument naming the malformed flag).
 std::map<std::string, Shape> parse_shape_flags(const std::vector<std::string>& shape_flags);
+
+// What a report of a CLI run adds to the algorithms' (report_command.cc): the config's path and text, when the report
+// was written, the versions qwac was built with. IoError when the config cannot be read again.
+void add_run_context(Report& report, const std::string& config_path);
+
+// `--html FILE`: the report as one self-contained page, written atomically.
+void write_html_report(const Report& report, const std::string& path);
 
 }  // namespace qwac::cli

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   add(qwac::cli::add_quantize_command);
   add(qwac::cli::add_sensitivity_command);
   add(qwac::cli::add_convert_command);
+  add(qwac::cli::add_report_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

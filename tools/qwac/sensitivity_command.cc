@@ -1,4 +1,4 @@
-// `qwac sensitivity --config CFG [--output S.json]`: which quantizer groups hurt the metric, ranked, without any
+// `qwac sensitivity --config CFG [--output S.json] [--html S.html]`: which quantizer groups hurt the metric, ranked, without any
 // search. Uses the config's AccuracyAwareQuantization params (or DefaultQuantization params with the accuracy
 // defaults), engine.calibration_dataset for calibration (engine.dataset when absent) and engine.dataset for validation.
 #include <cstdio>
@@ -20,6 +20,7 @@ namespace {
 struct SensitivityOptions {
   std::string config_path;
   std::string output_path;
+  std::string html_path;
   int threads = -1;
   bool quiet = false;
   bool simulate = false;
@@ -30,7 +31,10 @@ int run_sensitivity(const SensitivityOptions& o) {
     throw InvalidArgument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = all cores)");
   }
   const Config cfg = Config::load(o.config_path);
-  if (!o.output_path.empty()) check_output_paths(cfg.input_paths(), {{"--output", o.output_path}});
+  std::vector<NamedPath> outputs;
+  if (!o.output_path.empty()) outputs.push_back({"--output", o.output_path});
+  if (!o.html_path.empty()) outputs.push_back({"--html", o.html_path});
+  if (!outputs.empty()) check_output_paths(cfg.input_paths(), outputs);
   // AccuracyAwareQuantization params, or DefaultQuantization params with the accuracy defaults.
   const AccuracyControlParams params = cfg.compression().accuracy_control;
   const Model model = Model::load(cfg.model_path());
@@ -44,8 +48,14 @@ int run_sensitivity(const SensitivityOptions& o) {
   ro.int8 = !o.simulate;
   ro.logger = make_stderr_logger(o.quiet ? LogLevel::kWarning : LogLevel::kInfo);
   ro.progress = make_console_progress(o.quiet);
-  const Report r = quantization_sensitivity(model, *calibration.dataset, *built.dataset, cfg.metrics(), params, ro);
+  Report r = quantization_sensitivity(model, *calibration.dataset, *built.dataset, cfg.metrics(), params, ro);
+  ReportFiles files;
+  files.model_name = cfg.model_name();
+  files.fp32_path = cfg.model_path();
+  r.files = files;
+  add_run_context(r, o.config_path);
   if (!o.output_path.empty()) write_file_atomically(o.output_path, report_to_json(r) + "\n");
+  if (!o.html_path.empty()) write_html_report(r, o.html_path);
 
   const SensitivityReport& s = *r.sensitivity;
   for (const ControlledMetricReport& m : s.metrics) {
@@ -80,6 +90,7 @@ Action add_sensitivity_command(CLI::App& app) {
   sub->add_option("--config", opts->config_path, "JSON config with a `compression` section (docs/config.md)")
       ->required();
   sub->add_option("--output", opts->output_path, "Write the ranking as JSON here");
+  sub->add_option("--html", opts->html_path, "Write the ranking as one self-contained HTML page here (qwac report)");
   sub->add_option("--threads", opts->threads, "Inference threads, overriding engine.threads (0 = all cores)");
   sub->add_flag("--quiet", opts->quiet, "No progress output");
   sub->add_flag("--simulate", opts->simulate,
