@@ -94,11 +94,17 @@ def test_ctrl_c_stops_a_long_run(demo, tmp_path):
     model, _, _ = demo
     script = tmp_path / "long_run.py"
     script.write_text(textwrap.dedent(f"""
-        import sys, numpy as np, qwac
+        import sys, time, numpy as np, qwac
         images = np.random.default_rng(0).uniform(0, 255, (3000, 1, 28, 28)).astype(np.float32)
         ds = qwac.Dataset(list(images))
         def validate(model, items):
-            return float(np.mean([model(x)[0][0, 0] for x in items]))
+            # A slow metric (2 ms a sample, ~6 s a validation): the run must still be going when Ctrl-C comes,
+            # however fast the engine gets.
+            values = []
+            for x in items:
+                time.sleep(0.002)
+                values.append(model(x)[0][0, 0])
+            return float(np.mean(values))
         print("started", flush=True)
         qwac.quantize_with_accuracy_control({str(model)!r}, ds, ds, validate, max_drop=0.0,
                                             execution=qwac.ExecutionOptions(batch_size=1))
