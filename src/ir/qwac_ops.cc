@@ -36,6 +36,20 @@ std::vector<QwacInputDef> conv_like_inputs(std::string_view w_doc, std::string_v
   };
 }
 
+// The A, a_scale, a_zero_point, B, b_scale, b_zero_point, y_scale, y_zero_point layout of QAdd and QMul.
+std::vector<QwacInputDef> quantized_binary_inputs() {
+  return {
+      {"A", k8Bit, false, ""},
+      {"a_scale", kFloat, false, "float scalar"},
+      {"a_zero_point", k8Bit, true, "scalar of A's type; absent = uint8 0"},
+      {"B", k8Bit, false, ""},
+      {"b_scale", kFloat, false, "float scalar"},
+      {"b_zero_point", k8Bit, true, "scalar of B's type; absent = uint8 0"},
+      {"y_scale", kFloat, true, "float scalar; with y_zero_point the output is quantized, else float"},
+      {"y_zero_point", k8Bit, true, "uint8/int8 scalar, the output type"},
+  };
+}
+
 std::vector<QwacOpDef> make_defs() {
   std::vector<QwacOpDef> defs;
   defs.push_back({kFusedConvOp,
@@ -89,14 +103,7 @@ std::vector<QwacOpDef> make_defs() {
                   "Y = QuantizeLinear(activation(DequantizeLinear(A) + DequantizeLinear(B)), y_scale, y_zero_point), "
                   "or the float activation(...); A and B numpy-broadcast",
                   "",
-                  {{"A", k8Bit, false, ""},
-                   {"a_scale", kFloat, false, "float scalar"},
-                   {"a_zero_point", k8Bit, true, "scalar of A's type; absent = uint8 0"},
-                   {"B", k8Bit, false, ""},
-                   {"b_scale", kFloat, false, "float scalar"},
-                   {"b_zero_point", k8Bit, true, "scalar of B's type; absent = uint8 0"},
-                   {"y_scale", kFloat, true, "float scalar; with y_zero_point the output is quantized, else float"},
-                   {"y_zero_point", k8Bit, true, "uint8/int8 scalar, the output type"}},
+                  quantized_binary_inputs(),
                   {kActivationAttribute, kActivationParamsAttribute},
                   true,
                   &infer_qadd});
@@ -104,14 +111,7 @@ std::vector<QwacOpDef> make_defs() {
                   "Y = QuantizeLinear(activation(DequantizeLinear(A) * DequantizeLinear(B)), y_scale, y_zero_point), "
                   "or the float activation(...); A and B numpy-broadcast",
                   "",
-                  {{"A", k8Bit, false, ""},
-                   {"a_scale", kFloat, false, "float scalar"},
-                   {"a_zero_point", k8Bit, true, "scalar of A's type; absent = uint8 0"},
-                   {"B", k8Bit, false, ""},
-                   {"b_scale", kFloat, false, "float scalar"},
-                   {"b_zero_point", k8Bit, true, "scalar of B's type; absent = uint8 0"},
-                   {"y_scale", kFloat, true, "float scalar; with y_zero_point the output is quantized, else float"},
-                   {"y_zero_point", k8Bit, true, "uint8/int8 scalar, the output type"}},
+                  quantized_binary_inputs(),
                   {kActivationAttribute, kActivationParamsAttribute},
                   true,
                   &infer_qadd});
