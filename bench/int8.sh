@@ -8,26 +8,10 @@
 #   machine, where a median mostly measures the other processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-QWAC=${QWAC:-build/qwac}
-THREADS=${THREADS:-2}
-ITERS=${ITERS:-50}
-WARMUP=${WARMUP:-5}
-STAT=${STAT:-median}
-[ "$STAT" = median ] || [ "$STAT" = min ] || { echo "bench: STAT must be median or min" >&2; exit 1; }
-ORT_MODULES=${ORT_MODULES:-tools/ort/node_modules}
-ORT_BENCH=../shared/tools/ort-eval/bench.js
-[ -x "$QWAC" ] || { echo "bench: $QWAC not found; run bash scripts/setup.sh first" >&2; exit 1; }
-[ -d ../shared/assets ] || { echo "bench: ../shared/assets not found" >&2; exit 1; }
-have_ort=1
-if [ ! -d "$ORT_MODULES/onnxruntime-node" ] || [ ! -f "$ORT_BENCH" ] || ! command -v node >/dev/null; then
-  echo "bench: ONNX Runtime not available ($ORT_MODULES/onnxruntime-node, $ORT_BENCH); ORT columns left empty" >&2
-  have_ort=0
-fi
+source bench/latency_lib.sh
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-
-source bench/latency_lib.sh
 
 printf '| model | batch | FP32 ms | QDQ sim ms | INT8 ms | INT8 vs FP32 | ORT FP32 ms | ORT QDQ ms | INT8 vs ORT QDQ |\n'
 printf '|---|---|---|---|---|---|---|---|---|\n'

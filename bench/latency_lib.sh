@@ -1,7 +1,40 @@
-# Sourced by the latency benchmarks (int8.sh, modern.sh, transformer.sh, after their `cd` to the repository): the one
-# way they read a latency from `qwac bench` and from ONNX Runtime's bench.js. Uses QWAC, THREADS, ITERS, WARMUP,
-# have_ort, ORT_MODULES, ORT_BENCH; STAT picks the statistic (median, the default, or min).
+# Sourced by the latency benchmarks (int8.sh, modern.sh, transformer.sh) right after their `cd` to the repository:
+# their common settings and checks, and the one way they read a latency from `qwac bench` and from ONNX Runtime's
+# bench.js. Settings (environment): QWAC, THREADS (2), ITERS (50), WARMUP (5), ONLY (a regex of rows), STAT (median,
+# the default, or min), ORT_MODULES, BENCH_MODELS (where the generated networks live).
+QWAC=${QWAC:-build/qwac}
+THREADS=${THREADS:-2}
+ITERS=${ITERS:-50}
+WARMUP=${WARMUP:-5}
+ONLY=${ONLY:-.}
 STAT=${STAT:-median}
+[ "$STAT" = median ] || [ "$STAT" = min ] || { echo "bench: STAT must be median or min" >&2; exit 1; }
+SHARED=../shared
+ORT_MODULES=${ORT_MODULES:-tools/ort/node_modules}
+ORT_BENCH=$SHARED/tools/ort-eval/bench.js
+BENCH_MODELS=${BENCH_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/qwac/bench-models}
+PYTHON=/usr/bin/python3
+[ -x "$QWAC" ] || { echo "bench: $QWAC not found; run bash scripts/setup.sh first" >&2; exit 1; }
+[ -d $SHARED/assets ] || { echo "bench: $SHARED/assets not found" >&2; exit 1; }
+have_ort=1
+if [ ! -d "$ORT_MODULES/onnxruntime-node" ] || [ ! -f "$ORT_BENCH" ] || ! command -v node >/dev/null; then
+  echo "bench: ONNX Runtime not available ($ORT_MODULES/onnxruntime-node, $ORT_BENCH); ORT columns left empty" >&2
+  have_ort=0
+fi
+
+# Writes the generated benchmark networks into $BENCH_MODELS (../shared/assets/make/export_bench_models.py with
+# Debian's python3-torch/torchvision, ~20 s) unless every one named ($@, folder names) is already there.
+ensure_bench_models() {
+  local net
+  for net in "$@"; do
+    if [ ! -f "$BENCH_MODELS/$net/model.onnx" ]; then
+      echo "bench: generating the benchmark networks into $BENCH_MODELS (export_bench_models.py)" >&2
+      mkdir -p "$BENCH_MODELS"
+      "$PYTHON" $SHARED/assets/make/export_bench_models.py --out "$BENCH_MODELS" >&2
+      return
+    fi
+  done
+}
 
 # Latency in ms ($STAT) from `qwac bench` output.
 qwac_ms() {

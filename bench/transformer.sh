@@ -17,29 +17,9 @@
 # means nothing; their activation ranges are realistic enough for timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-QWAC=${QWAC:-build/qwac}
-THREADS=${THREADS:-2}
-ITERS=${ITERS:-50}
-WARMUP=${WARMUP:-5}
-ONLY=${ONLY:-.}
+source bench/latency_lib.sh
 MODEL_TYPE=${MODEL_TYPE:-transformer}
-SHARED=../shared
-ORT_MODULES=${ORT_MODULES:-tools/ort/node_modules}
-ORT_BENCH=$SHARED/tools/ort-eval/bench.js
-BENCH_MODELS=${BENCH_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/qwac/bench-models}
-PYTHON=/usr/bin/python3
-[ -x "$QWAC" ] || { echo "bench: $QWAC not found; run bash scripts/setup.sh first" >&2; exit 1; }
-[ -d $SHARED/assets ] || { echo "bench: $SHARED/assets not found" >&2; exit 1; }
-have_ort=1
-if [ ! -d "$ORT_MODULES/onnxruntime-node" ] || [ ! -f "$ORT_BENCH" ] || ! command -v node >/dev/null; then
-  echo "bench: ONNX Runtime not available ($ORT_MODULES/onnxruntime-node, $ORT_BENCH); ORT columns left empty" >&2
-  have_ort=0
-fi
-if [ ! -f "$BENCH_MODELS/bert-mini-bench/model.onnx" ]; then
-  echo "bench: generating the benchmark networks into $BENCH_MODELS (export_bench_models.py)" >&2
-  mkdir -p "$BENCH_MODELS"
-  "$PYTHON" $SHARED/assets/make/export_bench_models.py --out "$BENCH_MODELS" >&2
-fi
+ensure_bench_models bert-mini-bench
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -72,8 +52,6 @@ write_config() {
  "compression": {"target_device": "ANY", $model_type_key "algorithms": [{"name": "DefaultQuantization", "params": {$params}}]}}
 EOF
 }
-
-source bench/latency_lib.sh
 
 four_way_header
 while read -r name model kind batches; do
