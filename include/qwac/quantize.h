@@ -83,6 +83,9 @@ struct QuantizationParams {
   QuantizerParams activations;
   BiasCorrection bias_correction = BiasCorrection::kFast;  // NNCF's fast_bias_correction=False is kFull
   int64_t bias_correction_subset_size = 0;  // kFull: samples used; 0 = 20 % of stat_subset_size (NNCF)
+  // SmoothQuant's alpha on MatMul inputs (NNCF's smooth_quant_alphas.matmul): unset = the model type's default
+  // (transformer: see src/quant/hw_configs/transformer.json; none otherwise), negative = off, at most 1.
+  std::optional<double> smooth_quant_alpha;
   IgnoredScope ignored_scope;
   bool compress_weights = true;  // int8 weight initializers + DequantizeLinear (false: float weights + Q/DQ)
   bool quantize_bias = true;     // int32 bias (ONNX Runtime's QDQ layout) where input and weight are quantized

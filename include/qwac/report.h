@@ -126,6 +126,20 @@ struct BiasCorrectionReport {
   std::vector<BiasCorrectionEntry> corrected;
 };
 
+struct SmoothedActivation {  // one MatMul input rescaled by SmoothQuant
+  std::string activation;
+  std::string folded_into;         // the node whose per-channel constants took 1/s
+  std::vector<std::string> nodes;  // the MatMuls whose weight rows took s
+  int64_t channels = 0;
+  double scale_min = 0, scale_max = 0;
+};
+
+struct SmoothQuantReport {
+  double alpha = 0;
+  std::vector<SmoothedActivation> smoothed;
+  std::vector<FloatOpReport> skipped;  // MatMuls left alone (op_type empty), with the reason
+};
+
 struct QuantizationReport {
   std::string tool_name = "qwac";
   std::string tool_version;
@@ -134,6 +148,7 @@ struct QuantizationReport {
   CalibrationReport calibration;
   QuantizerSetReport set;
   BiasCorrectionReport bias_correction;
+  std::optional<SmoothQuantReport> smooth_quant;  // when SmoothQuant ran
   std::map<std::string, double> timings_seconds;  // phase -> seconds ("statistics", "quantize_total", ...)
 };
 

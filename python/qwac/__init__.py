@@ -34,7 +34,8 @@ __version__ = _qwac.__version__
 __all__ = [
     "Dataset", "quantize", "quantize_with_accuracy_control", "evaluate", "CompiledModel", "IgnoredScope",
     "QuantizationPreset", "TargetDevice", "ModelType", "DropType", "RestoreMode", "SearchStrategy",
-    "QuantizerParameters", "RangeEstimator", "AdvancedQuantizationParameters", "AdvancedAccuracyRestorerParameters",
+    "QuantizerParameters", "RangeEstimator", "AdvancedQuantizationParameters", "AdvancedSmoothQuantParameters",
+    "AdvancedAccuracyRestorerParameters",
     "MetricBaseline", "PrecisionRung", "ExecutionOptions", "Error", "InternalError", "InvalidArgument", "IoError",
     "InvalidModel", "UnsupportedOp", "InvalidConfig", "DataError", "AccuracyNotReached", "pot",
     "save_model", "check_output_paths", "set_memory_limit", "memory_limit",
@@ -126,6 +127,19 @@ class QuantizerParameters:
 
 
 @dataclass
+class AdvancedSmoothQuantParameters:
+    """SmoothQuant's alpha per layer kind (NNCF's container); None = the model type's default, negative = off.
+    qwac smooths MatMul inputs only, where 1/s folds into the LayerNorm before them."""
+    matmul: Optional[float] = None
+    convolution: float = -1
+
+    def _config(self):
+        if self.convolution >= 0:
+            raise ValueError("AdvancedSmoothQuantParameters.convolution: qwac smooths MatMul inputs only; keep it -1")
+        return {} if self.matmul is None else {"smooth_quant_alpha": self.matmul}
+
+
+@dataclass
 class AdvancedQuantizationParameters:
     """DefaultQuantization parameters beyond nncf.quantize's keywords."""
     weights: Optional[QuantizerParameters] = None
@@ -139,10 +153,13 @@ class AdvancedQuantizationParameters:
     # The runtime the QDQ file is shaped for: "onnxruntime" (DQ -> op -> Q around every int8 op) or "qwac"
     # (no quantizer inside a fused pattern); None = the target device's default.
     export_profile: Optional[str] = None
+    smooth_quant_alphas: Optional[AdvancedSmoothQuantParameters] = None
 
     def _config(self):
         c = {"bias_correction_subset_size": self.bias_correction_subset_size, "shuffle_data": self.shuffle_data,
              "seed": self.seed, "compress_weights": self.compress_weights, "quantize_bias": self.quantize_bias}
+        if self.smooth_quant_alphas is not None:
+            c.update(self.smooth_quant_alphas._config())
         if self.export_profile is not None:
             c["export_profile"] = self.export_profile
         if self.weights is not None:

@@ -134,6 +134,8 @@ def test_ctrl_c_stops_a_long_run(demo, tmp_path):
     (dict(model_type="bert"), qwac.InvalidConfig, "model_type"),
     (dict(advanced_parameters=qwac.AdvancedQuantizationParameters(export_profile="tensorrt")), qwac.InvalidConfig,
      "tensorrt"),
+    (dict(advanced_parameters=qwac.AdvancedQuantizationParameters(
+        smooth_quant_alphas=qwac.AdvancedSmoothQuantParameters(matmul=1.5))), qwac.InvalidConfig, "smooth_quant_alpha"),
     (dict(ignored_scope=["Convolution28"]), qwac.InvalidArgument, "IgnoredScope"),
     (dict(advanced_parameters=qwac.AdvancedQuantizationParameters(
         activations=qwac.QuantizerParameters(range_estimator=qwac.RangeEstimator(max={"type": "maxx"})))),

@@ -6,6 +6,7 @@
 
 #include "core/stopwatch.h"
 #include "quant/hw_config.h"
+#include "quant/model_type.h"
 #include "quant/precision_ladder.h"
 
 namespace qwac::accuracy {
@@ -25,6 +26,14 @@ nlohmann::json quantile(double p) {
 
 std::vector<Coordinate> search_space(const QuantizationConfig& base) {
   std::vector<Coordinate> space;
+  // SmoothQuant first, as NNCF tunes it (its grid), for transformers or when the user set an alpha: null is the
+  // starting point (the model type's default or the user's value), -1 turns it off.
+  if (quant::resolved_smooth_quant_alpha(base) || base.smooth_quant_alpha) {
+    space.push_back({"smooth_quant_alpha", {nullptr, -1.0, 0.15, 0.25, 0.5, 0.75, 0.95},
+                     [](QuantizationConfig& q, const nlohmann::json& v) {
+                       if (!v.is_null()) q.smooth_quant_alpha = v.get<double>();
+                     }});
+  }
   const quant::HwConfig& hw = quant::hw_config_for(base.target_device);
   std::vector<nlohmann::json> presets;
   for (quant::Preset p : {quant::Preset::kPerformance, quant::Preset::kMixed}) {

@@ -188,6 +188,7 @@ QuantizationConfig to_config(const QuantizationParams& p) {
   c.activations = to_config(p.activations);
   c.bias_correction = to_string(p.bias_correction);
   c.bias_correction_subset_size = p.bias_correction_subset_size;
+  c.smooth_quant_alpha = p.smooth_quant_alpha;
   const IgnoredScope& s = p.ignored_scope;
   if (!s.names.empty() || !s.patterns.empty() || !s.types.empty()) {
     c.ignored_scope = {{"names", s.names}, {"patterns", s.patterns}, {"types", s.types}};
@@ -234,6 +235,7 @@ QuantizationParams from_config(const QuantizationConfig& c, const std::string& w
   p.activations = from_config(c.activations, where + ".activations");
   p.bias_correction = config_value(kBiasCorrections, c.bias_correction, where + ".bias_correction");
   p.bias_correction_subset_size = c.bias_correction_subset_size;
+  p.smooth_quant_alpha = c.smooth_quant_alpha;
   if (!c.ignored_scope.is_null()) {
     // The same reader as the algorithms (names, patterns, types; POT's scope/operations), so the typed form holds
     // exactly what they would apply.

@@ -81,6 +81,18 @@ void read_default_quantization_keys(JsonOptions& o, QuantizationConfig& p) {
   o.read_choice<std::string>("bias_correction", p.bias_correction,
                              {{"fast", "fast"}, {"full", "full"}, {"none", "none"}});
   o.read("bias_correction_subset_size", p.bias_correction_subset_size);
+  // NNCF's smooth_quant_alphas.matmul (also its older smooth_quant_alpha): negative = off, absent = the model type's.
+  if (o.has("smooth_quant_alpha")) {
+    double alpha = 0;
+    o.read("smooth_quant_alpha", alpha);
+    if (alpha > 1) {
+      throw InvalidConfig(o.path("smooth_quant_alpha") + ": must be <= 1 (a negative value turns SmoothQuant off), got " +
+                          std::to_string(alpha));
+    }
+    p.smooth_quant_alpha = alpha;
+  } else {
+    o.section("smooth_quant_alpha");
+  }
   if (o.has("ignored") && o.has("ignored_scope")) {
     throw InvalidConfig(o.where() + ": give either `ignored` (POT) or `ignored_scope` (NNCF), not both");
   }

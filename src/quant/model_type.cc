@@ -59,6 +59,14 @@ ModelTypeConfig parse_model_type(const nlohmann::json& j, const std::string& whe
     }
   }
   o.read("symmetric_activation_matmul", t.symmetric_activation_matmul);
+  if (o.has("smooth_quant_alpha")) {
+    double alpha = 0;
+    o.read("smooth_quant_alpha", alpha);
+    if (alpha > 1) throw InvalidConfig(o.path("smooth_quant_alpha") + ": must be <= 1 (negative = off)");
+    if (alpha >= 0) t.smooth_quant_alpha = alpha;
+  } else {
+    o.section("smooth_quant_alpha");
+  }
   o.finish();
   return t;
 }
@@ -84,6 +92,15 @@ std::string resolved_preset(const QuantizationConfig& params) {
   if (!params.preset.empty()) return params.preset;
   const ModelTypeConfig* t = model_type_for(params.model_type, "model_type");
   return t != nullptr && !t->preset.empty() ? t->preset : "performance";
+}
+
+std::optional<double> resolved_smooth_quant_alpha(const QuantizationConfig& params) {
+  if (params.smooth_quant_alpha) {
+    if (*params.smooth_quant_alpha < 0) return std::nullopt;
+    return params.smooth_quant_alpha;
+  }
+  const ModelTypeConfig* t = model_type_for(params.model_type, "model_type");
+  return t != nullptr ? t->smooth_quant_alpha : std::nullopt;
 }
 
 }  // namespace qwac::quant

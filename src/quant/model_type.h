@@ -9,9 +9,10 @@
 //     probabilities an 8-bit grid resolves poorly; Add -> Softmax: the additive mask, whose -10000 entries would
 //     take the whole range);
 //   - symmetric quantizers for both inputs of a MatMul of two computed tensors (attention's Q x K^T).
-// NNCF also runs SmoothQuant for transformers; qwac does not (yet).
+//   - SmoothQuant's default alpha on MatMul inputs (quant/smooth_quant.h).
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@ struct ModelTypeConfig {
   std::set<std::string> float_op_types;      // default-domain op types never quantized
   std::vector<FusionPattern> ignored_patterns;  // every node of a match stays float
   bool symmetric_activation_matmul = false;     // MatMul of two computed inputs: symmetric activation quantizers
+  std::optional<double> smooth_quant_alpha;     // SmoothQuant's default alpha (unset = off)
 };
 
 // The built-in model type `name` ("" = none: nullptr). InvalidConfig naming `where` and listing the known types
@@ -41,5 +43,7 @@ std::vector<std::string> known_model_types();
 
 // The preset a run uses: params.preset, or the model type's default when it is empty, or "performance".
 std::string resolved_preset(const QuantizationConfig& params);
+// SmoothQuant's alpha for a run: params.smooth_quant_alpha, or the model type's default; nullopt = off.
+std::optional<double> resolved_smooth_quant_alpha(const QuantizationConfig& params);
 
 }  // namespace qwac::quant

@@ -42,6 +42,9 @@ struct QuantizationConfig {
   QuantizerConfig activations;
   std::string bias_correction = "fast";     // fast | full | none (POT's use_fast_bias true/false = fast/full)
   int64_t bias_correction_subset_size = 0;  // full bias correction samples; 0 = 20 % of stat_subset_size (NNCF)
+  // SmoothQuant's alpha on MatMul inputs (quant/smooth_quant.h; NNCF's smooth_quant_alphas.matmul): unset = the model
+  // type's default (none for plain models), negative = off.
+  std::optional<double> smooth_quant_alpha;
   nlohmann::json ignored_scope;             // {"names": [], "patterns": [], "types": []} or null
   bool compress_weights = true;             // int8 weight initializers + DequantizeLinear (else float + Q/DQ)
   bool quantize_bias = true;                // int32 bias (ORT's QDQ layout) where input and weight are quantized

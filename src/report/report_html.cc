@@ -777,6 +777,11 @@ class Renderer {
         {"opset", std::to_string(r_.quantization.canonicalization.original_opset) + " \u2192 " +
                       std::to_string(r_.quantization.canonicalization.opset)},
     };
+    if (const std::optional<SmoothQuantReport>& sq = r_.quantization.smooth_quant) {
+      kv.push_back({"SmoothQuant", "alpha " + metric(sq->alpha) + ", " + std::to_string(sq->smoothed.size()) +
+                                       " MatMul input(s) smoothed, " + std::to_string(sq->skipped.size()) +
+                                       " MatMul(s) left alone"});
+    }
     if (r_.accuracy_control) {
       const AccuracyControlSettingsReport& a = r_.accuracy_control->params;
       kv.push_back({"max drop", metric(a.max_drop) + " (" + a.drop_type + ")"});

@@ -229,6 +229,22 @@ json to_json(const QuantizationReport& q) {
     bc["corrected"].push_back({{"node", e.node}, {"max_abs_shift", e.max_abs_shift}, {"bias_added", e.bias_added}});
   }
   j["bias_correction"] = bc;
+  if (q.smooth_quant) {
+    json sq;
+    sq["alpha"] = q.smooth_quant->alpha;
+    sq["smoothed"] = json::array();
+    for (const SmoothedActivation& a : q.smooth_quant->smoothed) {
+      sq["smoothed"].push_back({{"activation", a.activation},
+                                {"folded_into", a.folded_into},
+                                {"nodes", a.nodes},
+                                {"channels", a.channels},
+                                {"scale_min", a.scale_min},
+                                {"scale_max", a.scale_max}});
+    }
+    sq["skipped"] = json::array();
+    for (const FloatOpReport& f : q.smooth_quant->skipped) sq["skipped"].push_back({{"node", f.node}, {"reason", f.reason}});
+    j["smooth_quant"] = sq;
+  }
   j["timings_seconds"] = q.timings_seconds;
   return j;
 }
@@ -279,6 +295,28 @@ QuantizationReport quantization_from(const json& j) {
       read(e, "bias_added", b.bias_added);
       return b;
     });
+  }
+  const json& sq = at_or_null(j, "smooth_quant");
+  if (sq.is_object()) {
+    SmoothQuantReport r;
+    read(sq, "alpha", r.alpha);
+    r.smoothed = read_list<SmoothedActivation>(sq, "smoothed", [](const json& e) {
+      SmoothedActivation a;
+      read(e, "activation", a.activation);
+      read(e, "folded_into", a.folded_into);
+      read(e, "nodes", a.nodes);
+      read(e, "channels", a.channels);
+      read(e, "scale_min", a.scale_min);
+      read(e, "scale_max", a.scale_max);
+      return a;
+    });
+    r.skipped = read_list<FloatOpReport>(sq, "skipped", [](const json& e) {
+      FloatOpReport f;
+      read(e, "node", f.node);
+      read(e, "reason", f.reason);
+      return f;
+    });
+    q.smooth_quant = std::move(r);
   }
   q.timings_seconds = read_number_map(j, "timings_seconds");
   return q;

@@ -2,7 +2,7 @@
 // defaults it implies, calibrated on the first 300 test samples (< 8000, the training side) or on the first 300 of
 // the evaluation split, loses at most 0.3 points of top-1 on the 2000-sample evaluation split as ONNX Runtime
 // measures it on the exported file; the report shows the transformer's rules (mixed preset, glue and Softmax x V in
-// float, every projection, Q x K^T and residual Add in int8).
+// float, every projection, Q x K^T and residual Add in int8, SmoothQuant on the LayerNorm-fed MatMuls).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -74,6 +74,12 @@ void check_default_quantization(const std::string& example_name) {
   }
   EXPECT_EQ(pv, 4);
   EXPECT_GT(glue, 0);
+  // SmoothQuant (alpha 0.95) on the 4 blocks' qkv and fc1 inputs, folded into their LayerNorms; the attention
+  // projection (after a Reshape), fc2 (after GELU) and the head (after a Gather) listed as left alone.
+  ASSERT_TRUE(rep.contains("smooth_quant")) << "SmoothQuant did not run";
+  EXPECT_EQ(rep["smooth_quant"]["alpha"], 0.95);
+  EXPECT_EQ(rep["smooth_quant"]["smoothed"].size(), 8u) << rep["smooth_quant"].dump();
+  EXPECT_EQ(rep["smooth_quant"]["skipped"].size(), 9u) << rep["smooth_quant"].dump();
 
   const double fp32 = static_cast<double>(kFp32Top1Hits) / kEvalSamples;
   const double int8 = ort_top1(scratch, model);
