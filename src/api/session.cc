@@ -49,8 +49,10 @@ int64_t macs_of(const runtime::PlannedNode& p) {
   if (p.input_shapes.empty() || p.input_shapes[0].empty()) return 0;
   const Shape& a = p.input_shapes[0];
   if (p.op_type.find("MatMul") != std::string::npos) return out * a.back();
-  // Gemm-like: A is [M, K] or [K, M] (transA) and the output [M, N], so K = |A| / M.
+  // Gemm-like: a 2-D A is [M, K] or [K, M] (transA) and the output [M, N], so K = |A| / M. qwac's QGemm also runs
+  // batched MatMuls (A [..., M, K], no transA): K is A's last axis there, not |A| / out[0].
   if (p.op_type.find("Gemm") != std::string::npos && !p.output_shapes[0].empty() && p.output_shapes[0][0] > 0) {
+    if (a.size() != 2) return out * a.back();
     return out * (shape_numel(a) / p.output_shapes[0][0]);
   }
   return 0;

@@ -52,6 +52,14 @@ double ort_top1(const Scratch& scratch, const std::string& model) {
   return j["top1"].get<double>();
 }
 
+// The "of N MMACs" figure of `inspect --plan`'s summary line.
+std::string mmacs(const std::string& out) {
+  const size_t end = out.find(" MMACs)");
+  const size_t begin = out.rfind(" of ", end);
+  if (end == std::string::npos || begin == std::string::npos) return "(no MMACs in the plan summary)";
+  return out.substr(begin + 4, end - begin - 4);
+}
+
 void check_default_quantization(const std::string& example_name) {
   QWAC_REQUIRE_SHARED();
   if (!have_ort()) GTEST_SKIP() << "node or onnxruntime-node is missing (scripts/setup.sh installs them into tools/ort)";
@@ -80,6 +88,14 @@ void check_default_quantization(const std::string& example_name) {
   EXPECT_EQ(rep["smooth_quant"]["alpha"], 0.95);
   EXPECT_EQ(rep["smooth_quant"]["smoothed"].size(), 8u) << rep["smooth_quant"].dump();
   EXPECT_EQ(rep["smooth_quant"]["skipped"].size(), 9u) << rep["smooth_quant"].dump();
+
+  // `inspect --plan` counts the same multiply-accumulates in the int8 plan as in the FP32 one (batched MatMuls run
+  // as QGemm once took K as |A| / out[0]: 329 MMACs for vit's 7.9).
+  const CliRun plan_fp32 = run_qwac("inspect --plan " + testing::shared_path("assets/models/vit-fashion-mnist/model.onnx"));
+  const CliRun plan_int8 = run_qwac("inspect --plan --int8 " + model);
+  ASSERT_EQ(plan_fp32.exit_code, 0) << plan_fp32.err;
+  ASSERT_EQ(plan_int8.exit_code, 0) << plan_int8.err;
+  EXPECT_EQ(mmacs(plan_int8.out), mmacs(plan_fp32.out)) << plan_int8.out;
 
   const double fp32 = static_cast<double>(kFp32Top1Hits) / kEvalSamples;
   const double int8 = ort_top1(scratch, model);
