@@ -163,9 +163,155 @@ size_t hard_swish_as_add_mul(ir::Graph& g) {
   return rewritten;
 }
 
+// --- hard_sigmoid_into_conv --------------------------------------------------------------------------------------
+
+// A per-tensor or per-channel (axis 0, `channels` values) float constant: its values, or nullopt.
+std::optional<std::vector<double>> channel_values(const ir::Value* v, int64_t channels) {
+  const Tensor* t = constant_of(v);
+  if (t == nullptr || t->dtype() != DType::kFloat32 || (t->numel() != 1 && t->numel() != channels)) return std::nullopt;
+  std::vector<double> out(static_cast<size_t>(t->numel()));
+  for (int64_t i = 0; i < t->numel(); ++i) out[static_cast<size_t>(i)] = t->data<float>()[i];
+  return out;
+}
+
+// The DequantizeLinear producing `v` when `v` has one reader, its data and scale are constants and its
+// zero-point is absent or all zero; nullptr otherwise.
+ir::Node* private_constant_dequantize(const ir::Graph& g, const ir::Value* v) {
+  if (v == nullptr || g.is_graph_output(v) || v->uses().size() != 1) return nullptr;
+  ir::Node* dq = v->producer();
+  if (!is_op(dq, "DequantizeLinear") || constant_of(dq->input(0)) == nullptr || constant_of(dq->input(1)) == nullptr) {
+    return nullptr;
+  }
+  if (const ir::Value* zp = dq->input(2); zp != nullptr) {
+    const Tensor* z = constant_of(zp);
+    if (z == nullptr) return nullptr;
+    for (int64_t i = 0; i < z->numel(); ++i) {
+      if (element(*z, i) != 0) return nullptr;
+    }
+  }
+  return dq;
+}
+
+// Conv -> Q1 -> DQ1 -> HardSigmoid(alpha, beta) -> Q2(s, 0, uint8)  becomes  Conv' -> Q2, where Conv' computes
+// alpha * Conv + beta: the same int8 weights with scales alpha * s_w, the int32 bias b_q + round(beta / (alpha s_b))
+// with scales alpha * s_b. The clip of HardSigmoid is Q2's saturation when 255 s <= 1 (as in hard_sigmoid_as_add).
+// The one number that changes: Q1's rounding of the Conv output is gone (at most alpha * s_1 / 2 on the input of
+// Q2, half a step of Q2 or less for an SE block). ONNX Runtime then runs the squeeze-and-excitation's second 1x1
+// convolution and its hard-sigmoid as one QLinearConv instead of QLinearConv + QLinearAdd; qwac's engine saves a
+// lookup.
+size_t hard_sigmoid_into_conv(ir::Graph& g) {
+  size_t rewritten = 0;
+  for (ir::Node* hs : g.topological_order()) {
+    if (!is_op(hs, "HardSigmoid")) continue;
+    const float alpha = hs->attrs.get_float("alpha", 0.2f), beta = hs->attrs.get_float("beta", 0.5f);
+    if (!(alpha > 0.f)) continue;
+    ir::Value* h_in = hs->input(0);
+    if (h_in == nullptr || g.is_graph_output(h_in) || h_in->uses().size() != 1) continue;
+    ir::Node* dq1 = h_in->producer();
+    if (!is_op(dq1, "DequantizeLinear")) continue;
+    ir::Value* q1_out = dq1->input(0);
+    if (q1_out == nullptr || g.is_graph_output(q1_out) || q1_out->uses().size() != 1) continue;
+    ir::Node* q1 = q1_out->producer();
+    if (!is_op(q1, "QuantizeLinear")) continue;
+    ir::Value* conv_out = q1->input(0);
+    if (conv_out == nullptr || g.is_graph_output(conv_out) || conv_out->uses().size() != 1) continue;
+    ir::Node* conv = conv_out->producer();
+    if (!is_op(conv, "Conv") || conv->num_outputs() != 1) continue;
+    ir::Node* q2 = single_quantize_reader(g, hs->output(0));
+    if (q2 == nullptr) continue;
+    const std::optional<float> s2 = scalar_float(q2->input(1));
+    const Tensor* z2 = constant_of(q2->input(2));
+    if (!s2 || *s2 <= 0.f || static_cast<double>(*s2) * 255.0 > 1.0 + 1e-6 ||
+        (q2->input(2) != nullptr && (z2 == nullptr || z2->dtype() != DType::kUInt8 || z2->numel() != 1 ||
+                                     element(*z2, 0) != 0))) {
+      continue;
+    }
+    // Weight: a private DequantizeLinear of a constant, per-tensor or per-channel along the output channels.
+    ir::Node* wdq = private_constant_dequantize(g, conv->input(1));
+    if (wdq == nullptr || constant_of(wdq->input(0))->rank() < 2) continue;
+    const int64_t channels = constant_of(wdq->input(0))->dim(0);
+    const std::optional<std::vector<double>> sw = channel_values(wdq->input(1), channels);
+    if (!sw || (sw->size() > 1 && wdq->attrs.get_int("axis", 1) != 0)) continue;
+    // Bias: absent, or a private int32 DequantizeLinear (scales per tensor or per channel).
+    ir::Node* bdq = nullptr;
+    std::vector<double> sb;
+    if (conv->num_inputs() > 2 && conv->input(2) != nullptr) {
+      bdq = private_constant_dequantize(g, conv->input(2));
+      if (bdq == nullptr || constant_of(bdq->input(0))->dtype() != DType::kInt32 ||
+          constant_of(bdq->input(0))->numel() != channels) {
+        continue;
+      }
+      const std::optional<std::vector<double>> s = channel_values(bdq->input(1), channels);
+      if (!s) continue;
+      sb = *s;
+    } else {
+      // A new bias at the accumulator's scale s_x * s_w, like the materializer's.
+      const ir::Node* xdq = conv->input(0) != nullptr ? conv->input(0)->producer() : nullptr;
+      const std::optional<float> sx = is_op(xdq, "DequantizeLinear") ? scalar_float(xdq->input(1)) : std::nullopt;
+      if (!sx) continue;
+      for (int64_t c = 0; c < channels; ++c) sb.push_back(*sx * (*sw)[sw->size() > 1 ? static_cast<size_t>(c) : 0]);
+    }
+    // New bias codes; give up if one leaves int32.
+    Tensor bias_q(DType::kInt32, {channels});
+    bool fits = true;
+    for (int64_t c = 0; c < channels; ++c) {
+      const double scale = sb[sb.size() > 1 ? static_cast<size_t>(c) : 0] * alpha;
+      const double old = bdq != nullptr ? element(*constant_of(bdq->input(0)), c) : 0.0;
+      const double code = old + std::nearbyint(beta / scale);
+      fits = fits && scale > 0 && std::fabs(code) <= 2147483647.0;
+      bias_q.data<int32_t>()[c] = fits ? static_cast<int32_t>(code) : 0;
+    }
+    if (!fits) continue;
+    const std::string base = conv->name();
+    // Weight scales times alpha (the int8 codes stay).
+    Tensor w_scale = constant_of(wdq->input(1))->clone();
+    for (int64_t i = 0; i < w_scale.numel(); ++i) w_scale.data<float>()[i] *= alpha;
+    ir::Value* old_w_scale = wdq->input(1);
+    g.set_input(wdq, 1, g.add_constant(g.unique_name(base + "_hard_sigmoid_weight_scale"), std::move(w_scale)));
+    remove_if_unused(g, old_w_scale);
+    Tensor b_scale(DType::kFloat32, {static_cast<int64_t>(sb.size())});
+    for (size_t i = 0; i < sb.size(); ++i) b_scale.data<float>()[i] = static_cast<float>(sb[i] * alpha);
+    if (sb.size() == 1) b_scale = b_scale.reshaped({});
+    ir::Value* bq_v = g.add_constant(g.unique_name(base + "_hard_sigmoid_bias_quantized"), std::move(bias_q));
+    ir::Value* bs_v = g.add_constant(g.unique_name(base + "_hard_sigmoid_bias_scale"), std::move(b_scale));
+    if (bdq != nullptr) {
+      ir::Value* old_q = bdq->input(0);
+      ir::Value* old_s = bdq->input(1);
+      g.set_input(bdq, 0, bq_v);
+      g.set_input(bdq, 1, bs_v);
+      remove_if_unused(g, old_q);
+      remove_if_unused(g, old_s);
+    } else {
+      ir::Value* bias = add_float_value(g, base + "_hard_sigmoid_bias", ir::TypeInfo{});
+      bias->type.shape = ir::SymbolicShape{{channels, ""}};
+      ir::Node* dq = g.add_node("DequantizeLinear", {bq_v, bs_v}, {bias},
+                                unique_node_name(g, base + "_hard_sigmoid_bias_DequantizeLinear"));
+      if (sb.size() > 1) dq->attrs.set("axis", int64_t{0});
+      g.extend_inputs(conv, 3);
+      g.set_input(conv, 2, bias);
+    }
+    // Conv -> Q2; Q1, DQ1 and the HardSigmoid go.
+    g.set_input(q2, 0, conv_out);
+    ir::Value* h_out = hs->output(0);
+    std::vector<ir::Value*> q1_params(q1->inputs().begin() + 1, q1->inputs().end());
+    std::vector<ir::Value*> dq1_params(dq1->inputs().begin() + 1, dq1->inputs().end());
+    g.remove_node(hs);
+    g.remove_value(h_out);
+    g.remove_node(dq1);
+    g.remove_value(h_in);
+    g.remove_node(q1);
+    g.remove_value(q1_out);
+    for (ir::Value* v : q1_params) remove_if_unused(g, v);
+    for (ir::Value* v : dq1_params) remove_if_unused(g, v);
+    ++rewritten;
+  }
+  return rewritten;
+}
+
 using Lowering = std::function<size_t(ir::Graph&)>;
 const std::map<std::string, Lowering>& lowerings() {
   static const std::map<std::string, Lowering> kLowerings = {{"hard_sigmoid_as_add", hard_sigmoid_as_add},
+                                                             {"hard_sigmoid_into_conv", hard_sigmoid_into_conv},
                                                              {"hard_swish_as_add_mul", hard_swish_as_add_mul}};
   return kLowerings;
 }

@@ -235,6 +235,104 @@ TEST(ExportRewrites, WeightsOfAConvTheRuntimeCannotFuseAreStoredInFloat) {
   EXPECT_EQ(testing::compare_tensors(run(c.t.model, x), before, 0.f, 0.f), "");
 }
 
+// x -> Q/DQ -> Conv(DQ w per-channel, [DQ int32 b]) -> Q/DQ -> HardSigmoid -> Q/DQ(1/255, 0) -> y, seeded random
+// codes; `hard_swish` adds the x * HardSigmoid(x) Mul (the DQ before the HardSigmoid then has two readers).
+struct ConvHardSigmoidCase {
+  QdqGraph t;
+  const Shape xs{1, 6, 3, 3}, ys{1, 5, 3, 3};
+  const float sx = 0.05f, s1 = 0.04f, s2 = 1.f / 255.f, alpha = 1.f / 6.f, beta = 0.5f;
+  ConvHardSigmoidCase(bool bias, bool hard_swish, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> code(-127, 127);
+    std::uniform_real_distribution<float> scale(0.002f, 0.01f);
+    Value* x = t.input("x", xs);
+    Value* xd = t.qdq(x, sx, uint8_t{128}, xs);
+    std::vector<int8_t> wq(5 * 6);
+    for (int8_t& v : wq) v = static_cast<int8_t>(code(rng));
+    std::vector<float> ws(5);
+    for (float& v : ws) v = scale(rng);
+    Value* w = t.typed(t.g->add_value("w_dq"), DType::kFloat32, {5, 6, 1, 1});
+    t.g->add_node("DequantizeLinear",
+                  {t.g->add_constant("w_q", Tensor::from_values<int8_t>({5, 6, 1, 1}, wq.data())),
+                   t.g->add_constant("w_s", Tensor::from_values<float>({5}, ws.data()))},
+                  {w}, "w_DQ")
+        ->attrs.set("axis", int64_t{0});
+    std::vector<Value*> conv_in{xd, w};
+    if (bias) {
+      std::vector<int32_t> bq(5);
+      std::vector<float> bs(5);
+      for (int c = 0; c < 5; ++c) {
+        bq[c] = code(rng) * 40;
+        bs[c] = sx * ws[c];
+      }
+      Value* b = t.typed(t.g->add_value("b_dq"), DType::kFloat32, {5});
+      t.g->add_node("DequantizeLinear",
+                    {t.g->add_constant("b_q", Tensor::from_values<int32_t>({5}, bq.data())),
+                     t.g->add_constant("b_s", Tensor::from_values<float>({5}, bs.data()))},
+                    {b}, "b_DQ")
+          ->attrs.set("axis", int64_t{0});
+      conv_in.push_back(b);
+    }
+    Value* y = t.qdq(t.node("Conv", conv_in, "conv", ys), s1, uint8_t{128}, ys);
+    Value* h = t.node("HardSigmoid", {y}, "hs", ys);
+    h->producer()->attrs.set("alpha", alpha);
+    h->producer()->attrs.set("beta", beta);
+    h = t.qdq(h, s2, uint8_t{0}, ys);
+    if (hard_swish) h = t.qdq(t.node("Mul", {y, h}, "hswish", ys), 0.03f, uint8_t{20}, ys);
+    t.g->add_output(h);
+  }
+};
+
+TEST(ExportRewrites, HardSigmoidAfterAConvIsFoldedIntoItsWeightsAndBias) {
+  for (bool bias : {true, false}) {
+    SCOPED_TRACE(bias ? "with bias" : "without bias");
+    ConvHardSigmoidCase c(bias, false, 11);
+    const Tensor x = random_input(c.xs, -5.f, 5.f, 13);
+    const Tensor before = run(c.t.model, x);
+    ir::Model lowered = c.t.model.clone();
+    ASSERT_EQ(apply_lowerings(*lowered.graph, ort()), std::vector<std::string>{"hard_sigmoid_into_conv: 1 rewritten"});
+    const ir::Graph& g = *lowered.graph;
+    g.verify();
+    EXPECT_EQ(count(g, "HardSigmoid"), 0u);
+    EXPECT_EQ(count(g, "Add"), 0u);
+    EXPECT_EQ(count(g, "QuantizeLinear"), 2u) << "the input's and Q2: Q1 and its DequantizeLinear are gone";
+    const ir::Node* conv = g.find_node("conv");
+    ASSERT_EQ(conv->output(0)->uses().size(), 1u);
+    const ir::Node* q2 = conv->output(0)->uses().front().node;
+    EXPECT_EQ(q2->op_type(), "QuantizeLinear");
+    EXPECT_FLOAT_EQ(q2->input(1)->constant->data<float>()[0], c.s2);
+    // Same int8 weight codes, scales times alpha; an int32 bias DequantizeLinear (new when there was none).
+    const ir::Node* wdq = conv->input(1)->producer();
+    EXPECT_EQ(wdq->input(0)->name(), "w_q");
+    EXPECT_FLOAT_EQ(wdq->input(1)->constant->data<float>()[2],
+                    c.t.g->find_value("w_s")->constant->data<float>()[2] * c.alpha);
+    ASSERT_NE(conv->input(2), nullptr);
+    const ir::Node* bdq = conv->input(2)->producer();
+    ASSERT_NE(bdq, nullptr);
+    EXPECT_EQ(bdq->op_type(), "DequantizeLinear");
+    EXPECT_EQ(bdq->input(0)->constant->dtype(), DType::kInt32);
+    // Numbers: Q1's rounding is gone, so the input of Q2 moves by at most alpha * s1 / 2 (about one step of Q2).
+    const Tensor after = run(lowered, x);
+    const float tolerance = std::ceil(c.alpha * c.s1 / 2.f / c.s2 + 1e-3f) * c.s2 * 1.001f;
+    EXPECT_EQ(testing::compare_tensors(after, before, 0.0, tolerance), "");
+    int64_t differ = 0;
+    for (int64_t i = 0; i < after.numel(); ++i) differ += after.data<float>()[i] != before.data<float>()[i];
+    EXPECT_LE(differ, after.numel() / 2) << "most values keep their code";
+  }
+}
+
+TEST(ExportRewrites, HardSigmoidOfAHardSwishIsNotFoldedIntoTheConv) {
+  ConvHardSigmoidCase c(true, true, 17);
+  const Tensor x = random_input(c.xs, -5.f, 5.f, 19);
+  const Tensor before = run(c.t.model, x);
+  ir::Model lowered = c.t.model.clone();
+  // The Conv output also feeds the Mul: it keeps its quantizer, and the HardSigmoid becomes the Add.
+  ASSERT_EQ(apply_lowerings(*lowered.graph, ort()), std::vector<std::string>{"hard_sigmoid_as_add: 1 rewritten"});
+  lowered.graph->verify();
+  EXPECT_EQ(count(*lowered.graph, "Add"), 1u);
+  EXPECT_EQ(testing::compare_tensors(run(lowered, x), before, 0.0, 0.03 * 1.001), "");
+}
+
 TEST(ExportRewrites, UnknownLoweringIsAConfigError) {
   ExportProfile p = ort();
   p.lowerings = {"hard_sigmoid_as_add", "typo"};
@@ -244,7 +342,7 @@ TEST(ExportRewrites, UnknownLoweringIsAConfigError) {
     FAIL() << "expected InvalidConfig";
   } catch (const InvalidConfig& e) {
     EXPECT_NE(std::string(e.what()).find("unknown lowering \"typo\"; known: \"hard_sigmoid_as_add\", "
-                                         "\"hard_swish_as_add_mul\""),
+                                         "\"hard_sigmoid_into_conv\", \"hard_swish_as_add_mul\""),
               std::string::npos)
         << e.what();
   }
