@@ -4,6 +4,8 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "qwac/error.h"
 
@@ -163,16 +165,7 @@ size_t hard_swish_as_add_mul(ir::Graph& g) {
   return rewritten;
 }
 
-// --- hard_sigmoid_into_conv --------------------------------------------------------------------------------------
-
-// A per-tensor or per-channel (axis 0, `channels` values) float constant: its values, or nullopt.
-std::optional<std::vector<double>> channel_values(const ir::Value* v, int64_t channels) {
-  const Tensor* t = constant_of(v);
-  if (t == nullptr || t->dtype() != DType::kFloat32 || (t->numel() != 1 && t->numel() != channels)) return std::nullopt;
-  std::vector<double> out(static_cast<size_t>(t->numel()));
-  for (int64_t i = 0; i < t->numel(); ++i) out[static_cast<size_t>(i)] = t->data<float>()[i];
-  return out;
-}
+// --- pad_depthwise_channels ---------------------------------------------------------------------------------------
 
 // The DequantizeLinear producing `v` when `v` has one reader, its data and scale are constants and its
 // zero-point is absent or all zero; nullptr otherwise.
@@ -192,118 +185,219 @@ ir::Node* private_constant_dequantize(const ir::Graph& g, const ir::Value* v) {
   return dq;
 }
 
-// Conv -> Q1 -> DQ1 -> HardSigmoid(alpha, beta) -> Q2(s, 0, uint8)  becomes  Conv' -> Q2, where Conv' computes
-// alpha * Conv + beta: the same int8 weights with scales alpha * s_w, the int32 bias b_q + round(beta / (alpha s_b))
-// with scales alpha * s_b. The clip of HardSigmoid is Q2's saturation when 255 s <= 1 (as in hard_sigmoid_as_add).
-// The one number that changes: Q1's rounding of the Conv output is gone (at most alpha * s_1 / 2 on the input of
-// Q2, half a step of Q2 or less for an SE block). ONNX Runtime then runs the squeeze-and-excitation's second 1x1
-// convolution and its hard-sigmoid as one QLinearConv instead of QLinearConv + QLinearAdd; qwac's engine saves a
-// lookup.
-size_t hard_sigmoid_into_conv(ir::Graph& g) {
-  size_t rewritten = 0;
-  for (ir::Node* hs : g.topological_order()) {
-    if (!is_op(hs, "HardSigmoid")) continue;
-    const float alpha = hs->attrs.get_float("alpha", 0.2f), beta = hs->attrs.get_float("beta", 0.5f);
-    if (!(alpha > 0.f)) continue;
-    ir::Value* h_in = hs->input(0);
-    if (h_in == nullptr || g.is_graph_output(h_in) || h_in->uses().size() != 1) continue;
-    ir::Node* dq1 = h_in->producer();
-    if (!is_op(dq1, "DequantizeLinear")) continue;
-    ir::Value* q1_out = dq1->input(0);
-    if (q1_out == nullptr || g.is_graph_output(q1_out) || q1_out->uses().size() != 1) continue;
-    ir::Node* q1 = q1_out->producer();
-    if (!is_op(q1, "QuantizeLinear")) continue;
-    ir::Value* conv_out = q1->input(0);
-    if (conv_out == nullptr || g.is_graph_output(conv_out) || conv_out->uses().size() != 1) continue;
-    ir::Node* conv = conv_out->producer();
-    if (!is_op(conv, "Conv") || conv->num_outputs() != 1) continue;
-    ir::Node* q2 = single_quantize_reader(g, hs->output(0));
-    if (q2 == nullptr) continue;
-    const std::optional<float> s2 = scalar_float(q2->input(1));
-    const Tensor* z2 = constant_of(q2->input(2));
-    if (!s2 || *s2 <= 0.f || static_cast<double>(*s2) * 255.0 > 1.0 + 1e-6 ||
-        (q2->input(2) != nullptr && (z2 == nullptr || z2->dtype() != DType::kUInt8 || z2->numel() != 1 ||
-                                     element(*z2, 0) != 0))) {
-      continue;
+// ONNX Runtime's (MLAS) symmetric int8 depthwise kernel takes channel counts that are multiples of 16 only; other
+// counts fall back to a generic kernel 1.5-2.4x slower than the float one (MobileNetV3-Small 224: 72, 88 and 120
+// channels), while 144, 240 and 576 channels run at 0.7-1x the float time.
+constexpr int64_t kDepthwiseChannelAlign = 16;
+
+bool is_depthwise(const ir::Node* n) {
+  if (!is_op(n, "Conv") || n->input(1) == nullptr) return false;
+  const int64_t group = n->attrs.get_int("group", 1);
+  const Tensor* wc = constant_of(n->input(1));
+  const ir::Node* wdq = n->input(1)->producer();
+  if (wc == nullptr && is_op(wdq, "DequantizeLinear")) wc = constant_of(wdq->input(0));
+  return group > 1 && wc != nullptr && wc->rank() >= 3 && wc->dim(0) == group && wc->dim(1) == 1;
+}
+
+// Ops whose channels map one to one from input to output (any number of inputs in the region, parameters
+// scalar): the region of a depthwise convolution's channels grows through them.
+bool channel_transparent(const ir::Node* n) {
+  static const char* const kOps[] = {"QuantizeLinear", "DequantizeLinear", "Relu",      "Clip",
+                                     "HardSigmoid",    "HardSwish",        "Sigmoid",   "LeakyRelu",
+                                     "Add",            "Mul",              "GlobalAveragePool"};
+  if (n == nullptr || !(n->domain().empty() || n->domain() == "ai.onnx") || n->num_outputs() != 1) return false;
+  if (std::none_of(std::begin(kOps), std::end(kOps), [&](const char* op) { return n->op_type() == op; })) return false;
+  // Q/DQ per tensor only; constant operands of Add/Mul scalar.
+  for (size_t i = 0; i < n->num_inputs(); ++i) {
+    const ir::Value* in = n->input(i);
+    if (in == nullptr) continue;
+    const Tensor* c = constant_of(in);
+    const bool param = (n->op_type() == "QuantizeLinear" || n->op_type() == "DequantizeLinear" ||
+                        n->op_type() == "Clip") && i > 0;
+    if (param && (c == nullptr || c->numel() != 1)) return false;
+    if (!param && c != nullptr) return false;  // a constant data operand (even a scalar: its DQ is not constant)
+  }
+  return true;
+}
+
+// A scalar DequantizeLinear of a constant (the offset of hard_sigmoid_as_add): a per-tensor operand, not a region
+// member.
+bool scalar_operand(const ir::Value* v) {
+  if (v == nullptr) return false;
+  if (const Tensor* c = constant_of(v)) return c->numel() == 1;
+  const ir::Node* p = v->producer();
+  return is_op(p, "DequantizeLinear") && constant_of(p->input(0)) != nullptr && constant_of(p->input(0))->numel() == 1;
+}
+
+// `t` with dimension `axis` grown to `size`, the new entries zero, or copies of the last old entry when
+// `repeat_last` (scales: the bias scale stays the input scale times the weight scale; with scales 1 in the new
+// channels ONNX Runtime 1.30 left those convolutions in float).
+Tensor pad_axis(const Tensor& t, int64_t axis, int64_t size, bool repeat_last) {
+  Shape shape = t.shape();
+  const int64_t old = shape[static_cast<size_t>(axis)];
+  shape[static_cast<size_t>(axis)] = size;
+  Tensor out(t.dtype(), shape);
+  int64_t outer = 1, inner = static_cast<int64_t>(dtype_size(t.dtype()));
+  for (int64_t d = 0; d < axis; ++d) outer *= t.dim(d);
+  for (int64_t d = axis + 1; d < t.rank(); ++d) inner *= t.dim(d);
+  const auto* src = static_cast<const std::byte*>(t.raw());
+  auto* dst = static_cast<std::byte*>(out.raw());
+  for (int64_t o = 0; o < outer; ++o) {
+    std::copy(src + o * old * inner, src + (o + 1) * old * inner, dst + o * size * inner);
+    for (int64_t i = old; repeat_last && old > 0 && i < size; ++i) {
+      std::copy(src + (o * old + old - 1) * inner, src + (o * old + old) * inner, dst + (o * size + i) * inner);
     }
-    // Weight: a private DequantizeLinear of a constant, per-tensor or per-channel along the output channels.
-    ir::Node* wdq = private_constant_dequantize(g, conv->input(1));
-    if (wdq == nullptr || constant_of(wdq->input(0))->rank() < 2) continue;
-    const int64_t channels = constant_of(wdq->input(0))->dim(0);
-    const std::optional<std::vector<double>> sw = channel_values(wdq->input(1), channels);
-    if (!sw || (sw->size() > 1 && wdq->attrs.get_int("axis", 1) != 0)) continue;
-    // Bias: absent, or a private int32 DequantizeLinear (scales per tensor or per channel).
-    ir::Node* bdq = nullptr;
-    std::vector<double> sb;
-    if (conv->num_inputs() > 2 && conv->input(2) != nullptr) {
-      bdq = private_constant_dequantize(g, conv->input(2));
-      if (bdq == nullptr || constant_of(bdq->input(0))->dtype() != DType::kInt32 ||
-          constant_of(bdq->input(0))->numel() != channels) {
-        continue;
+  }
+  return out;
+}
+
+// A Conv input (weight or bias) grown along `axis` to `size`: a float constant with zeros, or a private
+// DequantizeLinear of a constant with zero codes (zero-points must be zero) and per-channel scales along
+// the DequantizeLinear's axis when that is `axis` (copies of the last channel's). False when the input has another form or other readers.
+bool can_pad_parameter(const ir::Graph& g, const ir::Value* v) {
+  if (v == nullptr) return true;
+  if (constant_of(v) != nullptr) return v->uses().size() == 1;
+  return private_constant_dequantize(g, v) != nullptr;
+}
+
+void pad_parameter(ir::Graph& g, ir::Node* conv, size_t input, int64_t axis, int64_t size) {
+  ir::Value* v = conv->input(input);
+  if (v == nullptr) return;
+  auto replace = [&](ir::Node* n, size_t i, Tensor t, const std::string& hint) {
+    ir::Value* old = n->input(i);
+    g.set_input(n, i, g.add_constant(g.unique_name(hint), std::move(t)));
+    remove_if_unused(g, old);
+  };
+  if (const Tensor* c = constant_of(v)) {
+    replace(conv, input, pad_axis(*c, axis, size, false), v->name() + "_padded");
+    return;
+  }
+  ir::Node* dq = v->producer();
+  const Tensor& q = *constant_of(dq->input(0));
+  int64_t dq_axis = dq->attrs.get_int("axis", 1);
+  if (dq_axis < 0) dq_axis += q.rank();
+  replace(dq, 0, pad_axis(q, axis, size, false), dq->input(0)->name() + "_padded");
+  if (dq_axis == axis) {
+    for (size_t i = 1; i < 3 && i < dq->num_inputs(); ++i) {
+      const Tensor* p = constant_of(dq->input(i));
+      if (p != nullptr && p->numel() > 1) {
+        replace(dq, i, pad_axis(*p, 0, size, i == 1), dq->input(i)->name() + "_padded");
       }
-      const std::optional<std::vector<double>> s = channel_values(bdq->input(1), channels);
-      if (!s) continue;
-      sb = *s;
+    }
+  }
+  if (v->type.shape && static_cast<int64_t>(v->type.shape->size()) > axis) {
+    (*v->type.shape)[static_cast<size_t>(axis)].size = size;
+  }
+}
+
+// The values carrying one depthwise convolution's channels, from the convolutions that write them (their output
+// channels grow) to those that read them (their input channels grow), with the depthwise convolutions and
+// channel-wise ops between; nullopt when the region meets anything else (a graph input or output, a reshape, a
+// residual Add with a value from outside...).
+struct ChannelRegion {
+  std::set<ir::Value*> values;
+  std::set<ir::Node*> producers, consumers, depthwise;
+};
+
+std::optional<ChannelRegion> channel_region(const ir::Graph& g, ir::Node* dw, int64_t channels) {
+  ChannelRegion r;
+  std::vector<ir::Value*> todo{dw->input(0), dw->output(0)};
+  r.depthwise.insert(dw);
+  // A declared shape must show the channels; an undeclared one is accepted: every convolution at the region's
+  // border is checked by its weight shape, and a value of other channels can only enter through such a border.
+  auto channels_ok = [&](const ir::Value* v) {
+    return !v->type.shape || v->type.shape->size() < 2 || (*v->type.shape)[1].size < 0 ||
+           (*v->type.shape)[1].size == channels;
+  };
+  // The weight's dimension `axis` (through its DequantizeLinear), or -1.
+  auto weight_dim = [](const ir::Node* conv, int64_t axis) -> int64_t {
+    const ir::Value* w = conv->input(1);
+    const Tensor* t = constant_of(w);
+    if (t == nullptr && w != nullptr && is_op(w->producer(), "DequantizeLinear")) t = constant_of(w->producer()->input(0));
+    return t != nullptr && t->rank() > axis ? t->dim(axis) : -1;
+  };
+  while (!todo.empty()) {
+    ir::Value* v = todo.back();
+    todo.pop_back();
+    if (v == nullptr || !r.values.insert(v).second) continue;
+    if (g.is_graph_output(v) || g.is_graph_input(v) || constant_of(v) != nullptr || !channels_ok(v)) {
+      return std::nullopt;
+    }
+    ir::Node* p = v->producer();
+    if (p == nullptr) return std::nullopt;
+    if (is_depthwise(p) && p->attrs.get_int("group", 1) == channels) {
+      r.depthwise.insert(p);
+      todo.push_back(p->input(0));
+    } else if (is_op(p, "Conv")) {
+      if (p->attrs.get_int("group", 1) != 1 || weight_dim(p, 0) != channels) return std::nullopt;
+      r.producers.insert(p);
+    } else if (channel_transparent(p)) {
+      for (size_t i = 0; i < p->num_inputs(); ++i) {
+        const bool param = (p->op_type() == "QuantizeLinear" || p->op_type() == "DequantizeLinear" ||
+                            p->op_type() == "Clip") && i > 0;
+        if (!param && p->input(i) != nullptr && !scalar_operand(p->input(i))) todo.push_back(p->input(i));
+      }
     } else {
-      // A new bias at the accumulator's scale s_x * s_w, like the materializer's.
-      const ir::Node* xdq = conv->input(0) != nullptr ? conv->input(0)->producer() : nullptr;
-      const std::optional<float> sx = is_op(xdq, "DequantizeLinear") ? scalar_float(xdq->input(1)) : std::nullopt;
-      if (!sx) continue;
-      for (int64_t c = 0; c < channels; ++c) sb.push_back(*sx * (*sw)[sw->size() > 1 ? static_cast<size_t>(c) : 0]);
+      return std::nullopt;
     }
-    // New bias codes; give up if one leaves int32.
-    Tensor bias_q(DType::kInt32, {channels});
-    bool fits = true;
-    for (int64_t c = 0; c < channels; ++c) {
-      const double scale = sb[sb.size() > 1 ? static_cast<size_t>(c) : 0] * alpha;
-      const double old = bdq != nullptr ? element(*constant_of(bdq->input(0)), c) : 0.0;
-      const double code = old + std::nearbyint(beta / scale);
-      fits = fits && scale > 0 && std::fabs(code) <= 2147483647.0;
-      bias_q.data<int32_t>()[c] = fits ? static_cast<int32_t>(code) : 0;
+    for (const ir::Use& u : v->uses()) {
+      if (is_depthwise(u.node) && u.input_index == 0 && u.node->attrs.get_int("group", 1) == channels) {
+        r.depthwise.insert(u.node);
+        todo.push_back(u.node->output(0));
+      } else if (is_op(u.node, "Conv") && u.input_index == 0) {
+        if (u.node->attrs.get_int("group", 1) != 1 || weight_dim(u.node, 1) != channels) return std::nullopt;
+        r.consumers.insert(u.node);
+      } else if (channel_transparent(u.node)) {
+        todo.push_back(u.node->output(0));
+      } else {
+        return std::nullopt;
+      }
     }
-    if (!fits) continue;
-    const std::string base = conv->name();
-    // Weight scales times alpha (the int8 codes stay).
-    Tensor w_scale = constant_of(wdq->input(1))->clone();
-    for (int64_t i = 0; i < w_scale.numel(); ++i) w_scale.data<float>()[i] *= alpha;
-    ir::Value* old_w_scale = wdq->input(1);
-    g.set_input(wdq, 1, g.add_constant(g.unique_name(base + "_hard_sigmoid_weight_scale"), std::move(w_scale)));
-    remove_if_unused(g, old_w_scale);
-    Tensor b_scale(DType::kFloat32, {static_cast<int64_t>(sb.size())});
-    for (size_t i = 0; i < sb.size(); ++i) b_scale.data<float>()[i] = static_cast<float>(sb[i] * alpha);
-    if (sb.size() == 1) b_scale = b_scale.reshaped({});
-    ir::Value* bq_v = g.add_constant(g.unique_name(base + "_hard_sigmoid_bias_quantized"), std::move(bias_q));
-    ir::Value* bs_v = g.add_constant(g.unique_name(base + "_hard_sigmoid_bias_scale"), std::move(b_scale));
-    if (bdq != nullptr) {
-      ir::Value* old_q = bdq->input(0);
-      ir::Value* old_s = bdq->input(1);
-      g.set_input(bdq, 0, bq_v);
-      g.set_input(bdq, 1, bs_v);
-      remove_if_unused(g, old_q);
-      remove_if_unused(g, old_s);
-    } else {
-      ir::Value* bias = add_float_value(g, base + "_hard_sigmoid_bias", ir::TypeInfo{});
-      bias->type.shape = ir::SymbolicShape{{channels, ""}};
-      ir::Node* dq = g.add_node("DequantizeLinear", {bq_v, bs_v}, {bias},
-                                unique_node_name(g, base + "_hard_sigmoid_bias_DequantizeLinear"));
-      if (sb.size() > 1) dq->attrs.set("axis", int64_t{0});
-      g.extend_inputs(conv, 3);
-      g.set_input(conv, 2, bias);
+  }
+  // Every weight and bias must be paddable, and a Conv cannot both write and read the region.
+  for (ir::Node* n : r.consumers) {
+    if (r.producers.count(n) != 0 || !can_pad_parameter(g, n->input(1))) return std::nullopt;
+  }
+  for (std::set<ir::Node*>* set : {&r.producers, &r.depthwise}) {
+    for (ir::Node* n : *set) {
+      if (!can_pad_parameter(g, n->input(1)) || (n->num_inputs() > 2 && !can_pad_parameter(g, n->input(2)))) {
+        return std::nullopt;
+      }
     }
-    // Conv -> Q2; Q1, DQ1 and the HardSigmoid go.
-    g.set_input(q2, 0, conv_out);
-    ir::Value* h_out = hs->output(0);
-    std::vector<ir::Value*> q1_params(q1->inputs().begin() + 1, q1->inputs().end());
-    std::vector<ir::Value*> dq1_params(dq1->inputs().begin() + 1, dq1->inputs().end());
-    g.remove_node(hs);
-    g.remove_value(h_out);
-    g.remove_node(dq1);
-    g.remove_value(h_in);
-    g.remove_node(q1);
-    g.remove_value(q1_out);
-    for (ir::Value* v : q1_params) remove_if_unused(g, v);
-    for (ir::Value* v : dq1_params) remove_if_unused(g, v);
-    ++rewritten;
+  }
+  return r;
+}
+
+// Depthwise convolutions whose channel count is not a multiple of kDepthwiseChannelAlign get zero channels up to
+// the next multiple, with the convolutions that write and read them: the writers' new output channels have zero
+// weights and bias, so they are exactly 0, stay 0 through the channel-wise ops (Relu, hard-swish, SE scale, all
+// map 0 to 0 or multiply by it), and the readers' new input channels have zero weights. Every number of the
+// original channels is unchanged.
+size_t pad_depthwise_channels(ir::Graph& g) {
+  size_t rewritten = 0;
+  std::set<const ir::Node*> done;
+  for (ir::Node* dw : g.topological_order()) {
+    if (!is_depthwise(dw) || done.count(dw) != 0) continue;
+    const int64_t channels = dw->attrs.get_int("group", 1);
+    if (channels % kDepthwiseChannelAlign == 0) continue;
+    std::optional<ChannelRegion> r = channel_region(g, dw, channels);
+    if (!r) continue;
+    const int64_t padded = (channels + kDepthwiseChannelAlign - 1) / kDepthwiseChannelAlign * kDepthwiseChannelAlign;
+    for (ir::Node* n : r->depthwise) {
+      done.insert(n);
+      pad_parameter(g, n, 1, 0, padded);
+      if (n->num_inputs() > 2) pad_parameter(g, n, 2, 0, padded);
+      n->attrs.set("group", padded);
+    }
+    for (ir::Node* n : r->producers) {
+      pad_parameter(g, n, 1, 0, padded);
+      if (n->num_inputs() > 2) pad_parameter(g, n, 2, 0, padded);
+    }
+    for (ir::Node* n : r->consumers) pad_parameter(g, n, 1, 1, padded);
+    for (ir::Value* v : r->values) {
+      if (v->type.shape && v->type.shape->size() >= 2) (*v->type.shape)[1].size = padded;
+    }
+    rewritten += r->depthwise.size();
   }
   return rewritten;
 }
@@ -311,8 +405,8 @@ size_t hard_sigmoid_into_conv(ir::Graph& g) {
 using Lowering = std::function<size_t(ir::Graph&)>;
 const std::map<std::string, Lowering>& lowerings() {
   static const std::map<std::string, Lowering> kLowerings = {{"hard_sigmoid_as_add", hard_sigmoid_as_add},
-                                                             {"hard_sigmoid_into_conv", hard_sigmoid_into_conv},
-                                                             {"hard_swish_as_add_mul", hard_swish_as_add_mul}};
+                                                             {"hard_swish_as_add_mul", hard_swish_as_add_mul},
+                                                             {"pad_depthwise_channels", pad_depthwise_channels}};
   return kLowerings;
 }
 

@@ -235,102 +235,102 @@ TEST(ExportRewrites, WeightsOfAConvTheRuntimeCannotFuseAreStoredInFloat) {
   EXPECT_EQ(testing::compare_tensors(run(c.t.model, x), before, 0.f, 0.f), "");
 }
 
-// x -> Q/DQ -> Conv(DQ w per-channel, [DQ int32 b]) -> Q/DQ -> HardSigmoid -> Q/DQ(1/255, 0) -> y, seeded random
-// codes; `hard_swish` adds the x * HardSigmoid(x) Mul (the DQ before the HardSigmoid then has two readers).
-struct ConvHardSigmoidCase {
+// A MobileNetV3-style block with 10 channels: x -> expand Conv -> Relu -> dw Conv(10) -> SE (GlobalAveragePool, fc1,
+// Relu, fc2, HardSigmoid, Mul) -> project Conv, every op between Q/DQ pairs, weights int8 per channel (seeded
+// random codes), int32 biases.
+struct DepthwiseBlockCase {
   QdqGraph t;
-  const Shape xs{1, 6, 3, 3}, ys{1, 5, 3, 3};
-  const float sx = 0.05f, s1 = 0.04f, s2 = 1.f / 255.f, alpha = 1.f / 6.f, beta = 0.5f;
-  ConvHardSigmoidCase(bool bias, bool hard_swish, unsigned seed) {
-    std::mt19937 rng(seed);
+  std::mt19937 rng{23};
+  Value* conv(Value* x, int64_t out, int64_t in_per_group, int64_t k, int64_t group, const Shape& y_shape,
+              const std::string& name) {
     std::uniform_int_distribution<int> code(-127, 127);
-    std::uniform_real_distribution<float> scale(0.002f, 0.01f);
-    Value* x = t.input("x", xs);
-    Value* xd = t.qdq(x, sx, uint8_t{128}, xs);
-    std::vector<int8_t> wq(5 * 6);
+    std::uniform_real_distribution<float> scale(0.002f, 0.02f);
+    const Shape ws{out, in_per_group, k, k};
+    std::vector<int8_t> wq(static_cast<size_t>(out * in_per_group * k * k));
     for (int8_t& v : wq) v = static_cast<int8_t>(code(rng));
-    std::vector<float> ws(5);
-    for (float& v : ws) v = scale(rng);
-    Value* w = t.typed(t.g->add_value("w_dq"), DType::kFloat32, {5, 6, 1, 1});
-    t.g->add_node("DequantizeLinear",
-                  {t.g->add_constant("w_q", Tensor::from_values<int8_t>({5, 6, 1, 1}, wq.data())),
-                   t.g->add_constant("w_s", Tensor::from_values<float>({5}, ws.data()))},
-                  {w}, "w_DQ")
-        ->attrs.set("axis", int64_t{0});
-    std::vector<Value*> conv_in{xd, w};
-    if (bias) {
-      std::vector<int32_t> bq(5);
-      std::vector<float> bs(5);
-      for (int c = 0; c < 5; ++c) {
-        bq[c] = code(rng) * 40;
-        bs[c] = sx * ws[c];
-      }
-      Value* b = t.typed(t.g->add_value("b_dq"), DType::kFloat32, {5});
-      t.g->add_node("DequantizeLinear",
-                    {t.g->add_constant("b_q", Tensor::from_values<int32_t>({5}, bq.data())),
-                     t.g->add_constant("b_s", Tensor::from_values<float>({5}, bs.data()))},
-                    {b}, "b_DQ")
-          ->attrs.set("axis", int64_t{0});
-      conv_in.push_back(b);
+    std::vector<float> wsc(static_cast<size_t>(out)), bs(static_cast<size_t>(out));
+    std::vector<int32_t> bq(static_cast<size_t>(out));
+    for (int64_t c = 0; c < out; ++c) {
+      wsc[c] = scale(rng);
+      bs[c] = wsc[c] * 0.05f;
+      bq[c] = code(rng) * 10;
     }
-    Value* y = t.qdq(t.node("Conv", conv_in, "conv", ys), s1, uint8_t{128}, ys);
-    Value* h = t.node("HardSigmoid", {y}, "hs", ys);
-    h->producer()->attrs.set("alpha", alpha);
-    h->producer()->attrs.set("beta", beta);
-    h = t.qdq(h, s2, uint8_t{0}, ys);
-    if (hard_swish) h = t.qdq(t.node("Mul", {y, h}, "hswish", ys), 0.03f, uint8_t{20}, ys);
-    t.g->add_output(h);
+    Value* w = t.typed(t.g->add_value(name + "_w"), DType::kFloat32, ws);
+    t.g->add_node("DequantizeLinear",
+                  {t.g->add_constant(name + "_wq", Tensor::from_values<int8_t>(ws, wq.data())),
+                   t.g->add_constant(name + "_ws", Tensor::from_values<float>({out}, wsc.data()))},
+                  {w}, name + "_w_DQ")
+        ->attrs.set("axis", int64_t{0});
+    Value* b = t.typed(t.g->add_value(name + "_b"), DType::kFloat32, {out});
+    t.g->add_node("DequantizeLinear",
+                  {t.g->add_constant(name + "_bq", Tensor::from_values<int32_t>({out}, bq.data())),
+                   t.g->add_constant(name + "_bs", Tensor::from_values<float>({out}, bs.data()))},
+                  {b}, name + "_b_DQ")
+        ->attrs.set("axis", int64_t{0});
+    Value* y = t.node("Conv", {x, w, b}, name, y_shape);
+    ir::Node* n = y->producer();
+    n->attrs.set("group", group);
+    if (k > 1) n->attrs.set("pads", std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2});
+    return y;
+  }
+  // `dw_from_input`: the depthwise convolution reads the graph input (nothing to pad its channels with).
+  explicit DepthwiseBlockCase(bool dw_from_input = false) {
+    const Shape xs{1, dw_from_input ? 10 : 8, 5, 5}, hs{1, 10, 5, 5}, ps{1, 10, 1, 1}, ys{1, 6, 5, 5};
+    Value* x = t.qdq(t.input("x", xs), 0.05f, uint8_t{128}, xs);
+    Value* e = dw_from_input ? x : t.qdq(t.node("Relu", {conv(x, 10, 8, 1, 1, hs, "expand")}, "relu", hs), 0.04f,
+                                         uint8_t{0}, hs);
+    Value* d = t.qdq(conv(e, 10, 1, 3, 10, hs, "dw"), 0.06f, uint8_t{128}, hs);
+    Value* p = t.qdq(t.node("GlobalAveragePool", {d}, "gap", ps), 0.03f, uint8_t{128}, ps);
+    Value* f1 = t.qdq(t.node("Relu", {conv(p, 4, 10, 1, 1, {1, 4, 1, 1}, "fc1")}, "fc1_relu", {1, 4, 1, 1}), 0.02f,
+                      uint8_t{0}, {1, 4, 1, 1});
+    Value* f2 = t.qdq(conv(f1, 10, 4, 1, 1, ps, "fc2"), 0.05f, uint8_t{128}, ps);
+    Value* h = t.qdq(t.node("HardSigmoid", {f2}, "hsig", ps), 1.f / 255.f, uint8_t{0}, ps);
+    Value* m = t.qdq(t.node("Mul", {d, h}, "se_mul", hs), 0.05f, uint8_t{128}, hs);
+    t.g->add_output(t.qdq(conv(m, 6, 10, 1, 1, ys, "project"), 0.1f, uint8_t{128}, ys));
   }
 };
 
-TEST(ExportRewrites, HardSigmoidAfterAConvIsFoldedIntoItsWeightsAndBias) {
-  for (bool bias : {true, false}) {
-    SCOPED_TRACE(bias ? "with bias" : "without bias");
-    ConvHardSigmoidCase c(bias, false, 11);
-    const Tensor x = random_input(c.xs, -5.f, 5.f, 13);
-    const Tensor before = run(c.t.model, x);
-    ir::Model lowered = c.t.model.clone();
-    ASSERT_EQ(apply_lowerings(*lowered.graph, ort()), std::vector<std::string>{"hard_sigmoid_into_conv: 1 rewritten"});
-    const ir::Graph& g = *lowered.graph;
-    g.verify();
-    EXPECT_EQ(count(g, "HardSigmoid"), 0u);
-    EXPECT_EQ(count(g, "Add"), 0u);
-    EXPECT_EQ(count(g, "QuantizeLinear"), 2u) << "the input's and Q2: Q1 and its DequantizeLinear are gone";
-    const ir::Node* conv = g.find_node("conv");
-    ASSERT_EQ(conv->output(0)->uses().size(), 1u);
-    const ir::Node* q2 = conv->output(0)->uses().front().node;
-    EXPECT_EQ(q2->op_type(), "QuantizeLinear");
-    EXPECT_FLOAT_EQ(q2->input(1)->constant->data<float>()[0], c.s2);
-    // Same int8 weight codes, scales times alpha; an int32 bias DequantizeLinear (new when there was none).
-    const ir::Node* wdq = conv->input(1)->producer();
-    EXPECT_EQ(wdq->input(0)->name(), "w_q");
-    EXPECT_FLOAT_EQ(wdq->input(1)->constant->data<float>()[2],
-                    c.t.g->find_value("w_s")->constant->data<float>()[2] * c.alpha);
-    ASSERT_NE(conv->input(2), nullptr);
-    const ir::Node* bdq = conv->input(2)->producer();
-    ASSERT_NE(bdq, nullptr);
-    EXPECT_EQ(bdq->op_type(), "DequantizeLinear");
-    EXPECT_EQ(bdq->input(0)->constant->dtype(), DType::kInt32);
-    // Numbers: Q1's rounding is gone, so the input of Q2 moves by at most alpha * s1 / 2 (about one step of Q2).
-    const Tensor after = run(lowered, x);
-    const float tolerance = std::ceil(c.alpha * c.s1 / 2.f / c.s2 + 1e-3f) * c.s2 * 1.001f;
-    EXPECT_EQ(testing::compare_tensors(after, before, 0.0, tolerance), "");
-    int64_t differ = 0;
-    for (int64_t i = 0; i < after.numel(); ++i) differ += after.data<float>()[i] != before.data<float>()[i];
-    EXPECT_LE(differ, after.numel() / 2) << "most values keep their code";
-  }
+ExportProfile only(const std::string& lowering) {
+  ExportProfile p = ort();
+  p.lowerings = {lowering};
+  return p;
 }
 
-TEST(ExportRewrites, HardSigmoidOfAHardSwishIsNotFoldedIntoTheConv) {
-  ConvHardSigmoidCase c(true, true, 17);
-  const Tensor x = random_input(c.xs, -5.f, 5.f, 19);
+int64_t weight_dim(const ir::Graph& g, const std::string& conv, int64_t axis) {
+  return g.find_node(conv)->input(1)->producer()->input(0)->constant->dim(axis);
+}
+
+TEST(ExportRewrites, DepthwiseChannelsArePaddedToSixteenWithTheirWritersAndReaders) {
+  DepthwiseBlockCase c;
+  const Tensor x = random_input({1, 8, 5, 5}, -3.f, 3.f, 29);
   const Tensor before = run(c.t.model, x);
-  ir::Model lowered = c.t.model.clone();
-  // The Conv output also feeds the Mul: it keeps its quantizer, and the HardSigmoid becomes the Add.
-  ASSERT_EQ(apply_lowerings(*lowered.graph, ort()), std::vector<std::string>{"hard_sigmoid_as_add: 1 rewritten"});
-  lowered.graph->verify();
-  EXPECT_EQ(count(*lowered.graph, "Add"), 1u);
-  EXPECT_EQ(testing::compare_tensors(run(lowered, x), before, 0.0, 0.03 * 1.001), "");
+  ir::Model padded = c.t.model.clone();
+  ASSERT_EQ(apply_lowerings(*padded.graph, only("pad_depthwise_channels")),
+            std::vector<std::string>{"pad_depthwise_channels: 1 rewritten"});
+  const ir::Graph& g = *padded.graph;
+  g.verify();
+  EXPECT_EQ(g.find_node("dw")->attrs.get_int("group", 1), 16);
+  EXPECT_EQ(weight_dim(g, "dw", 0), 16);
+  EXPECT_EQ(weight_dim(g, "expand", 0), 16) << "the writer's output channels";
+  EXPECT_EQ(weight_dim(g, "expand", 1), 8);
+  EXPECT_EQ(weight_dim(g, "fc2", 0), 16) << "the SE scale is written by fc2";
+  EXPECT_EQ(weight_dim(g, "fc1", 1), 16) << "and read by fc1";
+  EXPECT_EQ(weight_dim(g, "project", 1), 16);
+  EXPECT_EQ(weight_dim(g, "project", 0), 6);
+  // Per-channel scales grow with copies of the last channel's (bias scale = input scale x weight scale holds).
+  const Tensor& ws = *g.find_node("dw")->input(1)->producer()->input(1)->constant;
+  ASSERT_EQ(ws.numel(), 16);
+  EXPECT_EQ(ws.data<float>()[15], ws.data<float>()[9]);
+  EXPECT_EQ(g.find_node("gap")->output(0)->type.shape->at(1).size, 16);
+  EXPECT_EQ(g.find_node("project")->output(0)->type.shape->at(1).size, 6);
+  // The new channels are exactly zero: every number of the old ones is the same.
+  EXPECT_EQ(testing::compare_tensors(run(padded, x), before, 0.0, 0.0), "");
+}
+
+TEST(ExportRewrites, DepthwiseChannelsStayWhenTheirRegionReachesAGraphInput) {
+  DepthwiseBlockCase c(true);
+  EXPECT_TRUE(apply_lowerings(*c.t.g, only("pad_depthwise_channels")).empty());
+  EXPECT_EQ(c.t.g->find_node("dw")->attrs.get_int("group", 1), 10);
 }
 
 TEST(ExportRewrites, UnknownLoweringIsAConfigError) {
@@ -342,7 +342,7 @@ TEST(ExportRewrites, UnknownLoweringIsAConfigError) {
     FAIL() << "expected InvalidConfig";
   } catch (const InvalidConfig& e) {
     EXPECT_NE(std::string(e.what()).find("unknown lowering \"typo\"; known: \"hard_sigmoid_as_add\", "
-                                         "\"hard_sigmoid_into_conv\", \"hard_swish_as_add_mul\""),
+                                         "\"hard_swish_as_add_mul\", \"pad_depthwise_channels\""),
               std::string::npos)
         << e.what();
   }
