@@ -199,12 +199,17 @@ bool is_depthwise(const ir::Node* n) {
   return group > 1 && wc != nullptr && wc->rank() >= 3 && wc->dim(0) == group && wc->dim(1) == 1;
 }
 
+// Input `i` of `n` is a parameter (Q/DQ scale and zero-point, Clip bounds), not data.
+bool parameter_input(const ir::Node& n, size_t i) {
+  return i > 0 && (n.op_type() == "QuantizeLinear" || n.op_type() == "DequantizeLinear" || n.op_type() == "Clip");
+}
+
 // Ops whose channels map one to one from input to output (any number of inputs in the region, parameters
 // scalar): the region of a depthwise convolution's channels grows through them.
 bool channel_transparent(const ir::Node* n) {
-  static const char* const kOps[] = {"QuantizeLinear", "DequantizeLinear", "Relu",      "Clip",
-                                     "HardSigmoid",    "HardSwish",        "Sigmoid",   "LeakyRelu",
-                                     "Add",            "Mul",              "GlobalAveragePool"};
+  static const char* const kOps[] = {"QuantizeLinear",   "DequantizeLinear", "Relu",      "Clip", "HardSigmoid",
+                                     "HardSwish",        "Sigmoid",          "LeakyRelu", "Add",  "Mul",
+                                     "GlobalAveragePool"};
   if (n == nullptr || !(n->domain().empty() || n->domain() == "ai.onnx") || n->num_outputs() != 1) return false;
   if (std::none_of(std::begin(kOps), std::end(kOps), [&](const char* op) { return n->op_type() == op; })) return false;
   // Q/DQ per tensor only; constant operands of Add/Mul scalar.
@@ -212,8 +217,7 @@ bool channel_transparent(const ir::Node* n) {
     const ir::Value* in = n->input(i);
     if (in == nullptr) continue;
     const Tensor* c = constant_of(in);
-    const bool param = (n->op_type() == "QuantizeLinear" || n->op_type() == "DequantizeLinear" ||
-                        n->op_type() == "Clip") && i > 0;
+    const bool param = parameter_input(*n, i);
     if (param && (c == nullptr || c->numel() != 1)) return false;
     if (!param && c != nullptr) return false;  // a constant data operand (even a scalar: its DQ is not constant)
   }
@@ -251,15 +255,16 @@ Tensor pad_axis(const Tensor& t, int64_t axis, int64_t size, bool repeat_last) {
   return out;
 }
 
-// A Conv input (weight or bias) grown along `axis` to `size`: a float constant with zeros, or a private
-// DequantizeLinear of a constant with zero codes (zero-points must be zero) and per-channel scales along
-// the DequantizeLinear's axis when that is `axis` (copies of the last channel's). False when the input has another form or other readers.
+// Can pad_parameter grow this Conv input (absent, a float constant with no other reader, or a private
+// DequantizeLinear of a constant with zero zero-points)?
 bool can_pad_parameter(const ir::Graph& g, const ir::Value* v) {
   if (v == nullptr) return true;
   if (constant_of(v) != nullptr) return v->uses().size() == 1;
   return private_constant_dequantize(g, v) != nullptr;
 }
 
+// Grows a Conv input (weight or bias) along `axis` to `size`: a float constant with zeros, a DequantizeLinear of a
+// constant with zero codes and, when its axis is `axis`, per-channel scales (and zero-points) grown too.
 void pad_parameter(ir::Graph& g, ir::Node* conv, size_t input, int64_t axis, int64_t size) {
   ir::Value* v = conv->input(input);
   if (v == nullptr) return;
@@ -313,7 +318,8 @@ std::optional<ChannelRegion> channel_region(const ir::Graph& g, ir::Node* dw, in
   auto weight_dim = [](const ir::Node* conv, int64_t axis) -> int64_t {
     const ir::Value* w = conv->input(1);
     const Tensor* t = constant_of(w);
-    if (t == nullptr && w != nullptr && is_op(w->producer(), "DequantizeLinear")) t = constant_of(w->producer()->input(0));
+    if (t == nullptr && w != nullptr && is_op(w->producer(), "DequantizeLinear"))
+      t = constant_of(w->producer()->input(0));
     return t != nullptr && t->rank() > axis ? t->dim(axis) : -1;
   };
   while (!todo.empty()) {
@@ -333,9 +339,9 @@ std::optional<ChannelRegion> channel_region(const ir::Graph& g, ir::Node* dw, in
       r.producers.insert(p);
     } else if (channel_transparent(p)) {
       for (size_t i = 0; i < p->num_inputs(); ++i) {
-        const bool param = (p->op_type() == "QuantizeLinear" || p->op_type() == "DequantizeLinear" ||
-                            p->op_type() == "Clip") && i > 0;
-        if (!param && p->input(i) != nullptr && !scalar_operand(p->input(i))) todo.push_back(p->input(i));
+        if (!parameter_input(*p, i) && p->input(i) != nullptr && !scalar_operand(p->input(i))) {
+          todo.push_back(p->input(i));
+        }
       }
     } else {
       return std::nullopt;
