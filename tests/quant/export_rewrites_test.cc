@@ -235,6 +235,104 @@ TEST(ExportRewrites, WeightsOfAConvTheRuntimeCannotFuseAreStoredInFloat) {
   EXPECT_EQ(testing::compare_tensors(run(c.t.model, x), before, 0.f, 0.f), "");
 }
 
+// A MobileNetV3-style block with 10 channels: x -> expand Conv -> Relu -> dw Conv(10) -> SE (GlobalAveragePool, fc1,
+// Relu, fc2, HardSigmoid, Mul) -> project Conv, every op between Q/DQ pairs, weights int8 per channel (seeded
+// random codes), int32 biases.
+struct DepthwiseBlockCase {
+  QdqGraph t;
+  std::mt19937 rng{23};
+  Value* conv(Value* x, int64_t out, int64_t in_per_group, int64_t k, int64_t group, const Shape& y_shape,
+              const std::string& name) {
+    std::uniform_int_distribution<int> code(-127, 127);
+    std::uniform_real_distribution<float> scale(0.002f, 0.02f);
+    const Shape ws{out, in_per_group, k, k};
+    std::vector<int8_t> wq(static_cast<size_t>(out * in_per_group * k * k));
+    for (int8_t& v : wq) v = static_cast<int8_t>(code(rng));
+    std::vector<float> wsc(static_cast<size_t>(out)), bs(static_cast<size_t>(out));
+    std::vector<int32_t> bq(static_cast<size_t>(out));
+    for (int64_t c = 0; c < out; ++c) {
+      wsc[c] = scale(rng);
+      bs[c] = wsc[c] * 0.05f;
+      bq[c] = code(rng) * 10;
+    }
+    Value* w = t.typed(t.g->add_value(name + "_w"), DType::kFloat32, ws);
+    t.g->add_node("DequantizeLinear",
+                  {t.g->add_constant(name + "_wq", Tensor::from_values<int8_t>(ws, wq.data())),
+                   t.g->add_constant(name + "_ws", Tensor::from_values<float>({out}, wsc.data()))},
+                  {w}, name + "_w_DQ")
+        ->attrs.set("axis", int64_t{0});
+    Value* b = t.typed(t.g->add_value(name + "_b"), DType::kFloat32, {out});
+    t.g->add_node("DequantizeLinear",
+                  {t.g->add_constant(name + "_bq", Tensor::from_values<int32_t>({out}, bq.data())),
+                   t.g->add_constant(name + "_bs", Tensor::from_values<float>({out}, bs.data()))},
+                  {b}, name + "_b_DQ")
+        ->attrs.set("axis", int64_t{0});
+    Value* y = t.node("Conv", {x, w, b}, name, y_shape);
+    ir::Node* n = y->producer();
+    n->attrs.set("group", group);
+    if (k > 1) n->attrs.set("pads", std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2});
+    return y;
+  }
+  // `dw_from_input`: the depthwise convolution reads the graph input (nothing to pad its channels with).
+  explicit DepthwiseBlockCase(bool dw_from_input = false) {
+    const Shape xs{1, dw_from_input ? 10 : 8, 5, 5}, hs{1, 10, 5, 5}, ps{1, 10, 1, 1}, ys{1, 6, 5, 5};
+    Value* x = t.qdq(t.input("x", xs), 0.05f, uint8_t{128}, xs);
+    Value* e = dw_from_input ? x : t.qdq(t.node("Relu", {conv(x, 10, 8, 1, 1, hs, "expand")}, "relu", hs), 0.04f,
+                                         uint8_t{0}, hs);
+    Value* d = t.qdq(conv(e, 10, 1, 3, 10, hs, "dw"), 0.06f, uint8_t{128}, hs);
+    Value* p = t.qdq(t.node("GlobalAveragePool", {d}, "gap", ps), 0.03f, uint8_t{128}, ps);
+    Value* f1 = t.qdq(t.node("Relu", {conv(p, 4, 10, 1, 1, {1, 4, 1, 1}, "fc1")}, "fc1_relu", {1, 4, 1, 1}), 0.02f,
+                      uint8_t{0}, {1, 4, 1, 1});
+    Value* f2 = t.qdq(conv(f1, 10, 4, 1, 1, ps, "fc2"), 0.05f, uint8_t{128}, ps);
+    Value* h = t.qdq(t.node("HardSigmoid", {f2}, "hsig", ps), 1.f / 255.f, uint8_t{0}, ps);
+    Value* m = t.qdq(t.node("Mul", {d, h}, "se_mul", hs), 0.05f, uint8_t{128}, hs);
+    t.g->add_output(t.qdq(conv(m, 6, 10, 1, 1, ys, "project"), 0.1f, uint8_t{128}, ys));
+  }
+};
+
+ExportProfile only(const std::string& lowering) {
+  ExportProfile p = ort();
+  p.lowerings = {lowering};
+  return p;
+}
+
+int64_t weight_dim(const ir::Graph& g, const std::string& conv, int64_t axis) {
+  return g.find_node(conv)->input(1)->producer()->input(0)->constant->dim(axis);
+}
+
+TEST(ExportRewrites, DepthwiseChannelsArePaddedToSixteenWithTheirWritersAndReaders) {
+  DepthwiseBlockCase c;
+  const Tensor x = random_input({1, 8, 5, 5}, -3.f, 3.f, 29);
+  const Tensor before = run(c.t.model, x);
+  ir::Model padded = c.t.model.clone();
+  ASSERT_EQ(apply_lowerings(*padded.graph, only("pad_depthwise_channels")),
+            std::vector<std::string>{"pad_depthwise_channels: 1 rewritten"});
+  const ir::Graph& g = *padded.graph;
+  g.verify();
+  EXPECT_EQ(g.find_node("dw")->attrs.get_int("group", 1), 16);
+  EXPECT_EQ(weight_dim(g, "dw", 0), 16);
+  EXPECT_EQ(weight_dim(g, "expand", 0), 16) << "the writer's output channels";
+  EXPECT_EQ(weight_dim(g, "expand", 1), 8);
+  EXPECT_EQ(weight_dim(g, "fc2", 0), 16) << "the SE scale is written by fc2";
+  EXPECT_EQ(weight_dim(g, "fc1", 1), 16) << "and read by fc1";
+  EXPECT_EQ(weight_dim(g, "project", 1), 16);
+  EXPECT_EQ(weight_dim(g, "project", 0), 6);
+  // Per-channel scales grow with copies of the last channel's (bias scale = input scale x weight scale holds).
+  const Tensor& ws = *g.find_node("dw")->input(1)->producer()->input(1)->constant;
+  ASSERT_EQ(ws.numel(), 16);
+  EXPECT_EQ(ws.data<float>()[15], ws.data<float>()[9]);
+  EXPECT_EQ(g.find_node("gap")->output(0)->type.shape->at(1).size, 16);
+  EXPECT_EQ(g.find_node("project")->output(0)->type.shape->at(1).size, 6);
+  // The new channels are exactly zero: every number of the old ones is the same.
+  EXPECT_EQ(testing::compare_tensors(run(padded, x), before, 0.0, 0.0), "");
+}
+
+TEST(ExportRewrites, DepthwiseChannelsStayWhenTheirRegionReachesAGraphInput) {
+  DepthwiseBlockCase c(true);
+  EXPECT_TRUE(apply_lowerings(*c.t.g, only("pad_depthwise_channels")).empty());
+  EXPECT_EQ(c.t.g->find_node("dw")->attrs.get_int("group", 1), 10);
+}
+
 TEST(ExportRewrites, UnknownLoweringIsAConfigError) {
   ExportProfile p = ort();
   p.lowerings = {"hard_sigmoid_as_add", "typo"};
@@ -244,7 +342,7 @@ TEST(ExportRewrites, UnknownLoweringIsAConfigError) {
     FAIL() << "expected InvalidConfig";
   } catch (const InvalidConfig& e) {
     EXPECT_NE(std::string(e.what()).find("unknown lowering \"typo\"; known: \"hard_sigmoid_as_add\", "
-                                         "\"hard_swish_as_add_mul\""),
+                                         "\"hard_swish_as_add_mul\", \"pad_depthwise_channels\""),
               std::string::npos)
         << e.what();
   }
