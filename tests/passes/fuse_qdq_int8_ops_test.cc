@@ -295,5 +295,76 @@ TEST(FuseQdqInt8Ops, EngineInt8AgreesWithFloatSimulation) {
   }
 }
 
+// Attention's qkv split as exporters write it: x -> Q -> DQ -> Reshape, whose output is quantized again with the same
+// parameters for the Q/K path (Transpose -> Gather) and read in float by the V path (Transpose -> Gather -> Relu).
+// The Reshape and the Q/K path run on the integers; the V path reads one DequantizeLinear after the Reshape (its
+// Transpose and Gather stay float: FuseMatMul reads such chains as strided views).
+struct QkvSplitModel {
+  QdqBuilder b;
+  QkvSplitModel() {
+    Value* x = b.input("x", {2, 5, 12});
+    Value* a = b.qdq("in", x, kS, kZ);
+    Value* r = b.node("Reshape", {a, b.g->add_constant("shape", testing::make_tensor<int64_t>({4}, {2, 5, 3, 4}))},
+                      "reshape");
+    Value* t = b.qdq("t", b.node("Transpose", {b.qdq("r", r, kS, kZ)}, "transpose_qk"), kS, kZ);
+    b.g->find_node("transpose_qk")->attrs.set("perm", std::vector<int64_t>{2, 0, 1, 3});
+    Value* k = b.node("Gather", {t, b.g->add_constant("i1", make_scalar<int64_t>(1))}, "gather_k");
+    b.g->add_output(b.qdq("k", k, kS, kZ));
+    Value* tv = b.node("Transpose", {r}, "transpose_v");
+    b.g->find_node("transpose_v")->attrs.set("perm", std::vector<int64_t>{2, 0, 1, 3});
+    Value* v = b.node("Gather", {tv, b.g->add_constant("i2", make_scalar<int64_t>(2))}, "gather_v");
+    b.g->add_output(b.node("Relu", {v}, "relu"));
+  }
+};
+
+TEST(FuseQdqInt8Ops, MoversWithFloatReadersRunOnTheIntegers) {
+  QkvSplitModel m;
+  ir::Graph& g = *m.b.g;
+  FuseQdqInt8Ops pass;
+  EXPECT_TRUE(pass.run(m.b.model));
+  g.verify();
+  for (const char* name : {"reshape", "transpose_qk", "gather_k"}) {
+    const ir::Node* n = g.find_node(name);
+    ASSERT_NE(n, nullptr) << name;
+    ASSERT_NE(n->input(0)->producer(), nullptr) << name;
+    EXPECT_NE(n->input(0)->producer()->op_type(), "DequantizeLinear") << name << " reads the integers";
+  }
+  EXPECT_EQ(g.find_node("reshape")->input(0)->name(), "in_q_out");
+  EXPECT_EQ(g.find_node("transpose_qk")->input(0), g.find_node("reshape")->output(0)) << "the r Q/DQ pair is gone";
+  const ir::Node* v_dq = g.find_node("transpose_v")->input(0)->producer();
+  ASSERT_NE(v_dq, nullptr);
+  EXPECT_EQ(v_dq->op_type(), "DequantizeLinear");
+  EXPECT_EQ(v_dq->input(0), g.find_node("reshape")->output(0));
+  EXPECT_EQ(g.find_node("gather_v")->input(0), g.find_node("transpose_v")->output(0)) << "the V path stays float";
+  // Left: the input Q; the DQs before the V path and the graph output k.
+  EXPECT_EQ(count_ops(g, "QuantizeLinear"), 1u);
+  EXPECT_EQ(count_ops(g, "DequantizeLinear"), 2u);
+  EXPECT_FALSE(FuseQdqInt8Ops().run(m.b.model)) << "a second run finds nothing";
+}
+
+// Moving a per-tensor DequantizeLinear below a mover changes no number: the int8 engine equals the float simulation.
+TEST(FuseQdqInt8Ops, MoversWithFloatReadersAgreeWithFloatSimulation) {
+  QkvSplitModel m;
+  std::mt19937 rng(7);
+  const Tensor x = testing::random_tensor({2, 5, 12}, rng, -3.f, 3.f);
+  runtime::EngineOptions o;
+  o.num_threads = 2;
+  o.use_dnnl = false;
+  const std::vector<Tensor> expected = runtime::Engine(m.b.model, o).run({{"x", x}});
+  for (bool dnnl : {false, true}) {
+    o.use_dnnl = dnnl;
+    o.int8 = true;
+    runtime::Engine engine(m.b.model, o);
+    size_t quantize_steps = 0;
+    for (const runtime::PlannedNode& p : engine.planned_nodes()) quantize_steps += p.op_type == "QuantizeLinear";
+    EXPECT_EQ(quantize_steps, 1u) << "only the input is quantized";
+    const std::vector<Tensor> got = engine.run({{"x", x}});
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t k = 0; k < got.size(); ++k) {
+      EXPECT_EQ(testing::compare_tensors_exact(got[k], expected[k]), "") << "output " << k << (dnnl ? " dnnl" : " ref");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace qwac::passes

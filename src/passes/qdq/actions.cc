@@ -123,6 +123,51 @@ ir::Node* DropQdq::apply(ActionContext& ctx, const NodeGroup& m) const {
   return out;
 }
 
+ir::Node* SinkDequantize::apply(ActionContext& ctx, const NodeGroup& m) const {
+  ir::Graph& g = ctx.graph;
+  ir::Node* n = m.target;
+  ir::Node* dq = m.dq_inputs.at(0);
+  std::string unused;
+  const std::optional<QuantParams> params = per_tensor_params(*dq, true, unused);
+  ir::Value* mid = n->output(0);
+  ir::Value* integer = g.add_value(g.unique_name(mid->name() + "_quantized"));
+  integer->type.dtype = dq->input(0)->type.dtype;
+  std::vector<ir::Value*> inputs = n->inputs();
+  inputs[0] = dq->input(0);
+  const std::string name = n->name(), op_type = n->op_type(), domain = n->domain();
+  const ir::Attributes attrs = n->attrs;
+  ctx.removed.insert(n);
+  g.remove_node(n);
+  ir::Node* moved = g.add_node(op_type, inputs, {integer}, name, domain);
+  moved->attrs = attrs;
+  std::vector<ir::Value*> dq_inputs = {integer, dq->input(1)};
+  if (dq->num_inputs() > 2 && dq->input(2) != nullptr) dq_inputs.push_back(dq->input(2));
+  ir::Node* new_dq = g.add_node("DequantizeLinear", dq_inputs, {mid},
+                                g.unique_name(name + "_DequantizeLinear"));
+  // The new nodes may sit where the removed target was: they are alive (the driver has passed the target already).
+  ctx.removed.erase(moved);
+  ctx.removed.erase(new_dq);
+  remove_if_dead(g, dq, ctx.removed);
+  // QuantizeLinear readers with the same parameters read the integers themselves.
+  const std::vector<ir::Use> uses = mid->uses();
+  for (const ir::Use& u : uses) {
+    ir::Node* q = u.node;
+    if (q->op_type() != "QuantizeLinear" || ctx.removed.count(q) || !params) continue;
+    std::string why;
+    const std::optional<QuantParams> qp = per_tensor_params(*q, true, why);
+    if (!qp || !(*qp == *params) || g.is_graph_output(q->output(0))) continue;
+    ir::Value* q_out = q->output(0);
+    g.replace_all_uses(q_out, integer);
+    std::vector<ir::Value*> dropped(q->inputs().begin() + 1, q->inputs().end());
+    ctx.removed.insert(q);
+    g.remove_node(q);
+    g.remove_value(q_out);
+    remove_dead_constants(g, dropped);
+  }
+  if (mid->uses().empty() && !g.is_graph_output(mid)) remove_if_dead(g, new_dq, ctx.removed);
+  return moved;
+}
+
 ir::Node* ReplaceWithQLinearPool::apply(ActionContext& ctx, const NodeGroup& m) const {
   using In = ir::QLinearPoolInputs;
   ir::Node* n = m.target;

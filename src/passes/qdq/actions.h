@@ -57,6 +57,13 @@ class DropQdq final : public Action {
   ir::Node* apply(ActionContext& ctx, const NodeGroup& group) const override;
 };
 
+// DQ(x) -> op -> readers => op(x) -> DQ -> the float readers; QuantizeLinear readers with the DQ's parameters read
+// op(x) directly (Q(DQ(q)) == q for per-tensor parameters: |(q - zp) * s / s - (q - zp)| is far below a half).
+class SinkDequantize final : public Action {
+ public:
+  ir::Node* apply(ActionContext& ctx, const NodeGroup& group) const override;
+};
+
 // DQ -> pooling -> Q => com.qwac QLinearPool (attribute pool = the op type).
 class ReplaceWithQLinearPool final : public Action {
  public:

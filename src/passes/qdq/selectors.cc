@@ -373,6 +373,39 @@ std::optional<NodeGroup> DropQdqSelector::select(const SelectContext& ctx, ir::N
   return group;
 }
 
+std::optional<NodeGroup> SinkDequantizeSelector::select(const SelectContext& ctx, ir::Node& n, std::string&) const {
+  if (n.num_inputs() == 0 || n.num_outputs() != 1 || n.output(0) == nullptr) return std::nullopt;
+  std::string problem;
+  QuantParams p;
+  ir::Node* dq = input_dequantize(n, 0, p, problem);
+  if (dq == nullptr || dq->input(0)->is_constant()) return std::nullopt;
+  // A single QuantizeLinear reader is DropQdqSelector's case (it ran before, and declined only for other reasons:
+  // requantization, which this rewrite would keep as Q(DQ(.)) anyway, so it is left alone).
+  // Only when a QuantizeLinear reader requantizes with the same parameters (it vanishes): without one, moving the
+  // DQ buys nothing, and a float Transpose/Gather chain before a MatMul is better left to FuseMatMul, which reads it
+  // as a strided view at no cost.
+  const std::vector<ir::Use>& uses = n.output(0)->uses();
+  if (uses.size() == 1 && !ctx.graph.is_graph_output(n.output(0))) return std::nullopt;
+  const bool requantized = std::any_of(uses.begin(), uses.end(), [&](const ir::Use& u) {
+    std::string unused;
+    const std::optional<QuantParams> q = u.node->op_type() == "QuantizeLinear"
+                                             ? per_tensor_params(*u.node, true, unused)
+                                             : std::nullopt;
+    return q && *q == p;
+  });
+  if (!requantized) return std::nullopt;
+  for (size_t i = 1; i < n.num_inputs(); ++i) {
+    const ir::Value* v = n.input(i);
+    if (v != nullptr && v->producer() != nullptr && v->producer()->op_type() == "DequantizeLinear") {
+      return std::nullopt;  // a second dequantized data input (Concat): not a single-input mover
+    }
+  }
+  NodeGroup group;
+  group.target = &n;
+  group.dq_inputs.push_back(dq);
+  return group;
+}
+
 std::optional<NodeGroup> UnarySelector::select(const SelectContext& ctx, ir::Node& n, std::string& why) const {
   QuantParams x_params, y_params;
   return dq_op_q(ctx, n, false, x_params, y_params, why);

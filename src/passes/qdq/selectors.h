@@ -60,6 +60,16 @@ class DropQdqSelector final : public Selector {
   bool all_inputs_data_;
 };
 
+// DQ -> op around an op that only moves elements (reshaping, Transpose, Gather), whose output has several readers,
+// one a QuantizeLinear with the DQ's parameters, the others float (attention's qkv split: Q and K requantized, V
+// read in float): the op can run on the integers with the DequantizeLinear moved below it (per-tensor:
+// op(DQ(x)) == DQ(op(x)) exactly), so the QuantizeLinear vanishes. Skips dequantized constants (weights, folded)
+// and ops without a dequantized data input (no note: float regions).
+class SinkDequantizeSelector final : public Selector {
+ public:
+  std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const override;
+};
+
 // DQ -> op -> Q around a single-input op whose output is requantized with any per-tensor parameters (pooling).
 class UnarySelector final : public Selector {
  public:
