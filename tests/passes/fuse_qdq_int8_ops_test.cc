@@ -366,5 +366,67 @@ TEST(FuseQdqInt8Ops, MoversWithFloatReadersAgreeWithFloatSimulation) {
   }
 }
 
+// Attention scores: Q(x) and Q(y) (uint8, zero point 128) -> DQ -> MatMul -> Mul(1/sqrt(d)) -> Softmax. The MatMul of
+// two computed 8-bit tensors and its scale become one QMatMul reading the integers.
+struct AttentionScoresModel {
+  QdqBuilder b;
+  AttentionScoresModel() {
+    Value* q = b.qdq("q", b.input("x", {2, 3, 5, 8}), 0.03f, kZ);
+    Value* k = b.qdq("k", b.input("y", {2, 3, 8, 5}), 0.05f, kZ);
+    Value* s = b.node("MatMul", {q, k}, "scores");
+    Value* scaled = b.node("Mul", {s, b.g->add_constant("inv_sqrt_d", make_scalar(0.35355339f))}, "scale");
+    b.g->add_output(b.node("Softmax", {scaled}, "softmax"));
+    b.g->find_node("softmax")->attrs.set("axis", int64_t{-1});
+  }
+};
+
+TEST(FuseQdqGemm, ActivationTimesActivationMatMulBecomesQMatMul) {
+  AttentionScoresModel m;
+  ir::Graph& g = *m.b.g;
+  FuseQdqGemm pass;
+  EXPECT_TRUE(pass.run(m.b.model));
+  g.verify();
+  const ir::Node* mm = g.find_node("scores");
+  ASSERT_NE(mm, nullptr);
+  EXPECT_EQ(mm->op_type(), ir::kQMatMulOp);
+  EXPECT_EQ(mm->domain(), ir::kQwacDomain);
+  EXPECT_EQ(mm->input(ir::QMatMulInputs::kA)->name(), "q_q_out");
+  EXPECT_EQ(mm->input(ir::QMatMulInputs::kB)->name(), "k_q_out");
+  EXPECT_FLOAT_EQ(mm->attrs.get_float("alpha", 1.f), 0.35355339f) << "the Mul is folded in";
+  EXPECT_EQ(g.find_node("softmax")->input(0), mm->output(0));
+  EXPECT_EQ(count_ops(g, "DequantizeLinear"), 0u);
+  EXPECT_EQ(count_ops(g, "Mul"), 0u);
+}
+
+TEST(FuseQdqGemm, QMatMulAgreesWithFloatSimulation) {
+  AttentionScoresModel m;
+  std::mt19937 rng(9);
+  const Tensor x = testing::random_tensor({2, 3, 5, 8}, rng, -3.f, 3.f);
+  const Tensor y = testing::random_tensor({2, 3, 8, 5}, rng, -5.f, 5.f);
+  runtime::EngineOptions o;
+  o.num_threads = 2;
+  o.use_dnnl = false;
+  const std::vector<Tensor> expected = runtime::Engine(m.b.model, o).run({{"x", x}, {"y", y}});
+  for (bool dnnl : {false, true}) {
+    o.use_dnnl = dnnl;
+    o.int8 = true;
+    runtime::Engine engine(m.b.model, o);
+    bool fused = false;
+    for (const runtime::PlannedNode& p : engine.planned_nodes()) {
+      if (p.op_type == ir::kQMatMulOp) {
+        fused = true;
+        EXPECT_EQ(p.impl, dnnl ? "dnnl" : "ref");
+      }
+    }
+    EXPECT_TRUE(fused);
+    const std::vector<Tensor> got = engine.run({{"x", x}, {"y", y}});
+    ASSERT_EQ(got[0].shape(), expected[0].shape());
+    for (int64_t i = 0; i < got[0].numel(); ++i) {
+      // Softmax of scores that differ from the simulation's by float rounding of a sum of 8 products.
+      EXPECT_NEAR(got[0].data<float>()[i], expected[0].data<float>()[i], 2e-6f) << i << (dnnl ? " dnnl" : " ref");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace qwac::passes

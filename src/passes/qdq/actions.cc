@@ -123,6 +123,32 @@ ir::Node* DropQdq::apply(ActionContext& ctx, const NodeGroup& m) const {
   return out;
 }
 
+ir::Node* ReplaceWithQMatMul::apply(ActionContext& ctx, const NodeGroup& m) const {
+  using In = ir::QMatMulInputs;
+  ir::Node* dq_a = m.dq_inputs.at(0);
+  ir::Node* dq_b = m.dq_inputs.at(1);
+  std::vector<ir::Value*> inputs(In::kCount, nullptr);
+  inputs[In::kA] = dq_a->input(0);
+  inputs[In::kAScale] = dq_a->input(1);
+  inputs[In::kAZeroPoint] = dq_a->num_inputs() > 2 ? dq_a->input(2) : nullptr;
+  inputs[In::kB] = dq_b->input(0);
+  inputs[In::kBScale] = dq_b->input(1);
+  inputs[In::kBZeroPoint] = dq_b->num_inputs() > 2 ? dq_b->input(2) : nullptr;
+  while (!inputs.empty() && inputs.back() == nullptr) inputs.pop_back();
+  ir::Attributes attrs;
+  std::vector<ir::Node*> chain = {m.target};
+  if (!m.tail.empty()) {
+    const ir::Node* mul = m.tail.front();
+    const ir::Value* c = mul->input(mul->input(0) == m.target->output(0) ? 1 : 0);
+    attrs.set("alpha", c->constant->data<float>()[0]);
+    chain.push_back(m.tail.front());
+  }
+  ir::Node* fused = replace_chain(ctx.graph, chain, ir::kQMatMulOp, std::move(inputs), std::move(attrs), ctx.removed);
+  remove_if_dead(ctx.graph, dq_a, ctx.removed);
+  remove_if_dead(ctx.graph, dq_b, ctx.removed);
+  return fused;
+}
+
 ir::Node* SinkDequantize::apply(ActionContext& ctx, const NodeGroup& m) const {
   ir::Graph& g = ctx.graph;
   ir::Node* n = m.target;

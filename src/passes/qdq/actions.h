@@ -51,6 +51,12 @@ class ReplaceWithBinaryOp final : public Action {
   std::string op_type_;
 };
 
+// DQ(A), DQ(B) -> MatMul [-> Mul by a scalar] => com.qwac QMatMul (alpha = the scalar), float output.
+class ReplaceWithQMatMul final : public Action {
+ public:
+  ir::Node* apply(ActionContext& ctx, const NodeGroup& group) const override;
+};
+
 // DQ -> op -> Q with equal parameters => the same op on the integers, writing the Q's output.
 class DropQdq final : public Action {
  public:

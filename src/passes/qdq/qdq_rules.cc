@@ -43,6 +43,8 @@ const std::vector<QdqRule>& qdq_rules() {
                  {"Gemm", "MatMul"},
                  std::make_shared<MatMulSelector>(),
                  std::make_shared<ReplaceWithConvLikeOp>(ir::kQGemmOp, std::vector<std::string>{"transB"})});
+    // After the weights' MatMuls: two computed 8-bit operands (attention's Q x K^T, quantized on both sides).
+    r.push_back({"gemm", {"MatMul"}, std::make_shared<ActivationMatMulSelector>(), std::make_shared<ReplaceWithQMatMul>()});
     return r;
   }();
   return rules;

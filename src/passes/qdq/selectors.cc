@@ -339,6 +339,34 @@ std::optional<NodeGroup> MatMulSelector::select(const SelectContext& ctx, ir::No
   return group;
 }
 
+std::optional<NodeGroup> ActivationMatMulSelector::select(const SelectContext& ctx, ir::Node& mm,
+                                                          std::string& why) const {
+  if (mm.num_inputs() != 2 || mm.num_outputs() != 1) return std::nullopt;
+  const ir::OpMatcher any_dq = ir::op("DequantizeLinear");
+  ir::Node* dq_a = ir::producer(mm, 0, any_dq);
+  ir::Node* dq_b = ir::producer(mm, 1, any_dq);
+  if (dq_a == nullptr || dq_b == nullptr) return std::nullopt;  // a float operand: not this pattern
+  if (dq_b->input(0)->is_constant() || dq_a->input(0)->is_constant()) return std::nullopt;  // weights: QGemm's
+  for (size_t i = 0; i < 2; ++i) {
+    const ir::Node* dq = i == 0 ? dq_a : dq_b;
+    if (const std::string problem = activation_dequantize_problem(*dq); !problem.empty()) {
+      why = std::string(kNotInt8) + "input " + std::to_string(i) + "'s DequantizeLinear: " + problem;
+      return std::nullopt;
+    }
+  }
+  NodeGroup group;
+  group.target = &mm;
+  group.dq_inputs = {dq_a, dq_b};
+  const ir::Value* out = mm.output(0);
+  ir::Node* scale = ir::single_consumer(ctx.graph, mm, ir::with(ir::op("Mul"), [&](const ir::Node& mul) {
+                                          if (mul.num_inputs() != 2 || mul.num_outputs() != 1) return false;
+                                          const ir::Value* c = mul.input(mul.input(0) == out ? 1 : 0);
+                                          return c != out && constant_float_scalar(c);
+                                        }));
+  if (scale != nullptr) group.tail.push_back(scale);
+  return group;
+}
+
 std::optional<NodeGroup> BinarySelector::select(const SelectContext& ctx, ir::Node& op, std::string& why) const {
   if (op.num_inputs() != 2 || op.num_outputs() != 1) return std::nullopt;
   const ir::OpMatcher any_dq = ir::op("DequantizeLinear");
