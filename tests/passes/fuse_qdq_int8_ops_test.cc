@@ -394,8 +394,25 @@ TEST(FuseQdqGemm, ActivationTimesActivationMatMulBecomesQMatMul) {
   EXPECT_EQ(mm->input(ir::QMatMulInputs::kB)->name(), "k_q_out");
   EXPECT_FLOAT_EQ(mm->attrs.get_float("alpha", 1.f), 0.35355339f) << "the Mul is folded in";
   EXPECT_EQ(g.find_node("softmax")->input(0), mm->output(0));
+  EXPECT_EQ(mm->output(0)->type.dtype, DType::kFloat32) << "declared float for the passes after it";
   EXPECT_EQ(count_ops(g, "DequantizeLinear"), 0u);
   EXPECT_EQ(count_ops(g, "Mul"), 0u);
+}
+
+TEST(FuseQdqGemm, QMatMulFoldsADivisionByAScalar) {
+  QdqBuilder b;
+  Value* q = b.qdq("q", b.input("x", {1, 2, 4, 8}), 0.03f, kZ);
+  Value* k = b.qdq("k", b.input("y", {1, 2, 8, 4}), 0.05f, kZ);
+  Value* s = b.node("MatMul", {q, k}, "scores");
+  b.g->add_output(b.node("Div", {s, b.g->add_constant("sqrt_d", make_scalar(8.f))}, "scale"));
+  FuseQdqGemm pass;
+  EXPECT_TRUE(pass.run(b.model));
+  b.g->verify();
+  const ir::Node* mm = b.g->find_node("scores");
+  ASSERT_NE(mm, nullptr);
+  EXPECT_EQ(mm->op_type(), ir::kQMatMulOp);
+  EXPECT_FLOAT_EQ(mm->attrs.get_float("alpha", 1.f), 0.125f);
+  EXPECT_EQ(count_ops(*b.g, "Div"), 0u);
 }
 
 TEST(FuseQdqGemm, QMatMulAgreesWithFloatSimulation) {

@@ -140,10 +140,13 @@ ir::Node* ReplaceWithQMatMul::apply(ActionContext& ctx, const NodeGroup& m) cons
   if (!m.tail.empty()) {
     const ir::Node* mul = m.tail.front();
     const ir::Value* c = mul->input(mul->input(0) == m.target->output(0) ? 1 : 0);
-    attrs.set("alpha", c->constant->data<float>()[0]);
+    const float f = c->constant->data<float>()[0];
+    attrs.set("alpha", mul->op_type() == "Div" ? 1.f / f : f);
     chain.push_back(m.tail.front());
   }
   ir::Node* fused = replace_chain(ctx.graph, chain, ir::kQMatMulOp, std::move(inputs), std::move(attrs), ctx.removed);
+  // Declared, so that later passes know the result is float (FuseMatMul folds the Softmax x V MatMul after it).
+  fused->output(0)->type.dtype = DType::kFloat32;
   remove_if_dead(ctx.graph, dq_a, ctx.removed);
   remove_if_dead(ctx.graph, dq_b, ctx.removed);
   return fused;

@@ -51,7 +51,7 @@ class ReplaceWithBinaryOp final : public Action {
   std::string op_type_;
 };
 
-// DQ(A), DQ(B) -> MatMul [-> Mul by a scalar] => com.qwac QMatMul (alpha = the scalar), float output.
+// DQ(A), DQ(B) -> MatMul [-> Mul by c or Div by c] => com.qwac QMatMul (alpha = c or 1/c), float output.
 class ReplaceWithQMatMul final : public Action {
  public:
   ir::Node* apply(ActionContext& ctx, const NodeGroup& group) const override;

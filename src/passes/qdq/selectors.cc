@@ -358,9 +358,13 @@ std::optional<NodeGroup> ActivationMatMulSelector::select(const SelectContext& c
   group.target = &mm;
   group.dq_inputs = {dq_a, dq_b};
   const ir::Value* out = mm.output(0);
-  ir::Node* scale = ir::single_consumer(ctx.graph, mm, ir::with(ir::op("Mul"), [&](const ir::Node& mul) {
-                                          if (mul.num_inputs() != 2 || mul.num_outputs() != 1) return false;
-                                          const ir::Value* c = mul.input(mul.input(0) == out ? 1 : 0);
+  // x * c (either side) or x / c (BERT's 1/sqrt(d) as a division) by a constant float scalar.
+  ir::Node* scale = ir::single_consumer(ctx.graph, mm, ir::with(ir::ops({"Mul", "Div"}), [&](const ir::Node& n) {
+                                          if (n.num_inputs() != 2 || n.num_outputs() != 1) return false;
+                                          if (n.op_type() == "Div") {
+                                            return n.input(0) == out && constant_float_scalar(n.input(1));
+                                          }
+                                          const ir::Value* c = n.input(n.input(0) == out ? 1 : 0);
                                           return c != out && constant_float_scalar(c);
                                         }));
   if (scale != nullptr) group.tail.push_back(scale);

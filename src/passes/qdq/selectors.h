@@ -40,8 +40,8 @@ class MatMulSelector final : public Selector {
   std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const override;
 };
 
-// DQ(A), DQ(B) -> MatMul [-> Mul by a constant float scalar] with two computed (non-constant) 8-bit operands
-// (attention's Q x K^T and its 1/sqrt(d)), the output left float: NodeGroup::tail holds the Mul. A
+// DQ(A), DQ(B) -> MatMul [-> Mul or Div by a constant float scalar] with two computed (non-constant) 8-bit operands
+// (attention's Q x K^T and its 1/sqrt(d)), the output left float: NodeGroup::tail holds the Mul / Div. A
 // constant B is MatMulSelector's (QGemm); a float operand gets no note.
 class ActivationMatMulSelector final : public Selector {
  public:
