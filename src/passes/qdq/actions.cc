@@ -67,6 +67,8 @@ ir::Node* ReplaceWithConvLikeOp::apply(ActionContext& ctx, const NodeGroup& m) c
   if (m.activation != nullptr) chain.push_back(m.activation);
   if (m.q != nullptr) chain.push_back(m.q);
   ir::Node* fused = replace_chain(ctx.graph, chain, op_type_, std::move(inputs), std::move(attrs), ctx.removed);
+  // A float result is declared, so that later passes know it (FuseMatMul folds attention's V path, read in float).
+  if (m.q == nullptr) fused->output(0)->type.dtype = DType::kFloat32;
   remove_if_dead(ctx.graph, dq_x, ctx.removed);
   remove_if_dead(ctx.graph, dq_w, ctx.removed);
   remove_if_dead(ctx.graph, q_x, ctx.removed);
