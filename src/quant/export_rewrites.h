@@ -14,6 +14,11 @@
 //    same hard-sigmoid trick with the factor on a fixed [0, 1] grid of step 1/255 (the one number that changes: at
 //    most 0.2 % of x). ONNX Runtime has no HardSwish kernel (it expands the function into float HardSigmoid and Mul);
 //    this runs as QLinearAdd + QLinearMul.
+//  - "movers_on_integers": DQ(x) -> Reshape/Transpose/Gather/... whose output is read by a QuantizeLinear with the
+//    DQ's parameters and by float ops (attention's qkv split: Q and K requantized, V read in float) becomes the mover
+//    on the 8-bit x, a DequantizeLinear after it for the float readers, without the QuantizeLinear (exact: the op
+//    moves elements, the parameters are per-tensor). ONNX Runtime drops Q/DQ around a mover only when its output has
+//    one QuantizeLinear reader, and runs the Q -> DQ -> Q chain left otherwise.
 //
 // Float weights (ExportProfile::float_unfused_weights): a DequantizeLinear of a constant (weight, int32 bias) whose
 // reader the runtime would not turn into an int8 kernel runs at every inference; it is replaced by its float result

@@ -11,6 +11,7 @@
 #include "quant/quant_params.h"
 #include "qwac/error.h"
 #include "runtime/engine.h"
+#include "kernels/kernel_test_util.h"
 #include "test_util.h"
 
 namespace qwac::quant {
@@ -233,6 +234,30 @@ TEST(ExportRewrites, WeightsOfAConvTheRuntimeCannotFuseAreStoredInFloat) {
   EXPECT_EQ(c.t.g->find_value("w_q"), nullptr) << "the integer initializer is gone";
   EXPECT_EQ(conv->input(0)->producer()->op_type(), "DequantizeLinear") << "activations are not constants";
   EXPECT_EQ(testing::compare_tensors(run(c.t.model, x), before, 0.f, 0.f), "");
+}
+
+// x -> Q/DQ -> Reshape -> {Q/DQ with the same parameters, Relu} -> Add: attention's qkv split in small. The Reshape
+// runs on the uint8 tensor; one DQ after it feeds the Relu; the second quantization is gone; the numbers are equal.
+TEST(ExportRewrites, MoversOnIntegersDropTheRequantization) {
+  QdqGraph t;
+  Value* x = t.input("x", {2, 6});
+  Value* xd = t.qdq(x, 0.03f, uint8_t{128}, {2, 6});
+  Value* shape = t.g->add_constant("shape", testing::make_tensor<int64_t>({3}, {2, 2, 3}));
+  Value* r = t.node("Reshape", {xd, shape}, "reshape", {2, 2, 3});
+  Value* a = t.qdq(r, 0.03f, uint8_t{128}, {2, 2, 3});
+  Value* b = t.node("Relu", {r}, "relu", {2, 2, 3});
+  t.g->add_output(t.node("Add", {a, b}, "add", {2, 2, 3}));
+  const Tensor in = random_input({2, 6}, -4.f, 4.f, 5);
+  const Tensor before = run(t.model, in);
+  ASSERT_EQ(apply_lowerings(*t.g, ort()), std::vector<std::string>{"movers_on_integers: 1 rewritten"});
+  t.g->verify();
+  const ir::Node* reshape = t.g->find_node("reshape");
+  ASSERT_NE(reshape, nullptr);
+  EXPECT_EQ(reshape->input(0)->producer()->op_type(), "QuantizeLinear") << "reads the uint8 tensor";
+  EXPECT_EQ(count(*t.g, "QuantizeLinear"), 1u);
+  EXPECT_EQ(count(*t.g, "DequantizeLinear"), 2u) << "one for the Relu, one for the Add's other operand";
+  EXPECT_EQ(t.g->find_node("relu")->input(0)->producer()->op_type(), "DequantizeLinear");
+  EXPECT_EQ(testing::compare_tensors(run(t.model, in), before, 0.f, 0.f), "");
 }
 
 TEST(ExportRewrites, UnknownLoweringIsAConfigError) {
