@@ -36,6 +36,13 @@ struct QAddInputs {
 inline constexpr std::string_view kQMulOp = "QMul";
 using QMulInputs = QAddInputs;
 
+// QMatMul: alpha * DequantizeLinear(A) @ DequantizeLinear(B), float, for two computed 8-bit tensors (attention's
+// Q x K^T); MatMul's numpy shapes.
+inline constexpr std::string_view kQMatMulOp = "QMatMul";
+struct QMatMulInputs {
+  static constexpr size_t kA = 0, kAScale = 1, kAZeroPoint = 2, kB = 3, kBScale = 4, kBZeroPoint = 5, kCount = 6;
+};
+
 // QLookup: Y[i] = Table[code of X[i]] for an 8-bit X, indexed by the code's byte (uint8 x: x; int8 x: x & 0xFF).
 // Any element-wise computation whose only varying input is one 8-bit tensor is a function of its 256 codes; the
 // engine's int8 passes (passes/qdq/lookup_fusion.h) replace such chains by one QLookup and leave the chain, applied

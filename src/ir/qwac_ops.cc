@@ -115,6 +115,19 @@ std::vector<QwacOpDef> make_defs() {
                   {kActivationAttribute, kActivationParamsAttribute},
                   true,
                   &infer_qadd});
+  defs.push_back({kQMatMulOp,
+                  "Y = alpha * (DequantizeLinear(A) @ DequantizeLinear(B)), float; MatMul (numpy shapes) of two computed "
+                  "8-bit tensors (attention's Q x K^T with its scale)",
+                  "",
+                  {{"A", k8Bit, false, ""},
+                   {"a_scale", kFloat, false, "float scalar"},
+                   {"a_zero_point", k8Bit, true, "scalar of A's type; absent = uint8 0"},
+                   {"B", k8Bit, false, ""},
+                   {"b_scale", kFloat, false, "float scalar"},
+                   {"b_zero_point", k8Bit, true, "scalar of B's type; absent = uint8 0"}},
+                  {{"alpha", "float", "1", "scales the product"}},
+                  false,
+                  &infer_qmatmul});
   defs.push_back({kQLookupOp,
                   "Y[i] = Table[X[i] as a byte]: an element-wise function of an 8-bit tensor, tabulated over its 256 "
                   "codes (uint8 code c at index c, int8 code c at index c & 0xFF)",

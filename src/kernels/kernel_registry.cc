@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/vec/vec_families.h"
 #include "qwac/error.h"
 
 namespace qwac::kernels {
@@ -91,6 +92,7 @@ const KernelRegistry& default_kernel_registry() {
   static const KernelRegistry registry = [] {
     KernelRegistry r;
     register_dnnl_kernels(r);
+    register_vectorized_kernels(r);
     register_reference_kernels(r);
     return r;
   }();

@@ -6,7 +6,10 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_set>
 
+#include "passes/qdq/actions.h"
+#include "passes/qdq/selectors.h"
 #include "qwac/error.h"
 
 namespace qwac::quant {
@@ -408,11 +411,34 @@ size_t pad_depthwise_channels(ir::Graph& g) {
   return rewritten;
 }
 
+// DQ(x) -> mover -> {Q with DQ's parameters, float readers}: the mover on the integers, one DQ after it for the float
+// readers, the Q gone (the engine's rule, passes/qdq SinkDequantize*, applied to the exported graph).
+size_t movers_on_integers(ir::Graph& g) {
+  static const std::unordered_set<std::string> kMovers = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
+                                                          "Gather"};
+  const passes::qdq::SinkDequantizeSelector select;
+  const passes::qdq::SinkDequantize sink;
+  std::unordered_set<const ir::Node*> removed;
+  const passes::qdq::SelectContext select_ctx{g, 0};  // neither reads the opset
+  passes::qdq::ActionContext action_ctx{g, 0, removed};
+  size_t rewritten = 0;
+  for (ir::Node* n : g.topological_order()) {
+    if (removed.count(n) || !n->domain().empty() || kMovers.count(n->op_type()) == 0) continue;
+    std::string why;
+    const std::optional<passes::qdq::NodeGroup> group = select.select(select_ctx, *n, why);
+    if (!group) continue;
+    sink.apply(action_ctx, *group);
+    ++rewritten;
+  }
+  return rewritten;
+}
+
 using Lowering = std::function<size_t(ir::Graph&)>;
 const std::map<std::string, Lowering>& lowerings() {
   static const std::map<std::string, Lowering> kLowerings = {{"hard_sigmoid_as_add", hard_sigmoid_as_add},
                                                              {"hard_swish_as_add_mul", hard_swish_as_add_mul},
-                                                             {"pad_depthwise_channels", pad_depthwise_channels}};
+                                                             {"pad_depthwise_channels", pad_depthwise_channels},
+                                                             {"movers_on_integers", movers_on_integers}};
   return kLowerings;
 }
 

@@ -22,6 +22,11 @@
 //    depthwise kernel (MLAS) takes multiples of 16 only; other counts run a generic kernel 1.5-2.4x slower than the
 //    float one (MobileNetV3-Small 224 b1: the 72-, 88- and 120-channel depthwise convolutions 0.30 -> 0.15 ms). A
 //    region that reaches a graph input or output, or any other op, is left alone.
+//  - "movers_on_integers": DQ(x) -> Reshape/Transpose/Gather/... whose output is read by a QuantizeLinear with the
+//    DQ's parameters and by float ops (attention's qkv split: Q and K requantized, V read in float) becomes the mover
+//    on the 8-bit x, a DequantizeLinear after it for the float readers, without the QuantizeLinear (exact: the op
+//    moves elements, the parameters are per-tensor). ONNX Runtime drops Q/DQ around a mover only when its output has
+//    one QuantizeLinear reader, and runs the Q -> DQ -> Q chain left otherwise.
 //
 // Float weights (ExportProfile::float_unfused_weights): a DequantizeLinear of a constant (weight, int32 bias) whose
 // reader the runtime would not turn into an int8 kernel runs at every inference; it is replaced by its float result

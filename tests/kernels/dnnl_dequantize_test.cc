@@ -45,6 +45,19 @@ TEST(DnnlDequantize, BitExactWithReference) {
   }
 }
 
+TEST(DnnlDequantize, AttentionShapedTensorStaysPlain) {
+  // [batch, heads, tokens, head size]: 3 "channels" would be padded to 16 by nChw16c.
+  Tensor x(DType::kUInt8, {2, 3, 17, 8});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<uint8_t>()[i] = static_cast<uint8_t>(i * 13);
+  std::vector<Blob> in = {Blob::plain(x), Blob::plain(make_scalar(0.0371f), true),
+                          Blob::plain(make_scalar<uint8_t>(128), true)};
+  NodeRun run = run_node("DequantizeLinear", {}, in, kOpset, dnnl_only_registry());
+  ASSERT_EQ(run.impl, "dnnl");
+  EXPECT_EQ(run.outputs[0].format, nullptr) << "plain output";
+  const Tensor expected = run_plain("DequantizeLinear", {}, in, kOpset, kernels::reference_kernel_registry());
+  EXPECT_EQ(compare_tensors_exact(run.outputs[0].to_plain(), expected), "");
+}
+
 TEST(DnnlDequantize, DeclinesPerAxis) {
   std::vector<Blob> in = {Blob::plain(all_values(DType::kUInt8)), Blob::plain(Tensor(DType::kFloat32, {20}), true),
                           Blob::plain(Tensor(DType::kUInt8, {20}), true)};

@@ -111,6 +111,7 @@ TEST(FuseQdqGemm, FusesGemmAndMatMul) {
   EXPECT_EQ(matmul->op_type(), ir::kQGemmOp);
   EXPECT_EQ(matmul->input(In::kX), m.q_h);
   EXPECT_EQ(matmul->num_inputs(), In::kWScale + 1) << "no bias, float output";
+  EXPECT_EQ(matmul->output(0)->type.dtype, DType::kFloat32) << "the float output is declared for later passes";
   EXPECT_FALSE(matmul->attrs.has("transB"));
   EXPECT_FALSE(FuseQdqGemm().run(m.b.model)) << "a second run finds nothing";
 }

@@ -295,5 +295,155 @@ TEST(FuseQdqInt8Ops, EngineInt8AgreesWithFloatSimulation) {
   }
 }
 
+// Attention's qkv split as exporters write it: x -> Q -> DQ -> Reshape, whose output is quantized again with the same
+// parameters for the Q/K path (Transpose -> Gather) and read in float by the V path (Transpose -> Gather -> Relu).
+// The Reshape and the Q/K path run on the integers; the V path reads one DequantizeLinear after the Reshape (its
+// Transpose and Gather stay float: FuseMatMul reads such chains as strided views).
+struct QkvSplitModel {
+  QdqBuilder b;
+  QkvSplitModel() {
+    Value* x = b.input("x", {2, 5, 12});
+    Value* a = b.qdq("in", x, kS, kZ);
+    Value* r = b.node("Reshape", {a, b.g->add_constant("shape", testing::make_tensor<int64_t>({4}, {2, 5, 3, 4}))},
+                      "reshape");
+    Value* t = b.qdq("t", b.node("Transpose", {b.qdq("r", r, kS, kZ)}, "transpose_qk"), kS, kZ);
+    b.g->find_node("transpose_qk")->attrs.set("perm", std::vector<int64_t>{2, 0, 1, 3});
+    Value* k = b.node("Gather", {t, b.g->add_constant("i1", make_scalar<int64_t>(1))}, "gather_k");
+    b.g->add_output(b.qdq("k", k, kS, kZ));
+    Value* tv = b.node("Transpose", {r}, "transpose_v");
+    b.g->find_node("transpose_v")->attrs.set("perm", std::vector<int64_t>{2, 0, 1, 3});
+    Value* v = b.node("Gather", {tv, b.g->add_constant("i2", make_scalar<int64_t>(2))}, "gather_v");
+    b.g->add_output(b.node("Relu", {v}, "relu"));
+  }
+};
+
+TEST(FuseQdqInt8Ops, MoversWithFloatReadersRunOnTheIntegers) {
+  QkvSplitModel m;
+  ir::Graph& g = *m.b.g;
+  FuseQdqInt8Ops pass;
+  EXPECT_TRUE(pass.run(m.b.model));
+  g.verify();
+  for (const char* name : {"reshape", "transpose_qk", "gather_k"}) {
+    const ir::Node* n = g.find_node(name);
+    ASSERT_NE(n, nullptr) << name;
+    ASSERT_NE(n->input(0)->producer(), nullptr) << name;
+    EXPECT_NE(n->input(0)->producer()->op_type(), "DequantizeLinear") << name << " reads the integers";
+  }
+  EXPECT_EQ(g.find_node("reshape")->input(0)->name(), "in_q_out");
+  EXPECT_EQ(g.find_node("transpose_qk")->input(0), g.find_node("reshape")->output(0)) << "the r Q/DQ pair is gone";
+  const ir::Node* v_dq = g.find_node("transpose_v")->input(0)->producer();
+  ASSERT_NE(v_dq, nullptr);
+  EXPECT_EQ(v_dq->op_type(), "DequantizeLinear");
+  EXPECT_EQ(v_dq->input(0), g.find_node("reshape")->output(0));
+  EXPECT_EQ(g.find_node("gather_v")->input(0), g.find_node("transpose_v")->output(0)) << "the V path stays float";
+  // Left: the input Q; the DQs before the V path and the graph output k.
+  EXPECT_EQ(count_ops(g, "QuantizeLinear"), 1u);
+  EXPECT_EQ(count_ops(g, "DequantizeLinear"), 2u);
+  EXPECT_FALSE(FuseQdqInt8Ops().run(m.b.model)) << "a second run finds nothing";
+}
+
+// Moving a per-tensor DequantizeLinear below a mover changes no number: the int8 engine equals the float simulation.
+TEST(FuseQdqInt8Ops, MoversWithFloatReadersAgreeWithFloatSimulation) {
+  QkvSplitModel m;
+  std::mt19937 rng(7);
+  const Tensor x = testing::random_tensor({2, 5, 12}, rng, -3.f, 3.f);
+  runtime::EngineOptions o;
+  o.num_threads = 2;
+  o.use_dnnl = false;
+  const std::vector<Tensor> expected = runtime::Engine(m.b.model, o).run({{"x", x}});
+  for (bool dnnl : {false, true}) {
+    o.use_dnnl = dnnl;
+    o.int8 = true;
+    runtime::Engine engine(m.b.model, o);
+    size_t quantize_steps = 0;
+    for (const runtime::PlannedNode& p : engine.planned_nodes()) quantize_steps += p.op_type == "QuantizeLinear";
+    EXPECT_EQ(quantize_steps, 1u) << "only the input is quantized";
+    const std::vector<Tensor> got = engine.run({{"x", x}});
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t k = 0; k < got.size(); ++k) {
+      EXPECT_EQ(testing::compare_tensors_exact(got[k], expected[k]), "") << "output " << k << (dnnl ? " dnnl" : " ref");
+    }
+  }
+}
+
+// Attention scores: Q(x) and Q(y) (uint8, zero point 128) -> DQ -> MatMul -> Mul(1/sqrt(d)) -> Softmax. The MatMul of
+// two computed 8-bit tensors and its scale become one QMatMul reading the integers.
+struct AttentionScoresModel {
+  QdqBuilder b;
+  AttentionScoresModel() {
+    Value* q = b.qdq("q", b.input("x", {2, 3, 5, 8}), 0.03f, kZ);
+    Value* k = b.qdq("k", b.input("y", {2, 3, 8, 5}), 0.05f, kZ);
+    Value* s = b.node("MatMul", {q, k}, "scores");
+    Value* scaled = b.node("Mul", {s, b.g->add_constant("inv_sqrt_d", make_scalar(0.35355339f))}, "scale");
+    b.g->add_output(b.node("Softmax", {scaled}, "softmax"));
+    b.g->find_node("softmax")->attrs.set("axis", int64_t{-1});
+  }
+};
+
+TEST(FuseQdqGemm, ActivationTimesActivationMatMulBecomesQMatMul) {
+  AttentionScoresModel m;
+  ir::Graph& g = *m.b.g;
+  FuseQdqGemm pass;
+  EXPECT_TRUE(pass.run(m.b.model));
+  g.verify();
+  const ir::Node* mm = g.find_node("scores");
+  ASSERT_NE(mm, nullptr);
+  EXPECT_EQ(mm->op_type(), ir::kQMatMulOp);
+  EXPECT_EQ(mm->domain(), ir::kQwacDomain);
+  EXPECT_EQ(mm->input(ir::QMatMulInputs::kA)->name(), "q_q_out");
+  EXPECT_EQ(mm->input(ir::QMatMulInputs::kB)->name(), "k_q_out");
+  EXPECT_FLOAT_EQ(mm->attrs.get_float("alpha", 1.f), 0.35355339f) << "the Mul is folded in";
+  EXPECT_EQ(g.find_node("softmax")->input(0), mm->output(0));
+  EXPECT_EQ(mm->output(0)->type.dtype, DType::kFloat32) << "declared float for the passes after it";
+  EXPECT_EQ(count_ops(g, "DequantizeLinear"), 0u);
+  EXPECT_EQ(count_ops(g, "Mul"), 0u);
+}
+
+TEST(FuseQdqGemm, QMatMulFoldsADivisionByAScalar) {
+  QdqBuilder b;
+  Value* q = b.qdq("q", b.input("x", {1, 2, 4, 8}), 0.03f, kZ);
+  Value* k = b.qdq("k", b.input("y", {1, 2, 8, 4}), 0.05f, kZ);
+  Value* s = b.node("MatMul", {q, k}, "scores");
+  b.g->add_output(b.node("Div", {s, b.g->add_constant("sqrt_d", make_scalar(8.f))}, "scale"));
+  FuseQdqGemm pass;
+  EXPECT_TRUE(pass.run(b.model));
+  b.g->verify();
+  const ir::Node* mm = b.g->find_node("scores");
+  ASSERT_NE(mm, nullptr);
+  EXPECT_EQ(mm->op_type(), ir::kQMatMulOp);
+  EXPECT_FLOAT_EQ(mm->attrs.get_float("alpha", 1.f), 0.125f);
+  EXPECT_EQ(count_ops(*b.g, "Div"), 0u);
+}
+
+TEST(FuseQdqGemm, QMatMulAgreesWithFloatSimulation) {
+  AttentionScoresModel m;
+  std::mt19937 rng(9);
+  const Tensor x = testing::random_tensor({2, 3, 5, 8}, rng, -3.f, 3.f);
+  const Tensor y = testing::random_tensor({2, 3, 8, 5}, rng, -5.f, 5.f);
+  runtime::EngineOptions o;
+  o.num_threads = 2;
+  o.use_dnnl = false;
+  const std::vector<Tensor> expected = runtime::Engine(m.b.model, o).run({{"x", x}, {"y", y}});
+  for (bool dnnl : {false, true}) {
+    o.use_dnnl = dnnl;
+    o.int8 = true;
+    runtime::Engine engine(m.b.model, o);
+    bool fused = false;
+    for (const runtime::PlannedNode& p : engine.planned_nodes()) {
+      if (p.op_type == ir::kQMatMulOp) {
+        fused = true;
+        EXPECT_EQ(p.impl, dnnl ? "dnnl" : "ref");
+      }
+    }
+    EXPECT_TRUE(fused);
+    const std::vector<Tensor> got = engine.run({{"x", x}, {"y", y}});
+    ASSERT_EQ(got[0].shape(), expected[0].shape());
+    for (int64_t i = 0; i < got[0].numel(); ++i) {
+      // Softmax of scores that differ from the simulation's by float rounding of a sum of 8 products.
+      EXPECT_NEAR(got[0].data<float>()[i], expected[0].data<float>()[i], 2e-6f) << i << (dnnl ? " dnnl" : " ref");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace qwac::passes

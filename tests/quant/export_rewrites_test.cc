@@ -11,6 +11,7 @@
 #include "quant/quant_params.h"
 #include "qwac/error.h"
 #include "runtime/engine.h"
+#include "kernels/kernel_test_util.h"
 #include "test_util.h"
 
 namespace qwac::quant {
@@ -331,6 +332,28 @@ TEST(ExportRewrites, DepthwiseChannelsStayWhenTheirRegionReachesAGraphInput) {
   DepthwiseBlockCase c(true);
   EXPECT_TRUE(apply_lowerings(*c.t.g, only("pad_depthwise_channels")).empty());
   EXPECT_EQ(c.t.g->find_node("dw")->attrs.get_int("group", 1), 10);
+// x -> Q/DQ -> Reshape -> {Q/DQ with the same parameters, Relu} -> Add: attention's qkv split in small. The Reshape
+// runs on the uint8 tensor; one DQ after it feeds the Relu; the second quantization is gone; the numbers are equal.
+TEST(ExportRewrites, MoversOnIntegersDropTheRequantization) {
+  QdqGraph t;
+  Value* x = t.input("x", {2, 6});
+  Value* xd = t.qdq(x, 0.03f, uint8_t{128}, {2, 6});
+  Value* shape = t.g->add_constant("shape", testing::make_tensor<int64_t>({3}, {2, 2, 3}));
+  Value* r = t.node("Reshape", {xd, shape}, "reshape", {2, 2, 3});
+  Value* a = t.qdq(r, 0.03f, uint8_t{128}, {2, 2, 3});
+  Value* b = t.node("Relu", {r}, "relu", {2, 2, 3});
+  t.g->add_output(t.node("Add", {a, b}, "add", {2, 2, 3}));
+  const Tensor in = random_input({2, 6}, -4.f, 4.f, 5);
+  const Tensor before = run(t.model, in);
+  ASSERT_EQ(apply_lowerings(*t.g, ort()), std::vector<std::string>{"movers_on_integers: 1 rewritten"});
+  t.g->verify();
+  const ir::Node* reshape = t.g->find_node("reshape");
+  ASSERT_NE(reshape, nullptr);
+  EXPECT_EQ(reshape->input(0)->producer()->op_type(), "QuantizeLinear") << "reads the uint8 tensor";
+  EXPECT_EQ(count(*t.g, "QuantizeLinear"), 1u);
+  EXPECT_EQ(count(*t.g, "DequantizeLinear"), 2u) << "one for the Relu, one for the Add's other operand";
+  EXPECT_EQ(t.g->find_node("relu")->input(0)->producer()->op_type(), "DequantizeLinear");
+  EXPECT_EQ(testing::compare_tensors(run(t.model, in), before, 0.f, 0.f), "");
 }
 
 TEST(ExportRewrites, UnknownLoweringIsAConfigError) {
@@ -342,7 +365,7 @@ TEST(ExportRewrites, UnknownLoweringIsAConfigError) {
     FAIL() << "expected InvalidConfig";
   } catch (const InvalidConfig& e) {
     EXPECT_NE(std::string(e.what()).find("unknown lowering \"typo\"; known: \"hard_sigmoid_as_add\", "
-                                         "\"hard_swish_as_add_mul\", \"pad_depthwise_channels\""),
+                                         "\"hard_swish_as_add_mul\", \"movers_on_integers\", \"pad_depthwise_channels\""),
               std::string::npos)
         << e.what();
   }

@@ -54,6 +54,25 @@ std::vector<OutputInfo> infer_qadd(const InferContext& ctx) {
   return {OutputInfo{output_type(ctx, In::kYScale, In::kYZeroPoint), y}};
 }
 
+std::vector<OutputInfo> infer_qmatmul(const InferContext& ctx) {
+  using In = QMatMulInputs;
+  check_quantized_input(ctx, In::kA, In::kAScale, In::kAZeroPoint, "A");
+  check_quantized_input(ctx, In::kB, In::kBScale, In::kBZeroPoint, "B");
+  const Shape& a = ctx.input(In::kA).shape;
+  const Shape& b = ctx.input(In::kB).shape;
+  if (a.empty() || b.empty()) ctx.fail("an operand is a scalar (MatMul takes rank >= 1)");
+  // MatMul's numpy rule: a 1-D A is a row [1, K], a 1-D B a column [K, 1], and that dim leaves the result.
+  const Shape pa = a.size() == 1 ? Shape{1, a[0]} : a;
+  const Shape pb = b.size() == 1 ? Shape{b[0], 1} : b;
+  if (pa.back() != pb[pb.size() - 2]) {
+    ctx.fail("A of shape " + shape_to_string(a) + " does not multiply B of shape " + shape_to_string(b));
+  }
+  Shape y = broadcast_shapes(Shape(pa.begin(), pa.end() - 2), Shape(pb.begin(), pb.end() - 2), ctx.node().describe());
+  if (a.size() > 1) y.push_back(pa[pa.size() - 2]);
+  if (b.size() > 1) y.push_back(pb.back());
+  return {OutputInfo{DType::kFloat32, y}};
+}
+
 std::vector<OutputInfo> infer_qlookup(const InferContext& ctx) {
   using In = QLookupInputs;
   const TensorInfo& table = ctx.input(In::kTable);

@@ -17,5 +17,6 @@ std::vector<OutputInfo> infer_activation(const InferContext& ctx);     // fused_
 std::vector<OutputInfo> infer_qadd(const InferContext& ctx);           // qarith_shapes.cc
 std::vector<OutputInfo> infer_qgemm(const InferContext& ctx);          // qarith_shapes.cc
 std::vector<OutputInfo> infer_qlookup(const InferContext& ctx);        // qarith_shapes.cc
+std::vector<OutputInfo> infer_qmatmul(const InferContext& ctx);        // qarith_shapes.cc
 
 }  // namespace qwac::ir

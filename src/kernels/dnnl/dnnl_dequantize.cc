@@ -1,6 +1,6 @@
 // DequantizeLinear (per-tensor, uint8/int8) as one oneDNN reorder: y = float(x - zero_point) * scale, read from
 // whatever layout the producer wrote (an int8 QConv's nhwc) and written in the layout oneDNN's float kernels use
-// (nChw16c for 4-D), so the int8 -> float border costs one pass instead of two layout conversions and a
+// (nChw16c for 4-D with 16 channels or more), so the int8 -> float border costs one pass instead of two layout conversions and a
 // reference loop. Declines unless the result is bit-exact with the reference kernel (checked by the tests).
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_families.h"
@@ -11,6 +11,7 @@ namespace {
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 constexpr size_t kBlockedRank = 4;
+constexpr int64_t kMinBlockedChannels = 16;
 
 std::unique_ptr<Kernel> create_dequantize(const KernelContext& ctx, std::string& reason) {
   for (const char* attr : {"block_size", "output_dtype"}) {
@@ -49,9 +50,11 @@ std::unique_ptr<Kernel> create_dequantize(const KernelContext& ctx, std::string&
   } else if (!given_desc(ctx, 0, src_md, reason)) {
     return nullptr;
   }
-  const dnnl::memory::desc dst_md = x.shape.size() == kBlockedRank
-                                        ? dnnl::memory::desc(to_dims(x.shape), dt::f32, tag::nChw16c)
-                                        : plain_desc(x.shape);
+  // Blocked only for image-like tensors: a 4-D tensor with few channels is attention's [batch, heads, tokens,
+  // head size], read by matmuls in plain layout, which nChw16c would pad (3 heads -> 16) and convert back.
+  const bool blocked = x.shape.size() == kBlockedRank && x.shape[1] >= kMinBlockedChannels;
+  const dnnl::memory::desc dst_md =
+      blocked ? dnnl::memory::desc(to_dims(x.shape), dt::f32, tag::nChw16c) : plain_desc(x.shape);
   dnnl::primitive_attr attr;
   attr.set_output_scales(0, {scale.value->data<float>()[0]});
   if (zp != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {zp});

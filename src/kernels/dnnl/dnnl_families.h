@@ -10,6 +10,7 @@ void register_qconv_kernels(KernelRegistry& registry);      // QConv (com.qwac):
 void register_qadd_kernels(KernelRegistry& registry);       // QAdd, QMul (com.qwac): int8 element-wise add, product
 void register_qgemm_kernels(KernelRegistry& registry);      // QGemm (com.qwac): int8 matmul
 void register_qlookup_kernels(KernelRegistry& registry);    // QLookup (com.qwac): 256-entry table lookup
+void register_qmatmul_kernels(KernelRegistry& registry);    // QMatMul (com.qwac): int8 x int8 batched matmul
 void register_dequantize_kernels(KernelRegistry& registry);  // DequantizeLinear (per-tensor, 8-bit)
 void register_deconv_kernels(KernelRegistry& registry);     // ConvTranspose
 void register_matmul_kernels(KernelRegistry& registry);     // Gemm, MatMul

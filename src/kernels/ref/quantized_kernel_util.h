@@ -74,6 +74,10 @@ void quantize(const float* x, int64_t n, float scale, int32_t zp, Q* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = quantize<Q>(x[i], scale, zp);
 }
 
+// QMatMul's one float multiplier of the int32 sum, s_a * s_b * alpha rounded once (qmatmul_kernel.cc; the oneDNN
+// kernel uses it as its output scale, so both agree bit for bit).
+float qmatmul_multiplier(float a_scale, float b_scale, float alpha);
+
 // The reference int8 kernels read plain tensors only: false, with `reason` naming `op`, when an input of `ctx` has a
 // blocked (oneDNN) layout.
 inline bool plain_inputs(const KernelContext& ctx, std::string_view op, std::string& reason) {

@@ -14,6 +14,7 @@ void register_qlinear_pool_kernels(KernelRegistry& registry);    // com.qwac QLi
 void register_qadd_kernels(KernelRegistry& registry);           // com.qwac QAdd, QMul (float simulation)
 void register_qgemm_kernels(KernelRegistry& registry);          // com.qwac QGemm (float simulation)
 void register_qlookup_kernels(KernelRegistry& registry);        // com.qwac QLookup (table lookup)
+void register_qmatmul_kernels(KernelRegistry& registry);        // com.qwac QMatMul (int32 sum, one multiplier)
 void register_fused_matmul_kernels(KernelRegistry& registry);   // com.qwac FusedMatMul
 
 }  // namespace qwac::kernels::ref

@@ -13,6 +13,7 @@ void register_reference_kernels(KernelRegistry& registry) {
   ref::register_qconv_kernels(registry);
   ref::register_qlinear_pool_kernels(registry);
   ref::register_qadd_kernels(registry);
+  ref::register_qmatmul_kernels(registry);
   ref::register_qgemm_kernels(registry);
   ref::register_qlookup_kernels(registry);
   ref::register_fused_matmul_kernels(registry);

@@ -67,6 +67,8 @@ ir::Node* ReplaceWithConvLikeOp::apply(ActionContext& ctx, const NodeGroup& m) c
   if (m.activation != nullptr) chain.push_back(m.activation);
   if (m.q != nullptr) chain.push_back(m.q);
   ir::Node* fused = replace_chain(ctx.graph, chain, op_type_, std::move(inputs), std::move(attrs), ctx.removed);
+  // A float result is declared, so that later passes know it (FuseMatMul folds attention's V path, read in float).
+  if (m.q == nullptr) fused->output(0)->type.dtype = DType::kFloat32;
   remove_if_dead(ctx.graph, dq_x, ctx.removed);
   remove_if_dead(ctx.graph, dq_w, ctx.removed);
   remove_if_dead(ctx.graph, q_x, ctx.removed);
@@ -121,6 +123,80 @@ ir::Node* DropQdq::apply(ActionContext& ctx, const NodeGroup& m) const {
   ir::Node* out = replace_with_quantized_output(ctx, n, m.q, n->op_type(), n->domain(), inputs, n->attrs);
   for (ir::Node* dq : m.dq_inputs) remove_if_dead(ctx.graph, dq, ctx.removed);
   return out;
+}
+
+ir::Node* ReplaceWithQMatMul::apply(ActionContext& ctx, const NodeGroup& m) const {
+  using In = ir::QMatMulInputs;
+  ir::Node* dq_a = m.dq_inputs.at(0);
+  ir::Node* dq_b = m.dq_inputs.at(1);
+  std::vector<ir::Value*> inputs(In::kCount, nullptr);
+  inputs[In::kA] = dq_a->input(0);
+  inputs[In::kAScale] = dq_a->input(1);
+  inputs[In::kAZeroPoint] = dq_a->num_inputs() > 2 ? dq_a->input(2) : nullptr;
+  inputs[In::kB] = dq_b->input(0);
+  inputs[In::kBScale] = dq_b->input(1);
+  inputs[In::kBZeroPoint] = dq_b->num_inputs() > 2 ? dq_b->input(2) : nullptr;
+  while (!inputs.empty() && inputs.back() == nullptr) inputs.pop_back();
+  ir::Attributes attrs;
+  std::vector<ir::Node*> chain = {m.target};
+  if (!m.tail.empty()) {
+    const ir::Node* mul = m.tail.front();
+    const ir::Value* c = mul->input(mul->input(0) == m.target->output(0) ? 1 : 0);
+    const float f = c->constant->data<float>()[0];
+    attrs.set("alpha", mul->op_type() == "Div" ? 1.f / f : f);
+    chain.push_back(m.tail.front());
+  }
+  ir::Node* fused = replace_chain(ctx.graph, chain, ir::kQMatMulOp, std::move(inputs), std::move(attrs), ctx.removed);
+  // Declared, so that later passes know the result is float (FuseMatMul folds the Softmax x V MatMul after it).
+  fused->output(0)->type.dtype = DType::kFloat32;
+  remove_if_dead(ctx.graph, dq_a, ctx.removed);
+  remove_if_dead(ctx.graph, dq_b, ctx.removed);
+  return fused;
+}
+
+ir::Node* SinkDequantize::apply(ActionContext& ctx, const NodeGroup& m) const {
+  ir::Graph& g = ctx.graph;
+  ir::Node* n = m.target;
+  ir::Node* dq = m.dq_inputs.at(0);
+  std::string unused;
+  const std::optional<QuantParams> params = per_tensor_params(*dq, true, unused);
+  ir::Value* mid = n->output(0);
+  ir::Value* integer = g.add_value(g.unique_name(mid->name() + "_quantized"));
+  integer->type.dtype = dq->input(0)->type.dtype;
+  std::vector<ir::Value*> inputs = n->inputs();
+  inputs[0] = dq->input(0);
+  const std::string name = n->name(), op_type = n->op_type(), domain = n->domain();
+  const ir::Attributes attrs = n->attrs;
+  ctx.removed.insert(n);
+  g.remove_node(n);
+  ir::Node* moved = g.add_node(op_type, inputs, {integer}, name, domain);
+  moved->attrs = attrs;
+  std::vector<ir::Value*> dq_inputs = {integer, dq->input(1)};
+  if (dq->num_inputs() > 2 && dq->input(2) != nullptr) dq_inputs.push_back(dq->input(2));
+  ir::Node* new_dq = g.add_node("DequantizeLinear", dq_inputs, {mid},
+                                g.unique_name(name + "_DequantizeLinear"));
+  // The new nodes may sit where the removed target was: they are alive (the driver has passed the target already).
+  ctx.removed.erase(moved);
+  ctx.removed.erase(new_dq);
+  remove_if_dead(g, dq, ctx.removed);
+  // QuantizeLinear readers with the same parameters read the integers themselves.
+  const std::vector<ir::Use> uses = mid->uses();
+  for (const ir::Use& u : uses) {
+    ir::Node* q = u.node;
+    if (q->op_type() != "QuantizeLinear" || ctx.removed.count(q) || !params) continue;
+    std::string why;
+    const std::optional<QuantParams> qp = per_tensor_params(*q, true, why);
+    if (!qp || !(*qp == *params) || g.is_graph_output(q->output(0))) continue;
+    ir::Value* q_out = q->output(0);
+    g.replace_all_uses(q_out, integer);
+    std::vector<ir::Value*> dropped(q->inputs().begin() + 1, q->inputs().end());
+    ctx.removed.insert(q);
+    g.remove_node(q);
+    g.remove_value(q_out);
+    remove_dead_constants(g, dropped);
+  }
+  if (mid->uses().empty() && !g.is_graph_output(mid)) remove_if_dead(g, new_dq, ctx.removed);
+  return moved;
 }
 
 ir::Node* ReplaceWithQLinearPool::apply(ActionContext& ctx, const NodeGroup& m) const {

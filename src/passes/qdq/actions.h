@@ -51,8 +51,21 @@ class ReplaceWithBinaryOp final : public Action {
   std::string op_type_;
 };
 
+// DQ(A), DQ(B) -> MatMul [-> Mul by c or Div by c] => com.qwac QMatMul (alpha = c or 1/c), float output.
+class ReplaceWithQMatMul final : public Action {
+ public:
+  ir::Node* apply(ActionContext& ctx, const NodeGroup& group) const override;
+};
+
 // DQ -> op -> Q with equal parameters => the same op on the integers, writing the Q's output.
 class DropQdq final : public Action {
+ public:
+  ir::Node* apply(ActionContext& ctx, const NodeGroup& group) const override;
+};
+
+// DQ(x) -> op -> readers => op(x) -> DQ -> the float readers; QuantizeLinear readers with the DQ's parameters read
+// op(x) directly (Q(DQ(q)) == q for per-tensor parameters: |(q - zp) * s / s - (q - zp)| is far below a half).
+class SinkDequantize final : public Action {
  public:
   ir::Node* apply(ActionContext& ctx, const NodeGroup& group) const override;
 };

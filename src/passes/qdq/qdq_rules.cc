@@ -17,9 +17,15 @@ const std::vector<QdqRule>& qdq_rules() {
     std::vector<QdqRule> r;
     // Data movement first, so that a QConv's DequantizeLinear(X) then reads the 8-bit result directly.
     r.push_back({"int8_ops",
-                 {"MaxPool", "GlobalMaxPool", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose"},
+                 {"MaxPool", "GlobalMaxPool", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Gather"},
                  std::make_shared<DropQdqSelector>(/*all_inputs_data=*/false),
                  drop_qdq});
+    // Movers with float readers too (attention's qkv split: Q and K quantized, V float): run on the integers and
+    // dequantize after them, so a chain Reshape -> Transpose -> Gather stays 8-bit up to the op that needs floats.
+    r.push_back({"int8_ops",
+                 {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Gather"},
+                 std::make_shared<SinkDequantizeSelector>(),
+                 std::make_shared<SinkDequantize>()});
     r.push_back({"int8_ops", {"Concat"}, std::make_shared<DropQdqSelector>(/*all_inputs_data=*/true), drop_qdq});
     r.push_back({"int8_ops",
                  {"MaxPool", "GlobalMaxPool", "AveragePool", "GlobalAveragePool"},
@@ -37,6 +43,8 @@ const std::vector<QdqRule>& qdq_rules() {
                  {"Gemm", "MatMul"},
                  std::make_shared<MatMulSelector>(),
                  std::make_shared<ReplaceWithConvLikeOp>(ir::kQGemmOp, std::vector<std::string>{"transB"})});
+    // After the weights' MatMuls: two computed 8-bit operands (attention's Q x K^T, quantized on both sides).
+    r.push_back({"gemm", {"MatMul"}, std::make_shared<ActivationMatMulSelector>(), std::make_shared<ReplaceWithQMatMul>()});
     return r;
   }();
   return rules;

@@ -339,6 +339,38 @@ std::optional<NodeGroup> MatMulSelector::select(const SelectContext& ctx, ir::No
   return group;
 }
 
+std::optional<NodeGroup> ActivationMatMulSelector::select(const SelectContext& ctx, ir::Node& mm,
+                                                          std::string& why) const {
+  if (mm.num_inputs() != 2 || mm.num_outputs() != 1) return std::nullopt;
+  const ir::OpMatcher any_dq = ir::op("DequantizeLinear");
+  ir::Node* dq_a = ir::producer(mm, 0, any_dq);
+  ir::Node* dq_b = ir::producer(mm, 1, any_dq);
+  if (dq_a == nullptr || dq_b == nullptr) return std::nullopt;  // a float operand: not this pattern
+  if (dq_b->input(0)->is_constant() || dq_a->input(0)->is_constant()) return std::nullopt;  // weights: QGemm's
+  for (size_t i = 0; i < 2; ++i) {
+    const ir::Node* dq = i == 0 ? dq_a : dq_b;
+    if (const std::string problem = activation_dequantize_problem(*dq); !problem.empty()) {
+      why = std::string(kNotInt8) + "input " + std::to_string(i) + "'s DequantizeLinear: " + problem;
+      return std::nullopt;
+    }
+  }
+  NodeGroup group;
+  group.target = &mm;
+  group.dq_inputs = {dq_a, dq_b};
+  const ir::Value* out = mm.output(0);
+  // x * c (either side) or x / c (BERT's 1/sqrt(d) as a division) by a constant float scalar.
+  ir::Node* scale = ir::single_consumer(ctx.graph, mm, ir::with(ir::ops({"Mul", "Div"}), [&](const ir::Node& n) {
+                                          if (n.num_inputs() != 2 || n.num_outputs() != 1) return false;
+                                          if (n.op_type() == "Div") {
+                                            return n.input(0) == out && constant_float_scalar(n.input(1));
+                                          }
+                                          const ir::Value* c = n.input(n.input(0) == out ? 1 : 0);
+                                          return c != out && constant_float_scalar(c);
+                                        }));
+  if (scale != nullptr) group.tail.push_back(scale);
+  return group;
+}
+
 std::optional<NodeGroup> BinarySelector::select(const SelectContext& ctx, ir::Node& op, std::string& why) const {
   if (op.num_inputs() != 2 || op.num_outputs() != 1) return std::nullopt;
   const ir::OpMatcher any_dq = ir::op("DequantizeLinear");
@@ -370,6 +402,39 @@ std::optional<NodeGroup> DropQdqSelector::select(const SelectContext& ctx, ir::N
           ", its input dequantized with " + describe(x_params) + " (only pooling has a requantizing int8 kernel)";
     return std::nullopt;
   }
+  return group;
+}
+
+std::optional<NodeGroup> SinkDequantizeSelector::select(const SelectContext& ctx, ir::Node& n, std::string&) const {
+  if (n.num_inputs() == 0 || n.num_outputs() != 1 || n.output(0) == nullptr) return std::nullopt;
+  std::string problem;
+  QuantParams p;
+  ir::Node* dq = input_dequantize(n, 0, p, problem);
+  if (dq == nullptr || dq->input(0)->is_constant()) return std::nullopt;
+  // A single QuantizeLinear reader is DropQdqSelector's case (it ran before, and declined only for other reasons:
+  // requantization, which this rewrite would keep as Q(DQ(.)) anyway, so it is left alone).
+  // Only when a QuantizeLinear reader requantizes with the same parameters (it vanishes): without one, moving the
+  // DQ buys nothing, and a float Transpose/Gather chain before a MatMul is better left to FuseMatMul, which reads it
+  // as a strided view at no cost.
+  const std::vector<ir::Use>& uses = n.output(0)->uses();
+  if (uses.size() == 1 && !ctx.graph.is_graph_output(n.output(0))) return std::nullopt;
+  const bool requantized = std::any_of(uses.begin(), uses.end(), [&](const ir::Use& u) {
+    std::string unused;
+    const std::optional<QuantParams> q = u.node->op_type() == "QuantizeLinear"
+                                             ? per_tensor_params(*u.node, true, unused)
+                                             : std::nullopt;
+    return q && *q == p;
+  });
+  if (!requantized) return std::nullopt;
+  for (size_t i = 1; i < n.num_inputs(); ++i) {
+    const ir::Value* v = n.input(i);
+    if (v != nullptr && v->producer() != nullptr && v->producer()->op_type() == "DequantizeLinear") {
+      return std::nullopt;  // a second dequantized data input (Concat): not a single-input mover
+    }
+  }
+  NodeGroup group;
+  group.target = &n;
+  group.dq_inputs.push_back(dq);
   return group;
 }
 

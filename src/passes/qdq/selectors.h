@@ -40,6 +40,14 @@ class MatMulSelector final : public Selector {
   std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const override;
 };
 
+// DQ(A), DQ(B) -> MatMul [-> Mul or Div by a constant float scalar] with two computed (non-constant) 8-bit operands
+// (attention's Q x K^T and its 1/sqrt(d)), the output left float: NodeGroup::tail holds the Mul / Div. A
+// constant B is MatMulSelector's (QGemm); a float operand gets no note.
+class ActivationMatMulSelector final : public Selector {
+ public:
+  std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const override;
+};
+
 // DQ(A), DQ(B) (per-tensor 8-bit) -> op [-> activation] -> output quantized by one QuantizeLinear and/or by QConvs
 // quantizing their float X with the same parameters (or float output). Float ops get no note.
 class BinarySelector final : public Selector {
@@ -58,6 +66,16 @@ class DropQdqSelector final : public Selector {
 
  private:
   bool all_inputs_data_;
+};
+
+// DQ -> op around an op that only moves elements (reshaping, Transpose, Gather), whose output has several readers,
+// one a QuantizeLinear with the DQ's parameters, the others float (attention's qkv split: Q and K requantized, V
+// read in float): the op can run on the integers with the DequantizeLinear moved below it (per-tensor:
+// op(DQ(x)) == DQ(op(x)) exactly), so the QuantizeLinear vanishes. Skips dequantized constants (weights, folded)
+// and ops without a dequantized data input (no note: float regions).
+class SinkDequantizeSelector final : public Selector {
+ public:
+  std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const override;
 };
 
 // DQ -> op -> Q around a single-input op whose output is requantized with any per-tensor parameters (pooling).
