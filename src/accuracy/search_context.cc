@@ -1,6 +1,10 @@
 #include "accuracy/search_context.h"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <optional>
+#include <thread>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -62,6 +66,38 @@ ir::Model SearchContext::build(const quant::QuantizerSet& set) {
   return m;
 }
 
+std::vector<ir::Model> SearchContext::build_all(const std::vector<quant::QuantizerSet>& sets) {
+  const auto t0 = SteadyClock::now();
+  std::vector<std::optional<ir::Model>> built(sets.size());
+  std::vector<std::exception_ptr> errors(sets.size());
+  const int configured = validator->options().threads;
+  const auto hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const size_t workers = std::min(sets.size(), static_cast<size_t>(configured > 0 ? configured : hardware));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < sets.size(); i = next++) {
+      try {
+        quant::QuantizationState s{state->canonical, sets[i], state->corrected_biases, state->materialize, {}};
+        built[i].emplace(quant::build_quantized_model(s, nullptr));
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+  std::vector<ir::Model> out;
+  out.reserve(sets.size());
+  for (size_t i = 0; i < sets.size(); ++i) {
+    if (errors[i]) std::rethrow_exception(errors[i]);
+    out.push_back(std::move(*built[i]));
+  }
+  stage_seconds["build models"] += seconds_since(t0);
+  return out;
+}
+
 std::string SearchContext::key(const quant::QuantizerSet& set) const {
   std::string bits;
   // '0' = float, '1' = the preset, '2'... = ladder rungs (a set without a ladder keeps the original keys).
@@ -103,7 +139,8 @@ double SearchContext::fp32_value(size_t metric, int64_t i) const {
 }
 
 Candidate SearchContext::validate(const quant::QuantizerSet& set, const std::string& what, const nlohmann::json& extra,
-                                  const Candidate* reference, bool may_pass_early) {
+                                  const Candidate* reference, bool may_pass_early,
+                                  const std::vector<std::vector<double>>* known) {
   const auto t0 = std::chrono::steady_clock::now();
   ValidateOptions o;
   o.key = key(set) + (may_pass_early ? "~" : "");  // a decided-early result is not a complete one
@@ -142,10 +179,17 @@ Candidate SearchContext::validate(const quant::QuantizerSet& set, const std::str
       for (int64_t i = 0; i < n; ++i) {
         const double f = fp32_value(m.index, i);
         const double qi = q.at(static_cast<size_t>(i));
-        const double hi = std::isnan(f) ? qi : std::max(f, qi), lo = std::isnan(f) ? qi : std::min(f, qi);
+        double hi = std::isnan(f) ? qi : std::max(f, qi), lo = std::isnan(f) ? qi : std::min(f, qi);
+        const double c = known != nullptr && m.index < known->size() && !(*known)[m.index].empty()
+                             ? (*known)[m.index].at(static_cast<size_t>(i))
+                             : std::nan("");
+        if (!std::isnan(c)) {
+          hi = std::max(hi, c);
+          lo = std::min(lo, c);
+        }
         optimistic[k][static_cast<size_t>(i)] = m.higher_better ? hi : lo;
         pessimistic[k][static_cast<size_t>(i)] = m.higher_better ? lo : hi;
-        if (!std::isnan(f) && f != qi) differs[static_cast<size_t>(i)] = true;
+        if ((!std::isnan(f) && f != qi) || (!std::isnan(c) && c != qi)) differs[static_cast<size_t>(i)] = true;
       }
     }
     informative = std::count(differs.begin(), differs.end(), true);
@@ -244,9 +288,8 @@ std::vector<ValidationResult> SearchContext::evaluate_sets(const quant::Quantize
   const ir::Model& base_model = *base_model_;
   for (size_t begin = 0; begin < sets.size(); begin += static_cast<size_t>(max_variants_per_pass)) {
     const size_t end = std::min(sets.size(), begin + static_cast<size_t>(max_variants_per_pass));
-    std::vector<ir::Model> models;
-    models.reserve(end - begin);
-    for (size_t i = begin; i < end; ++i) models.push_back(build(sets[i]));
+    std::vector<ir::Model> models = build_all(std::vector<quant::QuantizerSet>(
+        sets.begin() + static_cast<std::ptrdiff_t>(begin), sets.begin() + static_cast<std::ptrdiff_t>(end)));
     std::vector<const ir::Model*> pointers;
     for (const ir::Model& m : models) pointers.push_back(&m);
     std::vector<ValidationResult> r =
