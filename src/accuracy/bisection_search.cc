@@ -182,7 +182,11 @@ Candidate bisection_search(SearchContext& ctx, Candidate initial) {
   if (passes(1)) single = 0;
   for (size_t i = 1, tried = 1; !single && i < n && tried < kSingles && !ctx.budget_exhausted(); ++i) {
     const RankedGroup& r = ranked[i];
-    if (r.samples < static_cast<int64_t>(subset.size())) break;  // ranked on fewer samples: no estimate to trust
+    // Ranked on fewer samples (or only within its block): no estimate to trust, nor for the units after it.
+    if (r.samples < static_cast<int64_t>(subset.size()) ||
+        r.subset_result->per_sample.size() != initial.result.per_sample.size()) {
+      break;
+    }
     const std::vector<double> est = estimate_full_values(initial, subset, *r.subset_result);
     if (est.empty() || !compute_drop(ctx.metrics, est).satisfied) continue;
     ++tried;
