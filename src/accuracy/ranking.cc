@@ -95,7 +95,10 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
     ctx.progress->begin("rank round 0: " + std::to_string(blocks.size()) + " blocks of groups on " +
                             std::to_string(upto) + " samples",
                         static_cast<int64_t>(blocks.size()));
+    const auto round_start = SteadyClock::now();
     const std::vector<ValidationResult> results = ctx.evaluate_sets(current.set, sets, samples, want_distance, "rank");
+    ctx.logger->info("rank round 0: " + std::to_string(sets.size()) + " variants on " + std::to_string(upto) +
+                      " samples, " + std::to_string(seconds_since(round_start)) + " s");
     ctx.progress->advance(static_cast<int64_t>(blocks.size()));
     ctx.progress->end();
     struct BlockScore {
@@ -149,6 +152,7 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
     ctx.progress->begin("rank round " + std::to_string(round) + ": groups on " + std::to_string(upto) + " samples",
                         static_cast<int64_t>(sets.size()));
     // Passes of at most max_variants_per_pass variants, so the progress moves and memory stays bounded.
+    const auto round_start = SteadyClock::now();
     std::vector<ValidationResult> results;
     for (size_t begin = 0; begin < sets.size(); begin += static_cast<size_t>(ctx.max_variants_per_pass)) {
       const size_t end = std::min(sets.size(), begin + static_cast<size_t>(ctx.max_variants_per_pass));
@@ -187,6 +191,8 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
     };
     std::stable_sort(alive.begin(), alive.end(), better_tally);
     rounds.push_back({{"round", round}, {"groups", alive.size()}, {"samples", upto}});
+    ctx.logger->info("rank round " + std::to_string(round) + ": " + std::to_string(sets.size()) + " variants on " +
+                      std::to_string(samples.size()) + " samples, " + std::to_string(seconds_since(round_start)) + " s");
     if (!adaptive) break;
     const size_t keep = std::max(kKeepAtLeast, (alive.size() + 2) / 3);
     if (last_round) break;

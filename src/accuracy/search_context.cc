@@ -207,7 +207,7 @@ Candidate SearchContext::validate(const quant::QuantizerSet& set, const std::str
              compute_drop(metrics, completed(so_far, pessimistic)).satisfied;
     };
   }
-  ValidationResult result = validator->full(build(set), o);
+  ValidationResult result = validator->full(*models_for({set}).front(), o);
   std::vector<double> predicted;
   if (result.stopped) {
     // The completion the decision rests on stands for the values: optimistic for a failure (beyond the bound by
@@ -285,20 +285,47 @@ std::vector<ValidationResult> SearchContext::evaluate_sets(const quant::Quantize
   // The base is the same model call after call (the ranking's, the estimates'): built once.
   const std::string base_key = key(base);
   if (!base_model_ || base_model_key_ != base_key) {
-    base_model_ = std::make_shared<ir::Model>(build(base));
+    base_model_ = std::make_shared<const ir::Model>(build(base));
     base_model_key_ = base_key;
   }
-  const ir::Model& base_model = *base_model_;
+  const std::shared_ptr<const ir::Model> base_model = base_model_;
+  std::map<std::string, std::shared_ptr<const ir::Model>> kept;
   for (size_t begin = 0; begin < sets.size(); begin += static_cast<size_t>(max_variants_per_pass)) {
     const size_t end = std::min(sets.size(), begin + static_cast<size_t>(max_variants_per_pass));
-    std::vector<ir::Model> models = build_all(std::vector<quant::QuantizerSet>(
+    const std::vector<std::shared_ptr<const ir::Model>> models = models_for(std::vector<quant::QuantizerSet>(
         sets.begin() + static_cast<std::ptrdiff_t>(begin), sets.begin() + static_cast<std::ptrdiff_t>(end)));
     std::vector<const ir::Model*> pointers;
-    for (const ir::Model& m : models) pointers.push_back(&m);
-    std::vector<ValidationResult> r =
-        validator->subsets(base_model, pointers, indices, distance, phase, has_agreement() ? &reference_classes : nullptr);
+    for (const auto& m : models) pointers.push_back(m.get());
+    std::vector<ValidationResult> r = validator->subsets(*base_model, pointers, indices, distance, phase,
+                                                         has_agreement() ? &reference_classes : nullptr);
     for (ValidationResult& x : r) out.push_back(std::move(x));
+    if (sets.size() <= static_cast<size_t>(max_variants_per_pass)) {
+      for (size_t i = begin; i < end; ++i) kept[key(sets[i])] = models[i - begin];
+    }
   }
+  // The next call (the adaptive ranking's next round: the survivors on more samples) or validation (the top unit)
+  // often wants some of these models again; a pass's worth of models is kept, as many as the pass held anyway.
+  recent_models_ = std::move(kept);
+  return out;
+}
+
+std::vector<std::shared_ptr<const ir::Model>> SearchContext::models_for(const std::vector<quant::QuantizerSet>& sets) {
+  std::vector<std::shared_ptr<const ir::Model>> out(sets.size());
+  std::vector<size_t> missing;
+  std::vector<quant::QuantizerSet> to_build;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    const std::string k = key(sets[i]);
+    if (auto it = recent_models_.find(k); it != recent_models_.end()) {
+      out[i] = it->second;
+    } else if (base_model_ && base_model_key_ == k) {
+      out[i] = base_model_;
+    } else {
+      missing.push_back(i);
+      to_build.push_back(sets[i]);
+    }
+  }
+  std::vector<ir::Model> built = build_all(to_build);
+  for (size_t j = 0; j < missing.size(); ++j) out[missing[j]] = std::make_shared<const ir::Model>(std::move(built[j]));
   return out;
 }
 

@@ -117,8 +117,13 @@ struct SearchContext {
   // FP32's per-sample value of validator metric `metric` for sample i, or NaN when not known.
   double fp32_value(size_t metric, int64_t i) const;
 
-  std::shared_ptr<ir::Model> base_model_;  // evaluate_sets' last base, with its key
+  // The model of each set: evaluate_sets' base or one of its last call's models when the set is one of those,
+  // else built (on the runs' threads).
+  std::vector<std::shared_ptr<const ir::Model>> models_for(const std::vector<quant::QuantizerSet>& sets);
+
+  std::shared_ptr<const ir::Model> base_model_;  // evaluate_sets' last base, with its key
   std::string base_model_key_;
+  std::map<std::string, std::shared_ptr<const ir::Model>> recent_models_;  // evaluate_sets' last models, by key
 };
 
 // Every validation sample, most informative for the search first: those whose per-sample value of a controlled
