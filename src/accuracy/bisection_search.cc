@@ -8,14 +8,15 @@
 //      default quantization is 7 samples of 2,000 beyond the bound and one Conv recovers 11);
 //   3. otherwise walk the prefixes "revert the top k groups": k = 2, 3, 4 one after the other, then 8, 16, ... and
 //      bisection between the longest failing and the shortest passing prefix;
-//   4. prune the passing prefix (or unit): put back to int8 the least helpful half of its groups at once, then quarters, ...
-//      keeping every change a validation accepts (delta debugging: a group the ranking overrated goes back with
-//      others, in one validation);
+//   4. prune the passing prefix (or unit): put back to int8 the least helpful half of its groups at once, then
+//      quarters, ... keeping every change a validation accepts (delta debugging: a group the ranking overrated goes
+//      back with others, in one validation);
 //   5. every candidate is judged by a full validation that processes the samples most likely to change first and
 //      stops once the drop is predicted beyond the bound even if every remaining sample took the better of its
-//      FP32 and default-quantization values (a failing candidate costs a fraction of a validation: a twentieth on
-//      mobilenetv3s), or, for a candidate the pruning may still shrink, within the bound even if they took the
-//      worse of the two;
+//      FP32 and default-quantization values (and of the candidate's own, where the ranking measured them), after
+//      at least twice the samples where those two differ (a failing candidate costs a fraction of a validation: a
+//      twentieth on mobilenetv3s), or, for a candidate the pruning may still shrink, within the bound even if they
+//      took the worse of them, after a quarter of the set;
 //   6. the final answer is confirmed by a complete validation (a pass decided early rests on the assumption that
 //      the candidate lies between FP32 and the default quantization on the samples not seen): should it fail, the
 //      candidate accepted before it is confirmed, and so on. Only a complete validation within the bound ends the
@@ -165,7 +166,8 @@ Candidate bisection_search(SearchContext& ctx, Candidate initial) {
       const std::vector<int>& groups = prefix_groups.at(k);
       for (int g : groups) ctx.revert(set, g);
       // A single group cannot be pruned: a pass decided early would only be confirmed right after.
-      const std::vector<std::vector<double>> known = k == 1 ? known_values(ranked[0]) : std::vector<std::vector<double>>{};
+      const std::vector<std::vector<double>> known =
+          k == 1 ? known_values(ranked[0]) : std::vector<std::vector<double>>{};
       Candidate c = ctx.validate(set, ctx.action() + " the top " + std::to_string(k) + " ranked unit(s)",
                                  {{"search", "bisection"}, {"prefix", k}, {"groups", groups}}, &initial,
                                  /*may_pass_early=*/groups.size() > 1, k == 1 ? &known : nullptr);
@@ -194,7 +196,7 @@ Candidate bisection_search(SearchContext& ctx, Candidate initial) {
     quant::QuantizerSet set = initial.set;
     for (int g : r.unit) ctx.revert(set, g);
     Candidate c = ctx.validate(set, ctx.action() + " ranked unit " + std::to_string(i + 1) + " alone",
-                               {{"search", "bisection"}, {"single", i + 1}, {"groups", r.unit}}, &initial,
+                               {{"search", "bisection"}, {"groups", r.unit}}, &initial,
                                /*may_pass_early=*/r.unit.size() > 1, &known);
     if (c.drop.satisfied) {
       single_candidate = std::move(c);

@@ -192,7 +192,8 @@ std::vector<RankedGroup> rank_groups(SearchContext& ctx, const Candidate& curren
     std::stable_sort(alive.begin(), alive.end(), better_tally);
     rounds.push_back({{"round", round}, {"groups", alive.size()}, {"samples", upto}});
     ctx.logger->info("rank round " + std::to_string(round) + ": " + std::to_string(sets.size()) + " variants on " +
-                      std::to_string(samples.size()) + " samples, " + std::to_string(seconds_since(round_start)) + " s");
+                      std::to_string(samples.size()) + " samples, " + std::to_string(seconds_since(round_start)) +
+                      " s");
     if (!adaptive) break;
     const size_t keep = std::max(kKeepAtLeast, (alive.size() + 2) / 3);
     if (last_round) break;
