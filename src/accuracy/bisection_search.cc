@@ -3,17 +3,21 @@
 //
 //   1. rank (ranking.cc): blocks of groups, then successive halving of the groups of the best blocks, ordered by
 //      how firmly each revert agrees with FP32's decisions on the most informative samples;
-//   2. walk the prefixes "revert the top k groups": k = 1, 2, 3, 4 one after the other (most searches end there),
-//      then 8, 16, ... and bisection between the longest failing and the shortest passing prefix;
-//   3. prune the passing prefix: put back to int8 the least helpful half of its groups at once, then quarters, ...
-//      keeping every change a validation accepts (delta debugging: a group the ranking overrated goes back with
-//      others, in one validation);
-//   4. every candidate is judged by a full validation that processes the samples most likely to change first and
+//   2. the top unit alone, then (should it fail) up to two more units alone among those the ranking estimates to
+//      recover the bound each (the greedy loop's evidence: one well-ranked unit usually suffices; mobilenetv3s'
+//      default quantization is 7 samples of 2,000 beyond the bound and one Conv recovers 11);
+//   3. otherwise walk the prefixes "revert the top k groups": k = 2, 3, 4 one after the other, then 8, 16, ... and
+//      bisection between the longest failing and the shortest passing prefix;
+//   4. prune the passing prefix (or unit): put back to int8 the least helpful half of its groups at once, then
+//      quarters, ... keeping every change a validation accepts (delta debugging: a group the ranking overrated goes
+//      back with others, in one validation);
+//   5. every candidate is judged by a full validation that processes the samples most likely to change first and
 //      stops once the drop is predicted beyond the bound even if every remaining sample took the better of its
-//      FP32 and default-quantization values (a failing candidate costs a fraction of a validation: a twentieth on
-//      mobilenetv3s), or, for a candidate the pruning may still shrink, within the bound even if they took the
-//      worse of the two;
-//   5. the final answer is confirmed by a complete validation (a pass decided early rests on the assumption that
+//      FP32 and default-quantization values (and of the candidate's own, where the ranking measured them), after
+//      at least twice the samples where those two differ (a failing candidate costs a fraction of a validation: a
+//      twentieth on mobilenetv3s), or, for a candidate the pruning may still shrink, within the bound even if they
+//      took the worse of them, after a quarter of the set;
+//   6. the final answer is confirmed by a complete validation (a pass decided early rests on the assumption that
 //      the candidate lies between FP32 and the default quantization on the samples not seen): should it fail, the
 //      candidate accepted before it is confirmed, and so on. Only a complete validation within the bound ends the
 //      search with success.
@@ -23,7 +27,9 @@
 // the shortest passing prefix it validated, and only a complete validation within the bound ends the search.
 // Without per-sample values (mAP-like metrics) validations cannot stop early; the walk is the same.
 #include <algorithm>
+#include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "accuracy/search_context.h"
@@ -33,6 +39,8 @@ namespace {
 
 // Prefixes validated one after the other before galloping.
 constexpr size_t kLinearPrefixes = 4;
+// Units validated alone (the top one included) before growing prefixes.
+constexpr size_t kSingles = 3;
 
 // Groups whose ops are connected (directly, or through ops no group covers) in the canonical graph.
 std::vector<std::set<int>> group_neighbours(const SearchContext& ctx) {
@@ -137,7 +145,20 @@ Candidate bisection_search(SearchContext& ctx, Candidate initial) {
   const size_t n = std::min(ranked.size(), static_cast<size_t>(std::max<int64_t>(0, ctx.max_iter_num)));
   if (n == 0) return *ctx.best;
 
+  // A ranked unit's values on the ranking samples it was measured on (per validator metric, by sample).
+  const int64_t samples_total = ctx.validator->dataset().size();
+  auto known_values = [&](const RankedGroup& r) {
+    std::vector<std::vector<double>> known(r.subset_result->per_sample.size());
+    for (size_t m = 0; m < known.size(); ++m) {
+      const std::vector<double>& part = r.subset_result->per_sample[m];
+      if (part.empty()) continue;
+      known[m].assign(static_cast<size_t>(samples_total), std::nan(""));
+      for (size_t k = 0; k < part.size() && k < subset.size(); ++k) known[m][static_cast<size_t>(subset[k])] = part[k];
+    }
+    return known;
+  };
   std::map<size_t, Candidate> validated;
+  std::optional<Candidate> single_candidate;
   auto passes = [&](size_t k) {
     auto it = validated.find(k);
     if (it == validated.end()) {
@@ -145,34 +166,68 @@ Candidate bisection_search(SearchContext& ctx, Candidate initial) {
       const std::vector<int>& groups = prefix_groups.at(k);
       for (int g : groups) ctx.revert(set, g);
       // A single group cannot be pruned: a pass decided early would only be confirmed right after.
+      const std::vector<std::vector<double>> known =
+          k == 1 ? known_values(ranked[0]) : std::vector<std::vector<double>>{};
       Candidate c = ctx.validate(set, ctx.action() + " the top " + std::to_string(k) + " ranked unit(s)",
                                  {{"search", "bisection"}, {"prefix", k}, {"groups", groups}}, &initial,
-                                 /*may_pass_early=*/groups.size() > 1);
+                                 /*may_pass_early=*/groups.size() > 1, k == 1 ? &known : nullptr);
       it = validated.emplace(k, std::move(c)).first;
     }
     return it->second.drop.satisfied;
   };
 
-  size_t lo = 0, hi = 0;  // lo fails (0 = the start), hi passes (0 = none found)
-  for (size_t k = 1; k <= n && !ctx.budget_exhausted();) {
-    if (passes(k)) {
-      hi = k;
+  // Singles: the top unit alone (prefix 1), then the next few units alone when the ranking estimates that each
+  // alone recovers the bound. One well-ranked unit is what the greedy loop reverts first; a failing one costs a
+  // fraction of a validation (it stops once beyond the bound), whereas growing prefixes past a failed top unit
+  // reverts several units the pruning must then put back one validation at a time.
+  std::optional<size_t> single;  // index in `ranked` of the unit that passed alone
+  if (passes(1)) single = 0;
+  for (size_t i = 1, tried = 1; !single && i < n && tried < kSingles && !ctx.budget_exhausted(); ++i) {
+    const RankedGroup& r = ranked[i];
+    // Ranked on fewer samples (or only within its block): no estimate to trust, nor for the units after it.
+    if (r.samples < static_cast<int64_t>(subset.size()) ||
+        r.subset_result->per_sample.size() != initial.result.per_sample.size()) {
       break;
     }
-    lo = k;
-    if (k == n) break;
-    k = k < kLinearPrefixes ? k + 1 : std::min(n, 2 * k);
+    const std::vector<double> est = estimate_full_values(initial, subset, *r.subset_result);
+    if (est.empty() || !compute_drop(ctx.metrics, est).satisfied) continue;
+    ++tried;
+    const std::vector<std::vector<double>> known = known_values(r);
+    quant::QuantizerSet set = initial.set;
+    for (int g : r.unit) ctx.revert(set, g);
+    Candidate c = ctx.validate(set, ctx.action() + " ranked unit " + std::to_string(i + 1) + " alone",
+                               {{"search", "bisection"}, {"groups", r.unit}}, &initial,
+                               /*may_pass_early=*/r.unit.size() > 1, &known);
+    if (c.drop.satisfied) {
+      single_candidate = std::move(c);
+      single = i;
+    }
   }
-  if (hi == 0) return *ctx.best;  // even reverting every ranked group (or the budget) did not reach the bound
-  while (hi - lo > 1 && !ctx.budget_exhausted()) {
-    const size_t mid = lo + (hi - lo) / 2;
-    (passes(mid) ? hi : lo) = mid;
+
+  size_t lo = 1, hi = 0;  // lo fails (the top unit alone failed), hi passes (0 = none found)
+  if (single) {
+    hi = 1;
+  } else {
+    for (size_t k = 2; k <= n && !ctx.budget_exhausted();) {
+      if (passes(k)) {
+        hi = k;
+        break;
+      }
+      lo = k;
+      if (k == n) break;
+      k = k < kLinearPrefixes ? k + 1 : std::min(n, 2 * k);
+    }
+    if (hi == 0) return *ctx.best;  // even reverting every ranked group (or the budget) did not reach the bound
+    while (hi - lo > 1 && !ctx.budget_exhausted()) {
+      const size_t mid = lo + (hi - lo) / 2;
+      (passes(mid) ? hi : lo) = mid;
+    }
   }
-  Candidate result = validated.at(hi);
+  Candidate result = single && *single > 0 ? *single_candidate : validated.at(hi);
   std::vector<Candidate> accepted{result};  // every candidate accepted as passing, in order
 
   // Prune: restore chunks of the kept groups, least helpful (last ranked) first, halving the chunk size.
-  std::vector<int> kept = prefix_groups.at(hi);
+  std::vector<int> kept = single ? ranked[*single].unit : prefix_groups.at(hi);
   for (size_t chunk = kept.size() / 2; chunk >= 1 && !ctx.budget_exhausted(); chunk /= 2) {
     for (size_t end = kept.size(); end > 0 && kept.size() > 1 && !ctx.budget_exhausted();) {
       const size_t begin = end >= chunk ? end - chunk : 0;
@@ -199,7 +254,10 @@ Candidate bisection_search(SearchContext& ctx, Candidate initial) {
   // wrong), the one accepted before it, and so on.
   for (auto it = accepted.rbegin(); it != accepted.rend(); ++it) {
     if (it->complete()) return *it;
-    Candidate c = ctx.validate(it->set, "confirm", {{"search", "bisection"}}, &initial, /*may_pass_early=*/false);
+    // No reference: a confirmation is never decided early. A failure decided early rests on the same assumption as
+    // the pass it would overturn (mobilenetv3s, ranking_subset_size 128: a unit passed after 512 samples, and its
+    // confirmation was rejected after 48; the complete prefixes walked after it reverted every op).
+    Candidate c = ctx.validate(it->set, "confirm", {{"search", "bisection"}});
     if (c.complete() && c.drop.satisfied) return c;
   }
   ctx.logger->info("no accepted candidate held on the whole set; validating the prefixes completely");
@@ -209,7 +267,7 @@ Candidate bisection_search(SearchContext& ctx, Candidate initial) {
     quant::QuantizerSet set = initial.set;
     for (int g : prefix_groups.at(k)) ctx.revert(set, g);
     Candidate c = ctx.validate(set, "revert the top " + std::to_string(k) + " ranked unit(s), complete",
-                               {{"search", "bisection"}, {"prefix", k}}, &initial, /*may_pass_early=*/false);
+                               {{"search", "bisection"}, {"prefix", k}});
     if (c.complete() && c.drop.satisfied) return c;
   }
   return *ctx.best;

@@ -84,6 +84,9 @@ struct SearchContext {
   // "revert" or "raise to INT16", for logs and reports.
   std::string action() const;
   ir::Model build(const quant::QuantizerSet& set);
+  // The models of several sets, built on as many threads as the runs use (a ranking round builds dozens of models
+  // before its pass, on one core otherwise); in the order of `sets`.
+  std::vector<ir::Model> build_all(const std::vector<quant::QuantizerSet>& sets);
   // What a validation of `set` is, for the checkpoint: the quantization state (preset) and the enabled flags.
   std::string key(const quant::QuantizerSet& set) const;
   std::string state_tag = "default";
@@ -92,9 +95,13 @@ struct SearchContext {
   // predicted beyond the bound even if every remaining sample took the better of its FP32 and `reference` values;
   // with `may_pass_early` also as soon as it is within the bound even if they took the worse (after at least twice
   // the samples where the two differ and a quarter of all). A candidate decided early is not complete(): the search
-  // confirms its final answer with a complete validation.
+  // confirms its final answer with a complete validation. `known` (per validator metric, per sample, NaN where
+  // unknown): the candidate's own values measured before (the ranking's subset run of the same revert); the
+  // completions then also allow them, so a candidate that beats both FP32 and the reference on samples not yet
+  // seen (mobilenetv3s: reverting one Conv gains 7 samples where both were wrong) is not rejected early.
   Candidate validate(const quant::QuantizerSet& set, const std::string& what, const nlohmann::json& extra = {},
-                     const Candidate* reference = nullptr, bool may_pass_early = false);
+                     const Candidate* reference = nullptr, bool may_pass_early = false,
+                     const std::vector<std::vector<double>>* known = nullptr);
   // Records a validation done elsewhere (steps, log line, best); `predicted` = the values a stopped one stands for.
   Candidate record(const quant::QuantizerSet& set, ValidationResult result, const std::string& what,
                    const nlohmann::json& extra = {}, const std::vector<double>* predicted = nullptr);
@@ -110,8 +117,13 @@ struct SearchContext {
   // FP32's per-sample value of validator metric `metric` for sample i, or NaN when not known.
   double fp32_value(size_t metric, int64_t i) const;
 
-  std::shared_ptr<ir::Model> base_model_;  // evaluate_sets' last base, with its key
+  // The model of each set: evaluate_sets' base or one of its last call's models when the set is one of those,
+  // else built (on the runs' threads).
+  std::vector<std::shared_ptr<const ir::Model>> models_for(const std::vector<quant::QuantizerSet>& sets);
+
+  std::shared_ptr<const ir::Model> base_model_;  // evaluate_sets' last base, with its key
   std::string base_model_key_;
+  std::map<std::string, std::shared_ptr<const ir::Model>> recent_models_;  // evaluate_sets' last models, by key
 };
 
 // Every validation sample, most informative for the search first: those whose per-sample value of a controlled
