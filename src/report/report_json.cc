@@ -173,6 +173,15 @@ void write_set(json& j, const QuantizerSetReport& s) {
   j["quantized_ops"] = s.quantized_ops;
 }
 
+// An op left alone and why (op_type absent where the section lists nodes of one kind, e.g. SmoothQuant's MatMuls).
+FloatOpReport float_op_from(const json& e) {
+  FloatOpReport f;
+  read(e, "node", f.node);
+  read(e, "op_type", f.op_type);
+  read(e, "reason", f.reason);
+  return f;
+}
+
 QuantizerSetReport set_from(const json& j) {
   QuantizerSetReport s;
   s.quantizers = read_list<QuantizerReport>(j, "quantizers", quantizer_from);
@@ -185,13 +194,7 @@ QuantizerSetReport set_from(const json& j) {
     read(e, "enabled", g.enabled);
     return g;
   });
-  s.float_ops = read_list<FloatOpReport>(j, "float_ops", [](const json& e) {
-    FloatOpReport f;
-    read(e, "node", f.node);
-    read(e, "op_type", f.op_type);
-    read(e, "reason", f.reason);
-    return f;
-  });
+  s.float_ops = read_list<FloatOpReport>(j, "float_ops", float_op_from);
   read(j, "quantized_ops", s.quantized_ops);
   return s;
 }
@@ -310,12 +313,7 @@ QuantizationReport quantization_from(const json& j) {
       read(e, "scale_max", a.scale_max);
       return a;
     });
-    r.skipped = read_list<FloatOpReport>(sq, "skipped", [](const json& e) {
-      FloatOpReport f;
-      read(e, "node", f.node);
-      read(e, "reason", f.reason);
-      return f;
-    });
+    r.skipped = read_list<FloatOpReport>(sq, "skipped", float_op_from);
     q.smooth_quant = std::move(r);
   }
   q.timings_seconds = read_number_map(j, "timings_seconds");
