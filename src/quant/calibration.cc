@@ -1,6 +1,8 @@
 #include "quant/calibration.h"
 
+#include <exception>
 #include <set>
+#include <utility>
 
 #include "qwac/error.h"
 #include "runtime/evaluation.h"
@@ -64,13 +66,35 @@ CalibrationStatistics collect_statistics(const ir::Model& canonical, const Datas
   eo.progress = options.progress;
   eo.phase = "statistics";
   eo.taps.assign(taps.begin(), taps.end());
+  // One parallel region per batch, one task per collector: the streams keep the cores busy with inference, and
+  // dozens of small parallel regions per batch (one per tensor and statistic) would leave the OpenMP workers
+  // spin-waiting between them. Collectors own their state, so the results do not depend on the scheduling; inside
+  // the region each collector runs its serial kernels (they check omp_in_parallel()). Errors are rethrown in
+  // collector order, as a serial loop would have thrown the first one.
+  std::vector<std::pair<const std::string*, MeanAccumulator*>> mean_jobs;
+  for (auto& [name, acc] : means) mean_jobs.emplace_back(&name, &acc);
   eo.on_batch = [&](int64_t, const std::map<std::string, Tensor>& tapped) {
-    for (const ActivationStatsRequest& r : requests) {
-      std::vector<const Tensor*> sources;
-      for (const std::string& s : r.sources) sources.push_back(&tapped.at(s));
-      out.activations.at(r.quantizer).update(sources);
+    const int64_t jobs = static_cast<int64_t>(requests.size() + mean_jobs.size());
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(jobs));
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+    for (int64_t j = 0; j < jobs; ++j) {
+      try {
+        if (j < static_cast<int64_t>(requests.size())) {
+          const ActivationStatsRequest& r = requests[static_cast<size_t>(j)];
+          std::vector<const Tensor*> sources;
+          for (const std::string& s : r.sources) sources.push_back(&tapped.at(s));
+          out.activations.at(r.quantizer).update(sources);
+        } else {
+          const auto& [name, acc] = mean_jobs[static_cast<size_t>(j) - requests.size()];
+          acc->add(*name, tapped.at(*name));
+        }
+      } catch (...) {
+        errors[static_cast<size_t>(j)] = std::current_exception();
+      }
     }
-    for (auto& [name, acc] : means) acc.add(name, tapped.at(name));
+    for (const std::exception_ptr& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
   };
   const runtime::EvaluationResult r = runtime::evaluate(canonical, calibration, {}, eo);
   for (const auto& [name, acc] : means) out.means[name] = acc.mean();
