@@ -1,5 +1,6 @@
 #include "quant/calibration.h"
 
+#include <algorithm>
 #include <exception>
 #include <set>
 #include <utility>
@@ -26,13 +27,7 @@ struct MeanAccumulator {
       sample_shape = batch.shape();
       sample_shape[0] = 1;
     }
-    const float* p = batch.data<float>();
-#pragma omp parallel for if (per > 4096)
-    for (int64_t i = 0; i < per; ++i) {
-      double s = 0;
-      for (int64_t k = 0; k < b; ++k) s += p[k * per + i];
-      sum[static_cast<size_t>(i)] += s;
-    }
+    detail::accumulate_sample_sums(batch.data<float>(), b, per, sum.data());
     count += b;
   }
 
@@ -45,6 +40,32 @@ struct MeanAccumulator {
 };
 
 }  // namespace
+
+namespace detail {
+
+void accumulate_sample_sums_reference(const float* values, int64_t batch, int64_t per, double* sum) {
+  for (int64_t i = 0; i < per; ++i) {
+    double s = 0;
+    for (int64_t k = 0; k < batch; ++k) s += values[k * per + i];
+    sum[i] += s;
+  }
+}
+
+void accumulate_sample_sums(const float* values, int64_t batch, int64_t per, double* sum) {
+  constexpr int64_t kBlock = 512;
+  double s[kBlock];
+  for (int64_t start = 0; start < per; start += kBlock) {
+    const int64_t m = std::min(kBlock, per - start);
+    for (int64_t i = 0; i < m; ++i) s[i] = 0.0;
+    for (int64_t k = 0; k < batch; ++k) {
+      const float* row = values + k * per + start;
+      for (int64_t i = 0; i < m; ++i) s[i] += row[i];
+    }
+    for (int64_t i = 0; i < m; ++i) sum[start + i] += s[i];
+  }
+}
+
+}  // namespace detail
 
 CalibrationStatistics collect_statistics(const ir::Model& canonical, const Dataset& calibration,
                                          const std::vector<ActivationStatsRequest>& requests,
