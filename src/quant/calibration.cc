@@ -1,6 +1,9 @@
 #include "quant/calibration.h"
 
+#include <algorithm>
+#include <exception>
 #include <set>
+#include <utility>
 
 #include "qwac/error.h"
 #include "runtime/evaluation.h"
@@ -24,13 +27,7 @@ struct MeanAccumulator {
       sample_shape = batch.shape();
       sample_shape[0] = 1;
     }
-    const float* p = batch.data<float>();
-#pragma omp parallel for if (per > 4096)
-    for (int64_t i = 0; i < per; ++i) {
-      double s = 0;
-      for (int64_t k = 0; k < b; ++k) s += p[k * per + i];
-      sum[static_cast<size_t>(i)] += s;
-    }
+    detail::accumulate_sample_sums(batch.data<float>(), b, per, sum.data());
     count += b;
   }
 
@@ -43,6 +40,32 @@ struct MeanAccumulator {
 };
 
 }  // namespace
+
+namespace detail {
+
+void accumulate_sample_sums_reference(const float* values, int64_t batch, int64_t per, double* sum) {
+  for (int64_t i = 0; i < per; ++i) {
+    double s = 0;
+    for (int64_t k = 0; k < batch; ++k) s += values[k * per + i];
+    sum[i] += s;
+  }
+}
+
+void accumulate_sample_sums(const float* values, int64_t batch, int64_t per, double* sum) {
+  constexpr int64_t kBlock = 512;
+  double s[kBlock];
+  for (int64_t start = 0; start < per; start += kBlock) {
+    const int64_t m = std::min(kBlock, per - start);
+    for (int64_t i = 0; i < m; ++i) s[i] = 0.0;
+    for (int64_t k = 0; k < batch; ++k) {
+      const float* row = values + k * per + start;
+      for (int64_t i = 0; i < m; ++i) s[i] += row[i];
+    }
+    for (int64_t i = 0; i < m; ++i) sum[start + i] += s[i];
+  }
+}
+
+}  // namespace detail
 
 CalibrationStatistics collect_statistics(const ir::Model& canonical, const Dataset& calibration,
                                          const std::vector<ActivationStatsRequest>& requests,
@@ -64,13 +87,35 @@ CalibrationStatistics collect_statistics(const ir::Model& canonical, const Datas
   eo.progress = options.progress;
   eo.phase = "statistics";
   eo.taps.assign(taps.begin(), taps.end());
+  // One parallel region per batch, one task per collector: the streams keep the cores busy with inference, and
+  // dozens of small parallel regions per batch (one per tensor and statistic) would leave the OpenMP workers
+  // spin-waiting between them. Collectors own their state, so the results do not depend on the scheduling; inside
+  // the region each collector runs its serial kernels (they check omp_in_parallel()). Errors are rethrown in
+  // collector order, as a serial loop would have thrown the first one.
+  std::vector<std::pair<const std::string*, MeanAccumulator*>> mean_jobs;
+  for (auto& [name, acc] : means) mean_jobs.emplace_back(&name, &acc);
   eo.on_batch = [&](int64_t, const std::map<std::string, Tensor>& tapped) {
-    for (const ActivationStatsRequest& r : requests) {
-      std::vector<const Tensor*> sources;
-      for (const std::string& s : r.sources) sources.push_back(&tapped.at(s));
-      out.activations.at(r.quantizer).update(sources);
+    const int64_t jobs = static_cast<int64_t>(requests.size() + mean_jobs.size());
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(jobs));
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+    for (int64_t j = 0; j < jobs; ++j) {
+      try {
+        if (j < static_cast<int64_t>(requests.size())) {
+          const ActivationStatsRequest& r = requests[static_cast<size_t>(j)];
+          std::vector<const Tensor*> sources;
+          for (const std::string& s : r.sources) sources.push_back(&tapped.at(s));
+          out.activations.at(r.quantizer).update(sources);
+        } else {
+          const auto& [name, acc] = mean_jobs[static_cast<size_t>(j) - requests.size()];
+          acc->add(*name, tapped.at(*name));
+        }
+      } catch (...) {
+        errors[static_cast<size_t>(j)] = std::current_exception();
+      }
     }
-    for (auto& [name, acc] : means) acc.add(name, tapped.at(name));
+    for (const std::exception_ptr& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
   };
   const runtime::EvaluationResult r = runtime::evaluate(canonical, calibration, {}, eo);
   for (const auto& [name, acc] : means) out.means[name] = acc.mean();

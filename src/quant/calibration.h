@@ -34,4 +34,13 @@ CalibrationStatistics collect_statistics(const ir::Model& canonical, const Datas
                                          const std::vector<ActivationStatsRequest>& requests,
                                          const std::vector<std::string>& mean_tensors, const RunOptions& options);
 
+namespace detail {
+// sum[i] += the sum over k = 0..batch-1 (in that order, in double) of values[k * per + i], for i < per: the
+// per-element accumulation of the bias-correction means. accumulate_sample_sums walks the batch in contiguous
+// blocks (vectorizable); the reference walks element by element. Same additions in the same order per element:
+// the same sums, bit for bit.
+void accumulate_sample_sums(const float* values, int64_t batch, int64_t per, double* sum);
+void accumulate_sample_sums_reference(const float* values, int64_t batch, int64_t per, double* sum);
+}  // namespace detail
+
 }  // namespace qwac::quant

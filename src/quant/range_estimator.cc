@@ -238,15 +238,23 @@ double asymmetric_error(const BinList& h, double lo, double hi, const Grid& g) {
   return expected_squared_error(h, s, zp, g);
 }
 
-// Best factor f in {ratio^k} for error(f); the first (largest) factor wins ties.
+// Best factor f in {ratio^k} for error(f); the first (largest) factor wins ties. The candidates are listed first
+// (the same sequence of products as a serial walk), their errors computed in parallel (each error is the same
+// serial sum whichever thread computes it), and the minimum picked in candidate order: the result does not depend
+// on the number of threads.
 template <typename ErrorFn>
 double best_factor(ErrorFn error) {
-  double best_f = 1.0, best_e = error(1.0);
-  for (double f = kMseRatio; f >= kMseSmallest; f *= kMseRatio) {
-    const double e = error(f);
-    if (e < best_e) {
-      best_e = e;
-      best_f = f;
+  std::vector<double> factors{1.0};
+  for (double f = kMseRatio; f >= kMseSmallest; f *= kMseRatio) factors.push_back(f);
+  std::vector<double> errors(factors.size());
+  const auto n = static_cast<int64_t>(factors.size());
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < n; ++k) errors[static_cast<size_t>(k)] = error(factors[static_cast<size_t>(k)]);
+  double best_f = factors[0], best_e = errors[0];
+  for (size_t k = 1; k < factors.size(); ++k) {
+    if (errors[k] < best_e) {
+      best_e = errors[k];
+      best_f = factors[k];
     }
   }
   return best_f;

@@ -86,6 +86,33 @@ TEST(Histogram, ParallelBinningEqualsSerial) {
   EXPECT_EQ(big.count(), 300000);
 }
 
+// The banked, blocked binning kernel against its plain twin: seeded random data with long runs of one value (ReLU
+// zeros, saturated outputs), values beyond the range on both sides (edge bins), lengths around the block and bank
+// sizes, and the small-input path.
+TEST(Histogram, BankedBinningKernelEqualsReference) {
+  std::mt19937 rng(1234);
+  std::normal_distribution<float> normal(0.f, 1.5f);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  for (const int num_bins : {8, 2048}) {
+    for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{4095}, int64_t{4096}, int64_t{4099}, int64_t{70001}}) {
+      std::vector<float> v(static_cast<size_t>(n));
+      for (float& x : v) {
+        const float r = u(rng);
+        x = r < 0.4f ? 0.f : (r < 0.45f ? 4.f : (r < 0.5f ? -9.f : normal(rng)));
+      }
+      const double range = 4.0;
+      const double scale = num_bins / (2.0 * range);
+      std::vector<int64_t> fast(static_cast<size_t>(num_bins), 7), ref(static_cast<size_t>(num_bins), 7);
+      detail::bin_values(v.data(), n, range, scale, num_bins - 1, fast.data());
+      detail::bin_values_reference(v.data(), n, range, scale, num_bins - 1, ref.data());
+      EXPECT_EQ(fast, ref) << "num_bins " << num_bins << ", n " << n;
+      int64_t total = 0;
+      for (int64_t c : fast) total += c;
+      EXPECT_EQ(total, n + 7 * num_bins) << "adds to the existing counts";
+    }
+  }
+}
+
 TEST(Histogram, QuantileInterpolatesInsideBins) {
   // One value per bin: x_i = (i + 0.5) / 1000 in [0, 1), R = 1, 2000 bins of width 0.001.
   Histogram h(2000);

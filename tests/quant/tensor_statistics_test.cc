@@ -119,6 +119,53 @@ TEST(TensorStatistics, LargeSingleSampleMinMaxMatchesSerial) {
   EXPECT_EQ(st.sample_max()[0], 8.5f);
 }
 
+// collect_statistics updates every collector of a batch inside one parallel region, where the collectors run
+// their serial kernels; outside one they split large tensors over threads. Both must give the same statistics,
+// bit for bit (seeded random batches of 4 x 40,000 values, ReLU-like zeros, two unified sources).
+TEST(TensorStatistics, UpdatesInsideAParallelRegionEqualUpdatesOutside) {
+  std::mt19937 rng(77);
+  std::normal_distribution<float> normal(0.5f, 2.f);
+  for (const bool per_channel : {false, true}) {
+    StatisticsNeeds needs;
+    if (per_channel) {
+      needs.per_sample = false;
+      needs.channel_axis = 1;
+    } else {
+      needs.histogram = true;
+      needs.per_sample_quantiles = {1e-4};
+    }
+    TensorStatistics outside("outside", needs), inside("inside", needs);
+    for (int batch = 0; batch < 3; ++batch) {
+      std::vector<float> a(4 * 40000), b(4 * 8 * 100);
+      for (float& x : a) x = std::max(0.f, normal(rng)) * (batch + 1);
+      for (float& x : b) x = normal(rng);
+      const Tensor ta = make({4, 8, 5000}, a), tb = make({4, 8, 100}, b);
+      outside.update({&ta, &tb});
+#pragma omp parallel num_threads(2)
+      {
+#pragma omp single
+        inside.update({&ta, &tb});
+      }
+    }
+    EXPECT_EQ(inside.global_min(), outside.global_min());
+    EXPECT_EQ(inside.global_max(), outside.global_max());
+    EXPECT_EQ(inside.channel_min(), outside.channel_min());
+    EXPECT_EQ(inside.channel_max(), outside.channel_max());
+    EXPECT_EQ(inside.sample_min(), outside.sample_min());
+    EXPECT_EQ(inside.sample_max(), outside.sample_max());
+    EXPECT_EQ(inside.sample_abs_max(), outside.sample_abs_max());
+    if (!per_channel) {
+      EXPECT_EQ(inside.sample_quantile_low(1e-4), outside.sample_quantile_low(1e-4));
+      EXPECT_EQ(inside.sample_quantile_high(1e-4), outside.sample_quantile_high(1e-4));
+      EXPECT_EQ(inside.sample_abs_quantile(1e-4), outside.sample_abs_quantile(1e-4));
+      ASSERT_NE(inside.histogram(), nullptr);
+      EXPECT_EQ(inside.histogram()->range(), outside.histogram()->range());
+      EXPECT_EQ(inside.histogram()->bins(), outside.histogram()->bins());
+      EXPECT_EQ(inside.histogram()->count(), 3 * (4 * 40000 + 4 * 8 * 100));
+    }
+  }
+}
+
 TEST(TensorStatistics, PerChannelMinMaxBothLayouts) {
   StatisticsNeeds needs;
   needs.per_sample = false;

@@ -48,7 +48,8 @@ const std::vector<int64_t>& Histogram::bins() const {
 
 void Histogram::add(const float* values, int64_t count) {
   if (count <= 0) return;
-  float abs_max = 0.f;
+  float abs_max = 0.f;  // values are finite (checked by the caller): the order of the max does not matter
+#pragma omp simd reduction(max : abs_max)
   for (int64_t i = 0; i < count; ++i) {
     const float a = std::fabs(values[i]);
     abs_max = a > abs_max ? a : abs_max;
@@ -78,26 +79,81 @@ void Histogram::add(const float* values, int64_t count) {
   const double scale = static_cast<double>(num_bins_) / (2.0 * static_cast<double>(range_));
   const double offset = static_cast<double>(range_);
   const int last = num_bins_ - 1;
-  auto bin_of = [&](float x) {
-    const double pos = (static_cast<double>(x) + offset) * scale;
-    // pos >= 0 for x >= -R, where truncation is floor; anything below (capped overflow) clamps to bin 0 anyway.
-    const int b = static_cast<int>(pos);
-    return b < 0 ? 0 : (b > last ? last : b);  // x == R (and capped overflow) go to the edge bins
-  };
   if (count < kParallelThreshold || omp_in_parallel()) {
-    for (int64_t i = 0; i < count; ++i) ++bins_[static_cast<size_t>(bin_of(values[i]))];
+    detail::bin_values(values, count, offset, scale, last, bins_.data());
   } else {
 #pragma omp parallel
     {
       std::vector<int64_t> local(bins_.size(), 0);
-#pragma omp for schedule(static) nowait
-      for (int64_t i = 0; i < count; ++i) ++local[static_cast<size_t>(bin_of(values[i]))];
+      const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+      const int64_t chunk = (count + threads - 1) / threads;
+      const int64_t begin = std::min(count, t * chunk), end = std::min(count, begin + chunk);
+      detail::bin_values(values + begin, end - begin, offset, scale, last, local.data());
 #pragma omp critical(qwac_histogram_merge)
       for (size_t b = 0; b < local.size(); ++b) bins_[b] += local[b];
     }
   }
   count_ += count;
 }
+
+namespace detail {
+
+namespace {
+inline int bin_index(float x, double offset, double scale, int last) {
+  const double pos = (static_cast<double>(x) + offset) * scale;
+  // pos >= 0 for x >= -R, where truncation is floor; anything below (capped overflow) clamps to bin 0 anyway.
+  const int b = static_cast<int>(pos);
+  return b < 0 ? 0 : (b > last ? last : b);  // x == R (and capped overflow) go to the edge bins
+}
+}  // namespace
+
+void bin_values_reference(const float* values, int64_t n, double offset, double scale, int last, int64_t* bins) {
+  for (int64_t i = 0; i < n; ++i) ++bins[bin_index(values[i], offset, scale, last)];
+}
+
+void bin_values(const float* values, int64_t n, double offset, double scale, int last, int64_t* bins) {
+  // Indices of a block first (a loop the compiler vectorizes), then the increments over four banks of 32-bit
+  // counters (four banks x 2048 bins stay in L1); a bank never holds more than one block's worth per flush.
+  constexpr int kBanks = 4;
+  constexpr int64_t kBlock = 1024;
+  constexpr int64_t kFlushEvery = int64_t{1} << 30;  // values per bank flush: far below 2^32
+  const size_t bins_n = static_cast<size_t>(last) + 1;
+  if (n < static_cast<int64_t>(2 * bins_n)) {  // clearing and merging the banks would cost more than they save
+    bin_values_reference(values, n, offset, scale, last, bins);
+    return;
+  }
+  std::vector<uint32_t> banks(kBanks * bins_n, 0);
+  int32_t index[kBlock];
+  int64_t since_flush = 0;
+  auto flush = [&]() {
+    for (size_t b = 0; b < bins_n; ++b) {
+      int64_t c = 0;
+      for (int k = 0; k < kBanks; ++k) c += banks[k * bins_n + b];
+      bins[b] += c;
+    }
+    std::fill(banks.begin(), banks.end(), 0u);
+    since_flush = 0;
+  };
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int64_t m = std::min(kBlock, n - start);
+    const float* v = values + start;
+#pragma omp simd
+    for (int64_t i = 0; i < m; ++i) index[i] = bin_index(v[i], offset, scale, last);
+    int64_t i = 0;
+    for (; i + kBanks <= m; i += kBanks) {
+      ++banks[static_cast<size_t>(index[i])];
+      ++banks[bins_n + static_cast<size_t>(index[i + 1])];
+      ++banks[2 * bins_n + static_cast<size_t>(index[i + 2])];
+      ++banks[3 * bins_n + static_cast<size_t>(index[i + 3])];
+    }
+    for (; i < m; ++i) ++banks[static_cast<size_t>(index[i])];
+    since_flush += m;
+    if (since_flush >= kFlushEvery) flush();
+  }
+  if (since_flush > 0) flush();
+}
+
+}  // namespace detail
 
 namespace {
 

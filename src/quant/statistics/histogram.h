@@ -29,4 +29,13 @@ class Histogram {
   std::vector<int64_t> bins_;
 };
 
+namespace detail {
+// Adds to bins[0..last] the counts of values[0..n) under the bin rule of Histogram::add: bin = clamp(int((x +
+// offset) * scale), 0, last) in double. bin_values is the fast kernel (indices computed in blocks, counts spread
+// over several banks so that runs of equal values, e.g. the zeros after a ReLU, do not serialize on one counter);
+// bin_values_reference is its plain twin. Both give the same counts.
+void bin_values(const float* values, int64_t n, double offset, double scale, int last, int64_t* bins);
+void bin_values_reference(const float* values, int64_t n, double offset, double scale, int last, int64_t* bins);
+}  // namespace detail
+
 }  // namespace qwac::quant
