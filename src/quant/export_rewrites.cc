@@ -385,24 +385,34 @@ std::optional<ChannelRegion> channel_region(const ir::Graph& g, ir::Node* dw, in
 size_t pad_depthwise_channels(ir::Graph& g) {
   size_t rewritten = 0;
   std::set<const ir::Node*> done;
-  for (ir::Node* dw : g.topological_order()) {
+  const std::vector<ir::Node*> order = g.topological_order();
+  std::map<const ir::Node*, size_t> position;
+  for (size_t i = 0; i < order.size(); ++i) position[order[i]] = i;
+  // A region's nodes in graph order: the new initializers are created (and saved) in the same order on every run,
+  // whatever addresses the nodes have.
+  auto in_order = [&](const std::set<ir::Node*>& nodes) {
+    std::vector<ir::Node*> v(nodes.begin(), nodes.end());
+    std::sort(v.begin(), v.end(), [&](const ir::Node* a, const ir::Node* b) { return position[a] < position[b]; });
+    return v;
+  };
+  for (ir::Node* dw : order) {
     if (!is_depthwise(dw) || done.count(dw) != 0) continue;
     const int64_t channels = dw->attrs.get_int("group", 1);
     if (channels % kDepthwiseChannelAlign == 0) continue;
     std::optional<ChannelRegion> r = channel_region(g, dw, channels);
     if (!r) continue;
     const int64_t padded = (channels + kDepthwiseChannelAlign - 1) / kDepthwiseChannelAlign * kDepthwiseChannelAlign;
-    for (ir::Node* n : r->depthwise) {
+    for (ir::Node* n : in_order(r->depthwise)) {
       done.insert(n);
       pad_parameter(g, n, 1, 0, padded);
       if (n->num_inputs() > 2) pad_parameter(g, n, 2, 0, padded);
       n->attrs.set("group", padded);
     }
-    for (ir::Node* n : r->producers) {
+    for (ir::Node* n : in_order(r->producers)) {
       pad_parameter(g, n, 1, 0, padded);
       if (n->num_inputs() > 2) pad_parameter(g, n, 2, 0, padded);
     }
-    for (ir::Node* n : r->consumers) pad_parameter(g, n, 1, 1, padded);
+    for (ir::Node* n : in_order(r->consumers)) pad_parameter(g, n, 1, 1, padded);
     for (ir::Value* v : r->values) {
       if (v->type.shape && v->type.shape->size() >= 2) (*v->type.shape)[1].size = padded;
     }
