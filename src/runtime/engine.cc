@@ -164,6 +164,15 @@ std::vector<Tensor> Engine::run(const std::map<std::string, Tensor>& inputs) {
   return results;
 }
 
+std::pair<DType, Shape> Engine::tap_type(const std::string& name) const {
+  auto it = plan_->tap_slots.find(name);
+  if (it == plan_->tap_slots.end()) {
+    throw InvalidArgument("tensor '" + name + "' was not tapped; list it in EngineOptions::taps");
+  }
+  const ValueSlot& s = plan_->slots[it->second];
+  return {s.dtype, s.shape};
+}
+
 Tensor Engine::tap_copy(const std::string& name) const {
   auto it = plan_->tap_slots.find(name);
   if (it != plan_->tap_slots.end()) {

@@ -87,6 +87,9 @@ class Engine {
   // A tapped tensor from the last run (plain layout; valid until the next run). Throws InvalidArgument if the
   // name was not tapped.
   const Tensor& tap(const std::string& name) const;
+  // The dtype and shape a tapped tensor has in every run, known once compiled (before any run). Throws
+  // InvalidArgument if the name was not tapped.
+  std::pair<DType, Shape> tap_type(const std::string& name) const;
   // The same as an owning tensor that the next run() does not overwrite (one copy, from the blocked layout when
   // the kernel produced one).
   Tensor tap_copy(const std::string& name) const;

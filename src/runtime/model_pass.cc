@@ -135,7 +135,13 @@ PassResult run_models(const std::vector<PassModel>& models, const Dataset& data,
     e.partial.resize(plans.size());
     for (size_t m = 0; m < plans.size(); ++m) {
       if (plans[m].base >= 0) {
+        // Compiled now, from the types its base's plan gives the cut tensors (the base is an earlier model, so it
+        // is compiled already): the cost is counted as compilation, not paid inside the first batch's run.
+        const Engine& base = *e.whole[static_cast<size_t>(plans[m].base)];
+        std::map<std::string, std::pair<DType, Shape>> cut_types;
+        for (const std::string& name : plans[m].part->cut) cut_types[name] = base.tap_type(name);
         e.partial[m] = std::make_unique<PartialEngine>(*plans[m].model, *plans[m].part, eo);
+        e.partial[m]->compile(cut_types);
       } else {
         EngineOptions o = eo;
         o.taps.assign(taps[m].begin(), taps[m].end());

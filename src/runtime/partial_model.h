@@ -38,11 +38,15 @@ ir::Model changed_part_model(const ir::Model& variant, const ChangedPart& part,
                              const std::map<std::string, std::pair<DType, Shape>>& cut_types);
 
 // A variant compiled from its cut: run_from() takes the cut tensors (as tapped from the base's run, any batch size:
-// a new batch size recompiles) and returns the variant's graph outputs.
+// a new batch size recompiles) and returns the variant's graph outputs. The engine is compiled by compile() when
+// the cut's types are known before the first run (from the base engine's plan: Engine::tap_type), so compilation
+// is paid and counted where it happens; otherwise by the first run_from().
 class PartialEngine {
  public:
   PartialEngine(const ir::Model& variant, ChangedPart part, EngineOptions options);
   const ChangedPart& part() const { return part_; }
+  // Builds the sub-model and compiles its engine for these cut types (every cut tensor, as the base delivers it).
+  void compile(const std::map<std::string, std::pair<DType, Shape>>& cut_types);
   std::vector<Tensor> run_from(const std::map<std::string, Tensor>& cut);
   const std::vector<IoSpec>& outputs() const;
 
