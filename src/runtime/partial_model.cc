@@ -116,7 +116,8 @@ ir::Model changed_part_model(const ir::Model& variant, const ChangedPart& part,
 PartialEngine::PartialEngine(const ir::Model& variant, ChangedPart part, EngineOptions options)
     : variant_(variant), part_(std::move(part)), options_(std::move(options)) {}
 
-void PartialEngine::compile(const std::map<std::string, std::pair<DType, Shape>>& cut_types) {
+void PartialEngine::compile(const std::map<std::string, std::pair<DType, Shape>>& cut_types,
+                            std::shared_ptr<const PreparedPart> shared) {
   std::map<std::string, std::pair<DType, Shape>> types;
   std::map<std::string, Shape> shapes;
   for (const std::string& name : part_.cut) {
@@ -125,11 +126,22 @@ void PartialEngine::compile(const std::map<std::string, std::pair<DType, Shape>>
     types[name] = it->second;
     shapes[name] = it->second.second;
   }
-  if (!sub_) sub_ = std::make_unique<ir::Model>(changed_part_model(variant_, part_, types));
+  if (engine_ && shapes == shapes_) return;
+  if (!prepared_) {
+    if (shared && shared->cut_types == types) {
+      prepared_ = std::move(shared);
+    } else {
+      auto part = std::make_shared<PreparedPart>();
+      part->cut_types = types;
+      part->sub = std::make_shared<const ir::Model>(changed_part_model(variant_, part_, types));
+      part->prepared = prepare_model(*part->sub, options_);
+      prepared_ = std::move(part);
+    }
+  }
   if (!engine_) {
-    engine_ = std::make_unique<Engine>(*sub_, options_, shapes);
-  } else if (shapes != shapes_) {
-    engine_->reshape(shapes);
+    engine_ = std::make_unique<Engine>(prepared_->prepared, options_, shapes);
+  } else {
+    engine_->reshape(shapes);  // another batch size: the same sub-model, another plan
   }
   shapes_ = std::move(shapes);
 }
@@ -143,7 +155,7 @@ std::vector<Tensor> PartialEngine::run_from(const std::map<std::string, Tensor>&
   }
   compile(types);  // nothing to do when compiled for these shapes
   std::map<std::string, Tensor> feed;
-  for (const ir::Value* in : sub_->graph->inputs()) feed[in->name()] = cut.at(in->name());
+  for (const ir::Value* in : prepared_->sub->graph->inputs()) feed[in->name()] = cut.at(in->name());
   return engine_->run(feed);
 }
 
