@@ -332,6 +332,8 @@ TEST(ExportRewrites, DepthwiseChannelsStayWhenTheirRegionReachesAGraphInput) {
   DepthwiseBlockCase c(true);
   EXPECT_TRUE(apply_lowerings(*c.t.g, only("pad_depthwise_channels")).empty());
   EXPECT_EQ(c.t.g->find_node("dw")->attrs.get_int("group", 1), 10);
+}
+
 // x -> Q/DQ -> Reshape -> {Q/DQ with the same parameters, Relu} -> Add: attention's qkv split in small. The Reshape
 // runs on the uint8 tensor; one DQ after it feeds the Relu; the second quantization is gone; the numbers are equal.
 TEST(ExportRewrites, MoversOnIntegersDropTheRequantization) {
