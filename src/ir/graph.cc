@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "qwac/error.h"
@@ -160,48 +162,63 @@ Node* Graph::find_node(const std::string& node_name) const {
 
 std::vector<Node*> Graph::topological_order() const {
   // Kahn's algorithm; the ready set is processed in insertion order so the result is deterministic and equals
-  // the file order for models that are already sorted.
+  // the file order for models that are already sorted. Nodes are handled by their insertion position (one hash
+  // lookup per edge, no per-node sets): the engine passes and the accuracy search's partial models call this
+  // hundreds of times per candidate.
+  const std::vector<Node*> all = nodes();
   std::unordered_map<const Node*, size_t> position;
-  std::vector<Node*> all = nodes();
-  for (size_t i = 0; i < all.size(); ++i) position[all[i]] = i;
-  std::unordered_map<const Node*, int> pending;
-  for (Node* n : all) {
-    std::unordered_set<const Node*> preds;
+  position.reserve(all.size());
+  for (size_t i = 0; i < all.size(); ++i) position.emplace(all[i], i);
+  std::vector<int> pending(all.size(), 0);
+  std::vector<size_t> scratch;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const Node* n = all[i];
+    scratch.clear();
     for (Value* v : n->inputs()) {
-      if (v != nullptr && v->producer() != nullptr && v->producer() != n) preds.insert(v->producer());
+      if (v != nullptr && v->producer() != nullptr && v->producer() != n) {
+        // A producer outside the graph never becomes ready: reported as a cycle below, as before.
+        auto it = position.find(v->producer());
+        scratch.push_back(it != position.end() ? it->second : all.size());
+      }
       if (v != nullptr && v->producer() == n) throw InvalidModel(n->describe() + " consumes its own output");
     }
-    pending[n] = static_cast<int>(preds.size());
+    std::sort(scratch.begin(), scratch.end());
+    pending[i] = static_cast<int>(std::unique(scratch.begin(), scratch.end()) - scratch.begin());  // distinct producers
   }
   std::vector<Node*> order;
   order.reserve(all.size());
   // A min-heap on insertion position keeps the order stable.
-  auto cmp = [&](const Node* a, const Node* b) { return position[a] > position[b]; };
-  std::vector<Node*> ready;
-  for (Node* n : all) {
-    if (pending[n] == 0) ready.push_back(n);
+  const auto later = std::greater<size_t>();
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (pending[i] == 0) ready.push_back(i);
   }
-  std::make_heap(ready.begin(), ready.end(), cmp);
+  std::make_heap(ready.begin(), ready.end(), later);
   while (!ready.empty()) {
-    std::pop_heap(ready.begin(), ready.end(), cmp);
-    Node* n = ready.back();
+    std::pop_heap(ready.begin(), ready.end(), later);
+    Node* n = all[ready.back()];
     ready.pop_back();
     order.push_back(n);
-    std::unordered_set<const Node*> done_consumers;
+    scratch.clear();
     for (Value* o : n->outputs()) {
       if (o == nullptr) continue;
       for (const Use& u : o->uses()) {
-        if (!done_consumers.insert(u.node).second) continue;
-        if (--pending[u.node] == 0) {
-          ready.push_back(u.node);
-          std::push_heap(ready.begin(), ready.end(), cmp);
-        }
+        auto it = position.find(u.node);
+        if (it != position.end()) scratch.push_back(it->second);
+      }
+    }
+    std::sort(scratch.begin(), scratch.end());
+    scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());  // each consumer once
+    for (size_t c : scratch) {
+      if (--pending[c] == 0) {
+        ready.push_back(c);
+        std::push_heap(ready.begin(), ready.end(), later);
       }
     }
   }
   if (order.size() != all.size()) {
-    for (Node* n : all) {
-      if (pending[n] > 0) throw InvalidModel("graph '" + name + "' has a cycle through " + n->describe());
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (pending[i] > 0) throw InvalidModel("graph '" + name + "' has a cycle through " + all[i]->describe());
     }
   }
   return order;

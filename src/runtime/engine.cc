@@ -55,11 +55,12 @@ std::vector<std::string> find_unsupported_nodes(const ir::Model& model) {
   return out;
 }
 
-Engine::Engine(const ir::Model& model, EngineOptions options, const std::map<std::string, Shape>& input_shapes)
-    : model_(std::make_unique<ir::Model>(model.clone())), options_(std::move(options)) {
-  if (!options_.logger) options_.logger = make_null_logger();
-  model_->graph->verify();
-  std::vector<std::string> unsupported = find_unsupported_nodes(*model_);
+std::shared_ptr<const PreparedModel> prepare_model(const ir::Model& model, const EngineOptions& options) {
+  auto logger = options.logger ? options.logger : make_null_logger();
+  auto prepared = std::make_shared<PreparedModel>();
+  auto copy = std::make_shared<ir::Model>(model.clone());
+  copy->graph->verify();
+  std::vector<std::string> unsupported = find_unsupported_nodes(*copy);
   if (!unsupported.empty()) {
     std::ostringstream os;
     os << unsupported.size() << " unsupported node" << (unsupported.size() > 1 ? "s" : "") << ": ";
@@ -68,34 +69,45 @@ Engine::Engine(const ir::Model& model, EngineOptions options, const std::map<std
     throw UnsupportedOp(os.str());
   }
   std::vector<std::unique_ptr<passes::Pass>> engine_passes;
-  if (options_.int8) engine_passes = passes::engine_int8_passes();
-  if (options_.fuse && options_.use_dnnl) {
+  if (options.int8) engine_passes = passes::engine_int8_passes();
+  if (options.fuse && options.use_dnnl) {
     for (auto& pass : passes::engine_fusion_passes()) engine_passes.push_back(std::move(pass));
   }
   if (!engine_passes.empty()) {
     // Fusion removes intermediate tensors (a Conv output before its fused Relu, ...). Passes never fuse across a
     // graph output, so tapped tensors are made outputs while the passes run: they stay observable and everything
     // around them is still fused.
-    ir::Graph& g = *model_->graph;
+    ir::Graph& g = *copy->graph;
     const size_t num_outputs = g.outputs().size();
-    for (const std::string& t : options_.taps) {
+    for (const std::string& t : options.taps) {
       ir::Value* v = g.find_value(t);
       if (v != nullptr && !v->is_constant() && !g.is_graph_output(v)) g.add_output(v);
     }
     for (const auto& pass : engine_passes) {
-      if (pass->run(*model_)) options_.logger->debug("engine pass " + pass->name() + " changed the graph");
-      pass_notes_.insert(pass_notes_.end(), pass->notes().begin(), pass->notes().end());
+      if (pass->run(*copy)) logger->debug("engine pass " + pass->name() + " changed the graph");
+      prepared->pass_notes.insert(prepared->pass_notes.end(), pass->notes().begin(), pass->notes().end());
     }
     g.resize_outputs(num_outputs);
-    for (const std::string& t : options_.taps) {
+    for (const std::string& t : options.taps) {
       if (g.find_value(t) == nullptr && model.graph->find_value(t) != nullptr) {
-        options_.logger->debug("tap '" + t + "' is removed by the engine passes; compiling without them");
-        model_ = std::make_unique<ir::Model>(model.clone());
-        pass_notes_.clear();  // they describe the discarded rewrite
+        logger->debug("tap '" + t + "' is removed by the engine passes; compiling without them");
+        copy = std::make_shared<ir::Model>(model.clone());
+        prepared->pass_notes.clear();  // they describe the discarded rewrite
         break;
       }
     }
   }
+  prepared->model = std::move(copy);
+  return prepared;
+}
+
+Engine::Engine(const ir::Model& model, EngineOptions options, const std::map<std::string, Shape>& input_shapes)
+    : Engine(prepare_model(model, options), options, input_shapes) {}  // a copy: the arguments are unsequenced
+
+Engine::Engine(std::shared_ptr<const PreparedModel> prepared, EngineOptions options,
+               const std::map<std::string, Shape>& input_shapes)
+    : model_(prepared->model), options_(std::move(options)), pass_notes_(prepared->pass_notes) {
+  if (!options_.logger) options_.logger = make_null_logger();
   const int threads = options_.num_threads > 0 ? options_.num_threads : omp_get_num_procs();
   omp_set_num_threads(threads);
   options_.num_threads = threads;
@@ -162,6 +174,15 @@ std::vector<Tensor> Engine::run(const std::map<std::string, Tensor>& inputs) {
   std::vector<Tensor> results;
   for (int id : plan.output_slots) results.push_back(slot_view(plan.slots[id], arena, bound, id).clone());
   return results;
+}
+
+std::pair<DType, Shape> Engine::tap_type(const std::string& name) const {
+  auto it = plan_->tap_slots.find(name);
+  if (it == plan_->tap_slots.end()) {
+    throw InvalidArgument("tensor '" + name + "' was not tapped; list it in EngineOptions::taps");
+  }
+  const ValueSlot& s = plan_->slots[it->second];
+  return {s.dtype, s.shape};
 }
 
 Tensor Engine::tap_copy(const std::string& name) const {

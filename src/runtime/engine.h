@@ -67,12 +67,27 @@ struct StepProfile {
 
 class Plan;  // runtime/plan.h
 
+// A model after the engine passes, as every Engine with the same pass options (int8, fuse, use_dnnl, taps) compiles
+// it. Immutable, so engines on different threads share one: the accuracy search's streams compile each candidate
+// from one prepared model instead of cloning it and running the passes once per stream.
+struct PreparedModel {
+  std::shared_ptr<const ir::Model> model;
+  std::vector<passes::PassNote> pass_notes;
+};
+
+// Verifies `model` (UnsupportedOp listing every unsupported node) and runs the engine passes `options` ask for on a
+// copy.
+std::shared_ptr<const PreparedModel> prepare_model(const ir::Model& model, const EngineOptions& options);
+
 class Engine {
  public:
   // `input_shapes` overrides declared shapes by input name (e.g. another batch); inputs not listed use their
   // declared shape, which must then be fully known (a symbolic dim without an override is an InvalidArgument
   // naming the input). Throws UnsupportedOp listing every unsupported node at once.
   Engine(const ir::Model& model, EngineOptions options, const std::map<std::string, Shape>& input_shapes = {});
+  // From a prepared model made with the same pass options (int8, fuse, use_dnnl, taps) as `options`.
+  Engine(std::shared_ptr<const PreparedModel> prepared, EngineOptions options,
+         const std::map<std::string, Shape>& input_shapes = {});
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -87,6 +102,9 @@ class Engine {
   // A tapped tensor from the last run (plain layout; valid until the next run). Throws InvalidArgument if the
   // name was not tapped.
   const Tensor& tap(const std::string& name) const;
+  // The dtype and shape a tapped tensor has in every run, known once compiled (before any run). Throws
+  // InvalidArgument if the name was not tapped.
+  std::pair<DType, Shape> tap_type(const std::string& name) const;
   // The same as an owning tensor that the next run() does not overwrite (one copy, from the blocked layout when
   // the kernel produced one).
   Tensor tap_copy(const std::string& name) const;
@@ -104,7 +122,7 @@ class Engine {
  private:
   void compile(const std::map<std::string, Shape>& input_shapes);
 
-  std::unique_ptr<ir::Model> model_;  // private copy after engine passes
+  std::shared_ptr<const ir::Model> model_;  // after engine passes; shared with engines of the same prepared model
   EngineOptions options_;
   std::unique_ptr<Plan> plan_;
   std::map<std::string, Tensor> last_inputs_;  // the last run's inputs (shared storage), readable as taps

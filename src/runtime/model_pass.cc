@@ -50,6 +50,10 @@ struct ModelPlan {
   const ir::Model* model = nullptr;
   int base = -1;                    // >= 0 only when `part` was found
   std::optional<ChangedPart> part;
+  // Made by stream 0 (on the calling thread, before the other streams start), reused by the others: the model after
+  // the engine passes is the same on every stream, only the plans (kernels per thread count) differ.
+  std::shared_ptr<const PreparedModel> prepared_whole;
+  std::shared_ptr<const PreparedPart> prepared_part;
 };
 
 // One stream's engines for the pass.
@@ -135,11 +139,23 @@ PassResult run_models(const std::vector<PassModel>& models, const Dataset& data,
     e.partial.resize(plans.size());
     for (size_t m = 0; m < plans.size(); ++m) {
       if (plans[m].base >= 0) {
+        // Compiled now, from the types its base's plan gives the cut tensors (the base is an earlier model, so it
+        // is compiled already): the cost is counted as compilation, not paid inside the first batch's run.
+        const Engine& base = *e.whole[static_cast<size_t>(plans[m].base)];
+        std::map<std::string, std::pair<DType, Shape>> cut_types;
+        for (const std::string& name : plans[m].part->cut) cut_types[name] = base.tap_type(name);
         e.partial[m] = std::make_unique<PartialEngine>(*plans[m].model, *plans[m].part, eo);
+        e.partial[m]->compile(cut_types, plans[m].prepared_part);
+        if (s == 0) plans[m].prepared_part = e.partial[m]->prepared();
       } else {
         EngineOptions o = eo;
         o.taps.assign(taps[m].begin(), taps[m].end());
-        e.whole[m] = std::make_unique<Engine>(*plans[m].model, o, shapes);
+        std::shared_ptr<const PreparedModel> prepared = plans[m].prepared_whole;
+        if (!prepared) {
+          prepared = prepare_model(*plans[m].model, o);
+          if (s == 0) plans[m].prepared_whole = prepared;
+        }
+        e.whole[m] = std::make_unique<Engine>(std::move(prepared), o, shapes);
       }
     }
     std::lock_guard<std::mutex> lock(mutex);

@@ -9,7 +9,9 @@
 // consumer may stop the pass (a validation whose outcome is decided): batches in flight are discarded.
 //
 // Engines are compiled per pass, from a per-stream kernel cache and arena that outlive the pass (StreamPool): the
-// nodes a model shares with models compiled before on that stream are not compiled again.
+// nodes a model shares with models compiled before on that stream are not compiled again. Every engine, a
+// variant's partial one included, is compiled before the stream's first batch (PassResult::compile_seconds counts
+// all of it), and the model after the engine passes is made once per pass and shared by the streams.
 #pragma once
 
 #include <functional>

@@ -116,26 +116,46 @@ ir::Model changed_part_model(const ir::Model& variant, const ChangedPart& part,
 PartialEngine::PartialEngine(const ir::Model& variant, ChangedPart part, EngineOptions options)
     : variant_(variant), part_(std::move(part)), options_(std::move(options)) {}
 
-std::vector<Tensor> PartialEngine::run_from(const std::map<std::string, Tensor>& cut) {
+void PartialEngine::compile(const std::map<std::string, std::pair<DType, Shape>>& cut_types,
+                            std::shared_ptr<const PreparedPart> shared) {
+  std::map<std::string, std::pair<DType, Shape>> types;
   std::map<std::string, Shape> shapes;
+  for (const std::string& name : part_.cut) {
+    auto it = cut_types.find(name);
+    if (it == cut_types.end()) throw InternalError("PartialEngine::compile: cut tensor '" + name + "' has no type");
+    types[name] = it->second;
+    shapes[name] = it->second.second;
+  }
+  if (engine_ && shapes == shapes_) return;
+  if (!prepared_) {
+    if (shared && shared->cut_types == types) {
+      prepared_ = std::move(shared);
+    } else {
+      auto part = std::make_shared<PreparedPart>();
+      part->cut_types = types;
+      part->sub = std::make_shared<const ir::Model>(changed_part_model(variant_, part_, types));
+      part->prepared = prepare_model(*part->sub, options_);
+      prepared_ = std::move(part);
+    }
+  }
+  if (!engine_) {
+    engine_ = std::make_unique<Engine>(prepared_->prepared, options_, shapes);
+  } else {
+    engine_->reshape(shapes);  // another batch size: the same sub-model, another plan
+  }
+  shapes_ = std::move(shapes);
+}
+
+std::vector<Tensor> PartialEngine::run_from(const std::map<std::string, Tensor>& cut) {
+  std::map<std::string, std::pair<DType, Shape>> types;
   for (const std::string& name : part_.cut) {
     auto it = cut.find(name);
     if (it == cut.end()) throw InternalError("run_from: cut tensor '" + name + "' was not given");
-    shapes[name] = it->second.shape();
+    types[name] = {it->second.dtype(), it->second.shape()};
   }
-  if (!sub_) {
-    std::map<std::string, std::pair<DType, Shape>> types;
-    for (const std::string& name : part_.cut) types[name] = {cut.at(name).dtype(), cut.at(name).shape()};
-    sub_ = std::make_unique<ir::Model>(changed_part_model(variant_, part_, types));
-  }
-  if (!engine_) {
-    engine_ = std::make_unique<Engine>(*sub_, options_, shapes);
-  } else if (shapes != shapes_) {
-    engine_->reshape(shapes);
-  }
-  shapes_ = shapes;
+  compile(types);  // nothing to do when compiled for these shapes
   std::map<std::string, Tensor> feed;
-  for (const ir::Value* in : sub_->graph->inputs()) feed[in->name()] = cut.at(in->name());
+  for (const ir::Value* in : prepared_->sub->graph->inputs()) feed[in->name()] = cut.at(in->name());
   return engine_->run(feed);
 }
 

@@ -38,11 +38,28 @@ ir::Model changed_part_model(const ir::Model& variant, const ChangedPart& part,
                              const std::map<std::string, std::pair<DType, Shape>>& cut_types);
 
 // A variant compiled from its cut: run_from() takes the cut tensors (as tapped from the base's run, any batch size:
-// a new batch size recompiles) and returns the variant's graph outputs.
+// a new batch size recompiles) and returns the variant's graph outputs. The engine is compiled by compile() when
+// the cut's types are known before the first run (from the base engine's plan: Engine::tap_type), so compilation
+// is paid and counted where it happens; otherwise by the first run_from().
+// The sub-model of a variant for given cut types, after the engine passes: immutable, shared by the PartialEngines
+// of the same variant on every stream, which then only compile their own plans.
+struct PreparedPart {
+  std::map<std::string, std::pair<DType, Shape>> cut_types;
+  std::shared_ptr<const ir::Model> sub;
+  std::shared_ptr<const PreparedModel> prepared;
+};
+
 class PartialEngine {
  public:
   PartialEngine(const ir::Model& variant, ChangedPart part, EngineOptions options);
   const ChangedPart& part() const { return part_; }
+  // Builds the sub-model and compiles its engine for these cut types (every cut tensor, as the base delivers it).
+  // `shared`, when given for the same cut types and made with the same pass options, saves building the sub-model
+  // and running the passes again.
+  void compile(const std::map<std::string, std::pair<DType, Shape>>& cut_types,
+               std::shared_ptr<const PreparedPart> shared = nullptr);
+  // What the last compile() started from (nullptr before it).
+  std::shared_ptr<const PreparedPart> prepared() const { return prepared_; }
   std::vector<Tensor> run_from(const std::map<std::string, Tensor>& cut);
   const std::vector<IoSpec>& outputs() const;
 
@@ -50,7 +67,7 @@ class PartialEngine {
   const ir::Model& variant_;
   ChangedPart part_;
   EngineOptions options_;
-  std::unique_ptr<ir::Model> sub_;
+  std::shared_ptr<const PreparedPart> prepared_;
   std::unique_ptr<Engine> engine_;
   std::map<std::string, Shape> shapes_;
 };

@@ -146,5 +146,65 @@ TEST(PartialModel, RunFromTheCutEqualsTheWholeVariant) {
   EXPECT_EQ(testing::compare_tensors(got, whole_variant.run({{"x", x}})[0], 1e-5, 1e-5), "");
 }
 
+TEST(PartialModel, CompiledBeforeTheFirstRunFromTheBaseTypesAndSharedAcrossStreams) {
+  const ir::Model base = chain("Relu"), variant = chain("Sigmoid");
+  const std::optional<ChangedPart> part = find_changed_part(base, variant);
+  ASSERT_TRUE(part.has_value());
+  EngineOptions taps;
+  taps.taps = part->cut;
+  Engine whole_base(base, taps, {{"x", {3, 4, 6, 6}}});
+  // The cut's types are known from the base's plan before anything runs.
+  std::map<std::string, std::pair<DType, Shape>> types;
+  for (const std::string& name : part->cut) types[name] = whole_base.tap_type(name);
+  EXPECT_EQ(types.at("x"), (std::pair<DType, Shape>{DType::kFloat32, {3, 4, 6, 6}}));
+  EXPECT_EQ(types.at("conv1_out").second.front(), 3);
+  EXPECT_THROW(whole_base.tap_type("conv2_out"), InvalidArgument);
+
+  EngineOptions one, two;
+  one.num_threads = 1;
+  two.num_threads = 2;
+  PartialEngine first(variant, *part, one), second(variant, *part, two);
+  first.compile(types);
+  ASSERT_NE(first.prepared(), nullptr);
+  second.compile(types, first.prepared());
+  EXPECT_EQ(second.prepared(), first.prepared()) << "the second stream reuses the sub-model after the passes";
+  EXPECT_EQ(first.outputs().size(), 1u);  // compiled: outputs known before any run
+
+  // A shared part made for other cut types (another batch) is not taken.
+  std::map<std::string, std::pair<DType, Shape>> other = types;
+  for (auto& [name, t] : other) t.second[0] = 5;
+  PartialEngine third(variant, *part, one);
+  third.compile(other, first.prepared());
+  EXPECT_NE(third.prepared(), first.prepared());
+
+  std::mt19937 rng(3);
+  const Tensor x = testing::random_tensor({3, 4, 6, 6}, rng);
+  whole_base.run({{"x", x}});
+  const std::map<std::string, Tensor> cut{{"conv1_out", whole_base.tap("conv1_out")}, {"x", x}};
+  Engine whole_variant(variant, EngineOptions{}, {{"x", {3, 4, 6, 6}}});
+  const Tensor expected = whole_variant.run({{"x", x}})[0];
+  EXPECT_EQ(testing::compare_tensors(first.run_from(cut)[0], expected, 1e-5, 1e-5), "");
+  EXPECT_EQ(testing::compare_tensors(second.run_from(cut)[0], expected, 1e-5, 1e-5), "");
+}
+
+TEST(Engine, EnginesFromOnePreparedModelMatchAnOrdinaryEngine) {
+  const ir::Model model = chain("Relu");
+  EngineOptions o;
+  const std::shared_ptr<const PreparedModel> prepared = prepare_model(model, o);
+  const size_t nodes = prepared->model->graph->num_nodes();
+  EngineOptions one = o, two = o;
+  one.num_threads = 1;
+  two.num_threads = 2;
+  Engine a(prepared, one, {{"x", {2, 4, 6, 6}}}), b(prepared, two, {{"x", {3, 4, 6, 6}}});
+  b.reshape({{"x", {2, 4, 6, 6}}});
+  Engine plain(model, o, {{"x", {2, 4, 6, 6}}});
+  EXPECT_EQ(prepared->model->graph->num_nodes(), nodes) << "compiling leaves the shared model as it is";
+  std::mt19937 rng(4);
+  const Tensor x = testing::random_tensor({2, 4, 6, 6}, rng);
+  const Tensor expected = plain.run({{"x", x}})[0];
+  EXPECT_EQ(testing::compare_tensors(a.run({{"x", x}})[0], expected, 1e-6, 1e-6), "");
+  EXPECT_EQ(testing::compare_tensors(b.run({{"x", x}})[0], expected, 1e-6, 1e-6), "");
+}
+
 }  // namespace
 }  // namespace qwac::runtime
