@@ -46,9 +46,14 @@ bool RecognizeActivations::run(ir::Model& model) {
   bool changed = false, created_qwac_op = false;
   for (bool again = true; again;) {
     again = false;
+    // One order per sweep, not per row: sorting the graph for each of the rows was most of this pass's time (and of
+    // compiling a ranking variant in the accuracy search). A root that an earlier row of the sweep created is not in
+    // the order; the next sweep, which runs whenever a row matched, sees it. Every node a row deletes is in
+    // `removed`, so a stale entry (or a new node at its address) is skipped.
+    const std::vector<ir::Node*> order = g.topological_order();
+    std::unordered_set<const ir::Node*> removed;
     for (const ActivationPattern& row : activation_patterns()) {
-      std::unordered_set<const ir::Node*> removed;
-      for (ir::Node* root : g.topological_order()) {
+      for (ir::Node* root : order) {
         if (removed.count(root)) continue;
         const std::optional<ir::PatternMatch> m = ir::match_pattern(g, row.pattern, *root);
         if (!m) continue;
