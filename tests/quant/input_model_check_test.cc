@@ -42,6 +42,13 @@ TEST(InputModelCheck, QdqModelsAreRefusedNamingTheirOps) {
   EXPECT_THROW(check_quantizable_input(model_with({"ConvInteger"})), InvalidModel);
 }
 
+// A model the engine rewrote (its int8 ops handed back in, e.g. through a saved plan) is quantized too.
+TEST(InputModelCheck, EveryQwacInt8OpMarksAQuantizedModel) {
+  for (const char* op : {"QConv", "QGemm", "QAdd", "QMul", "QMatMul", "QLookup", "QLinearPool", "FakeQuantize"}) {
+    EXPECT_THROW(check_quantizable_input(model_with({"Relu", op})), InvalidModel) << op;
+  }
+}
+
 // Found by the fuzz suite: an empty weight reached the range estimator as an internal error.
 TEST(InputModelCheck, EmptyWeightsAreRefusedNamingTheNode) {
   ir::Model m = model_with({"Relu"});
