@@ -36,6 +36,12 @@ int64_t normalize_axis(int64_t axis, int64_t rank, const std::string& what) {
   return axis < 0 ? axis + rank : axis;
 }
 
+Shape with_leading_ones(const Shape& s, size_t rank) {
+  Shape out(rank > s.size() ? rank - s.size() : 0, 1);
+  out.insert(out.end(), s.begin(), s.end());
+  return out;
+}
+
 Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& what) {
   const size_t rank = std::max(a.size(), b.size());
   Shape out(rank);

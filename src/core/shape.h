@@ -14,6 +14,9 @@ std::vector<int64_t> shape_strides(const Shape& shape);  // row-major strides in
 // Normalizes a possibly negative axis into [0, rank); throws InvalidModel naming `what` if out of range.
 int64_t normalize_axis(int64_t axis, int64_t rank, const std::string& what);
 
+// `s` with leading 1s up to `rank` (at least s.size()): the shape a lower-rank operand has under numpy broadcasting.
+Shape with_leading_ones(const Shape& s, size_t rank);
+
 // Numpy-style multidirectional broadcast of two shapes; throws InvalidModel naming `what` on mismatch.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& what);
 

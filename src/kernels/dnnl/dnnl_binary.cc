@@ -33,9 +33,7 @@ bool operand_desc(const KernelContext& ctx, size_t i, size_t rank, dnnl::memory:
     }
     return given_desc(ctx, i, md, reason);
   }
-  Shape s = ctx.inputs[i].shape;
-  s.insert(s.begin(), rank - s.size(), 1);
-  md = plain_desc(s);
+  md = plain_desc(with_leading_ones(ctx.inputs[i].shape, rank));
   return true;
 }
 

@@ -117,10 +117,7 @@ std::unique_ptr<Kernel> FusedMatMulKernel::create(const KernelContext& ctx, std:
   dnnl::memory::dims bias_dims(rank, 1);
   bias_dims.back() = s.n;
   const dnnl::memory::desc bias_md = plain_desc(Shape(bias_dims.begin(), bias_dims.end()));
-  auto aligned_desc = [&](Shape shape) {
-    shape.insert(shape.begin(), rank - shape.size(), 1);
-    return plain_desc(shape);
-  };
+  auto aligned_desc = [&](const Shape& shape) { return plain_desc(with_leading_ones(shape, rank)); };
 
   dnnl::primitive_attr attr;
   if (alpha != 1.f) attr.set_output_scales(0, {alpha});

@@ -96,8 +96,8 @@ std::unique_ptr<Kernel> create_matmul(const KernelContext& ctx, std::string& rea
     reason = "rank above 6";
     return nullptr;
   }
-  a.insert(a.begin(), rank - a.size(), 1);
-  b.insert(b.begin(), rank - b.size(), 1);
+  a = with_leading_ones(a, rank);
+  b = with_leading_ones(b, rank);
   Shape out = ctx.outputs.at(0).shape;
   if (out.size() != rank) {
     reason = "unexpected output rank";

@@ -22,13 +22,6 @@ using dt = dnnl::memory::data_type;
 constexpr int32_t kSymmetricUint8ZeroPoint = 128;
 constexpr size_t kMaxRank = 6;
 
-// `s` with leading 1s up to `rank` (oneDNN's matmul wants equal ranks; a 1 broadcasts).
-Shape aligned(const Shape& s, size_t rank) {
-  Shape out(rank - s.size(), 1);
-  out.insert(out.end(), s.begin(), s.end());
-  return out;
-}
-
 class QMatMulKernel final : public Kernel {
  public:
   static std::unique_ptr<Kernel> create(const KernelContext& ctx, std::string& reason) {
@@ -58,8 +51,8 @@ class QMatMulKernel final : public Kernel {
       reason = "rank above 6";
       return nullptr;
     }
-    const dnnl::memory::desc src_md = plain_desc(aligned(a.shape, rank), int8_or_f32(a.dtype));
-    const dnnl::memory::desc wei_md = plain_desc(aligned(b.shape, rank), dt::s8);
+    const dnnl::memory::desc src_md = plain_desc(with_leading_ones(a.shape, rank), int8_or_f32(a.dtype))  // oneDNN wants equal ranks;
+    const dnnl::memory::desc wei_md = plain_desc(with_leading_ones(b.shape, rank), dt::s8);
     const dnnl::memory::desc dst_md = plain_desc(y);
     const float mult = ref::qmatmul_multiplier(ctx.inputs[In::kAScale].value->data<float>()[0],
                                                ctx.inputs[In::kBScale].value->data<float>()[0],

@@ -71,9 +71,7 @@ class FusedConvKernel final : public Kernel {
   // y += broadcast(z), z broadcasting unidirectionally into y's shape.
   void add_residual(const float* z, float* y) const {
     const size_t rank = out_shape_.size();
-    Shape z_full(rank - residual_shape_.size(), 1);
-    z_full.insert(z_full.end(), residual_shape_.begin(), residual_shape_.end());
-    const std::vector<int64_t> z_strides = shape_strides(z_full);
+    const std::vector<int64_t> z_strides = shape_strides(with_leading_ones(residual_shape_, rank));
     const int64_t n = shape_numel(out_shape_);
     std::vector<int64_t> index(rank, 0);
     for (int64_t i = 0; i < n; ++i) {

@@ -76,9 +76,7 @@ std::unique_ptr<Kernel> create_matmul(const KernelContext& ctx, std::string& rea
   const Shape a_batch(a.begin(), a.end() - 2), b_batch(b.begin(), b.end() - 2);
   const size_t rank = std::max(a_batch.size(), b_batch.size());
   // Align batch shapes to `rank` with leading 1s, then walk every output batch index.
-  Shape ab(rank - a_batch.size(), 1), bb(rank - b_batch.size(), 1);
-  ab.insert(ab.end(), a_batch.begin(), a_batch.end());
-  bb.insert(bb.end(), b_batch.begin(), b_batch.end());
+  const Shape ab = with_leading_ones(a_batch, rank), bb = with_leading_ones(b_batch, rank);
   Shape out_batch(rank);
   for (size_t i = 0; i < rank; ++i) out_batch[i] = std::max(ab[i], bb[i]);
   const std::vector<int64_t> a_strides = shape_strides(ab), b_strides = shape_strides(bb);
