@@ -51,7 +51,8 @@ class QMatMulKernel final : public Kernel {
       reason = "rank above 6";
       return nullptr;
     }
-    const dnnl::memory::desc src_md = plain_desc(with_leading_ones(a.shape, rank), int8_or_f32(a.dtype))  // oneDNN wants equal ranks;
+    // oneDNN's matmul wants operands of equal rank (a leading 1 broadcasts).
+    const dnnl::memory::desc src_md = plain_desc(with_leading_ones(a.shape, rank), int8_or_f32(a.dtype));
     const dnnl::memory::desc wei_md = plain_desc(with_leading_ones(b.shape, rank), dt::s8);
     const dnnl::memory::desc dst_md = plain_desc(y);
     const float mult = ref::qmatmul_multiplier(ctx.inputs[In::kAScale].value->data<float>()[0],

@@ -71,7 +71,8 @@ class FusedConvKernel final : public Kernel {
   // y += broadcast(z), z broadcasting unidirectionally into y's shape.
   void add_residual(const float* z, float* y) const {
     const size_t rank = out_shape_.size();
-    const std::vector<int64_t> z_strides = shape_strides(with_leading_ones(residual_shape_, rank));
+    const Shape z_full = with_leading_ones(residual_shape_, rank);
+    const std::vector<int64_t> z_strides = shape_strides(z_full);
     const int64_t n = shape_numel(out_shape_);
     std::vector<int64_t> index(rank, 0);
     for (int64_t i = 0; i < n; ++i) {

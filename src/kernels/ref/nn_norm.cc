@@ -110,7 +110,8 @@ std::unique_ptr<Kernel> create_lrn(const KernelContext& ctx, std::string& reason
 // `to`.
 std::vector<int64_t> broadcast_index_map(const Shape& from, const Shape& to) {
   const std::vector<int64_t> to_strides = shape_strides(to);
-  const std::vector<int64_t> from_strides = shape_strides(with_leading_ones(from, to.size()));
+  const Shape aligned = with_leading_ones(from, to.size());
+  const std::vector<int64_t> from_strides = shape_strides(aligned);
   std::vector<int64_t> map(static_cast<size_t>(shape_numel(to)));
   for (size_t flat = 0; flat < map.size(); ++flat) {
     int64_t rem = static_cast<int64_t>(flat), src = 0;
