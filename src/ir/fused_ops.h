@@ -61,6 +61,15 @@ inline constexpr std::string_view kQLinearPoolOp = "QLinearPool";
 struct QLinearPoolInputs {
   static constexpr size_t kX = 0, kXScale = 1, kXZeroPoint = 2, kYScale = 3, kYZeroPoint = 4, kCount = 5;
 };
+// QLayerNorm: LayerNormalization of a dequantized 8-bit tensor, quantized again: the transformer's residual stream
+// (an 8-bit QAdd output) normalized straight into the 8-bit input of the next QGemm, instead of a DequantizeLinear,
+// a float LayerNorm and a QuantizeLinear inside the QGemm (three passes over the activations and two float copies).
+inline constexpr std::string_view kQLayerNormOp = "QLayerNorm";
+struct QLayerNormInputs {
+  static constexpr size_t kX = 0, kXScale = 1, kXZeroPoint = 2, kScale = 3, kBias = 4, kYScale = 5, kYZeroPoint = 6,
+                          kCount = 7;
+};
+
 inline constexpr std::array<std::string_view, 4> kQLinearPoolKinds = {"MaxPool", "AveragePool", "GlobalAveragePool",
                                                                       "GlobalMaxPool"};
 

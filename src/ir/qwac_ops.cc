@@ -149,6 +149,20 @@ std::vector<QwacOpDef> make_defs() {
                   {{"pool", "string", "", "required: MaxPool, AveragePool, GlobalAveragePool or GlobalMaxPool"}},
                   false,
                   &infer_qlinear_pool});
+  defs.push_back({kQLayerNormOp,
+                  "Y = QuantizeLinear(LayerNormalization(DequantizeLinear(X), Scale, B), y_scale, y_zero_point): "
+                  "the normalization of an 8-bit tensor written as the 8-bit input of the next int8 op",
+                  "LayerNormalization",
+                  {{"X", k8Bit, false, ""},
+                   {"x_scale", kFloat, false, "float scalar"},
+                   {"x_zero_point", k8Bit, true, "scalar of X's type; absent = uint8 0"},
+                   {"Scale", kFloat, false, "as LayerNormalization's"},
+                   {"B", kFloat, true, "as LayerNormalization's"},
+                   {"y_scale", kFloat, false, "float scalar"},
+                   {"y_zero_point", k8Bit, false, "uint8/int8 scalar, the output type"}},
+                  {{"axis", "int", "-1", "as LayerNormalization's"}, {"epsilon", "float", "1e-5", "as LayerNormalization's"}},
+                  false,
+                  &infer_qlayer_norm});
   return defs;
 }
 

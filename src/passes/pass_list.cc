@@ -25,8 +25,12 @@ std::vector<std::unique_ptr<Pass>> engine_int8_passes() {
   std::vector<std::unique_ptr<Pass>> list;
   // Activation decompositions between quantizers -> com.qwac Activation, which the QDQ rules fuse as one op.
   list.push_back(std::make_unique<RecognizeActivations>(Target::kEngine));
+  // Decomposed LayerNorms between quantizers -> LayerNormalization, which the QDQ rules turn into QLayerNorm.
+  list.push_back(std::make_unique<FoldConstantNodes>());
+  list.push_back(std::make_unique<RecognizeLayerNorm>());
   // The QDQ rule table (passes/qdq/qdq_rules.cc): DQ -> data movement -> Q on integers, requantizing pooling ->
-  // QLinearPool, DQ(X), DQ(W) -> Conv [-> act] [-> Q] -> QConv, DQ(A) + DQ(B) -> Add -> QAdd (Mul -> QMul), Gemm/MatMul -> QGemm.
+  // QLinearPool, DQ(X), DQ(W) -> Conv [-> act] [-> Q] -> QConv, DQ(A) + DQ(B) -> Add -> QAdd (Mul -> QMul),
+  // DQ -> LayerNorm -> Q -> QLayerNorm, Gemm/MatMul -> QGemm.
   list.push_back(std::make_unique<QdqFusion>());
   // Element-wise chains of one 8-bit tensor (hard-swish, SiLU, hard-sigmoid between quantizers) -> QLookup.
   list.push_back(std::make_unique<FuseQdqLookup>());

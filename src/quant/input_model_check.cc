@@ -15,12 +15,12 @@ namespace {
 
 // Ops that only a quantized model holds: ONNX's quantize/dequantize and integer ops, ONNX Runtime's com.microsoft
 // versions and qwac's own com.qwac ones (an engine-internal model handed back in).
-constexpr std::array<std::string_view, 22> kQuantizedOps = {
+constexpr std::array<std::string_view, 23> kQuantizedOps = {
     "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "QLinearConv",   "QLinearMatMul",
     "ConvInteger",    "MatMulInteger",    "QLinearAdd",            "QLinearMul",    "QLinearSigmoid",
     "QLinearConcat",  "QLinearAveragePool", "QLinearGlobalAveragePool", ir::kQConvOp, ir::kQGemmOp,
     ir::kQAddOp,      ir::kQMulOp,        ir::kQMatMulOp,          ir::kQLookupOp,  ir::kQLinearPoolOp,
-    "QLinearSoftmax", ir::kFakeQuantizeOp};
+    "QLinearSoftmax", ir::kFakeQuantizeOp, ir::kQLayerNormOp};
 
 bool is_quantized_op(const std::string& op) {
   for (std::string_view q : kQuantizedOps) {

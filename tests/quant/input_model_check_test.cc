@@ -44,7 +44,7 @@ TEST(InputModelCheck, QdqModelsAreRefusedNamingTheirOps) {
 
 // A model the engine rewrote (its int8 ops handed back in, e.g. through a saved plan) is quantized too.
 TEST(InputModelCheck, EveryQwacInt8OpMarksAQuantizedModel) {
-  for (const char* op : {"QConv", "QGemm", "QAdd", "QMul", "QMatMul", "QLookup", "QLinearPool", "FakeQuantize"}) {
+  for (const char* op : {"QConv", "QGemm", "QAdd", "QMul", "QMatMul", "QLookup", "QLinearPool", "QLayerNorm", "FakeQuantize"}) {
     EXPECT_THROW(check_quantizable_input(model_with({"Relu", op})), InvalidModel) << op;
   }
 }

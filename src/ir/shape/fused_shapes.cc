@@ -157,6 +157,33 @@ std::vector<OutputInfo> infer_qlinear_pool(const InferContext& ctx) {
   return outputs;
 }
 
+// QLayerNorm: LayerNormalization's own inference (opset 17) on a float view of X, with y_zero_point's type.
+std::vector<OutputInfo> infer_qlayer_norm(const InferContext& ctx) {
+  using In = QLayerNormInputs;
+  constexpr int64_t kLayerNormOpset = 17;
+  const OpSchema* schema = builtin_op_registry().find("LayerNormalization", "");
+  if (schema == nullptr) throw InternalError("QLayerNorm needs the LayerNormalization schema, which is not registered");
+  const TensorInfo& x = ctx.input(In::kX);
+  if (ctx.has_input(In::kXZeroPoint) && ctx.input(In::kXZeroPoint).dtype != x.dtype) {
+    ctx.fail("x_zero_point is " + std::string(dtype_name(ctx.input(In::kXZeroPoint).dtype)) + ", expected " +
+             std::string(dtype_name(x.dtype)));
+  }
+  for (size_t i : {In::kXScale, In::kYScale}) {
+    if (shape_numel(ctx.input(i).shape) != 1) {
+      ctx.fail(std::string(i == In::kXScale ? "x_scale" : "y_scale") + " must be a float scalar");
+    }
+  }
+  TensorInfo x_float = x;
+  x_float.dtype = DType::kFloat32;
+  x_float.value = nullptr;
+  std::vector<TensorInfo> ln_inputs = {x_float, ctx.input(In::kScale)};
+  if (ctx.has_input(In::kBias)) ln_inputs.push_back(ctx.input(In::kBias));
+  std::vector<OutputInfo> outputs = schema->infer(InferContext(ctx.node(), kLayerNormOpset, std::move(ln_inputs)));
+  outputs.resize(1);
+  outputs[0].dtype = ctx.input(In::kYZeroPoint).dtype;
+  return outputs;
+}
+
 // Activation: the element-wise activation of a float tensor.
 std::vector<OutputInfo> infer_activation(const InferContext& ctx) {
   const TensorInfo& x = ctx.input(0);

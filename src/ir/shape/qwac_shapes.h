@@ -13,6 +13,7 @@ std::vector<OutputInfo> infer_fused_conv(const InferContext& ctx);     // fused_
 std::vector<OutputInfo> infer_fake_quantize(const InferContext& ctx);  // fused_shapes.cc
 std::vector<OutputInfo> infer_qconv(const InferContext& ctx);          // fused_shapes.cc
 std::vector<OutputInfo> infer_qlinear_pool(const InferContext& ctx);   // fused_shapes.cc
+std::vector<OutputInfo> infer_qlayer_norm(const InferContext& ctx);    // fused_shapes.cc
 std::vector<OutputInfo> infer_activation(const InferContext& ctx);     // fused_shapes.cc
 std::vector<OutputInfo> infer_qadd(const InferContext& ctx);           // qarith_shapes.cc
 std::vector<OutputInfo> infer_qgemm(const InferContext& ctx);          // qarith_shapes.cc

@@ -11,6 +11,7 @@ void register_fused_kernels(KernelRegistry& registry);        // qwac-domain fus
 void register_fake_quantize_kernels(KernelRegistry& registry);  // com.qwac FakeQuantize (fused Q -> DQ)
 void register_qconv_kernels(KernelRegistry& registry);          // com.qwac QConv (float simulation)
 void register_qlinear_pool_kernels(KernelRegistry& registry);    // com.qwac QLinearPool (float simulation)
+void register_qlayer_norm_kernels(KernelRegistry& registry);     // com.qwac QLayerNorm (float simulation)
 void register_qadd_kernels(KernelRegistry& registry);           // com.qwac QAdd, QMul (float simulation)
 void register_qgemm_kernels(KernelRegistry& registry);          // com.qwac QGemm (float simulation)
 void register_qlookup_kernels(KernelRegistry& registry);        // com.qwac QLookup (table lookup)

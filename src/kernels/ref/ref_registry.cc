@@ -12,6 +12,7 @@ void register_reference_kernels(KernelRegistry& registry) {
   ref::register_fake_quantize_kernels(registry);
   ref::register_qconv_kernels(registry);
   ref::register_qlinear_pool_kernels(registry);
+  ref::register_qlayer_norm_kernels(registry);
   ref::register_qadd_kernels(registry);
   ref::register_qmatmul_kernels(registry);
   ref::register_qgemm_kernels(registry);

@@ -15,5 +15,6 @@ void register_vectorized_kernels(KernelRegistry& registry);
 namespace qwac::kernels::vec {
 
 void register_quantize_kernels(KernelRegistry& registry);  // QuantizeLinear (float -> 8-bit, per-tensor/per-axis)
+void register_qlayer_norm_kernels(KernelRegistry& registry);  // com.qwac QLayerNorm (8-bit in, 8-bit out, one pass)
 
 }  // namespace qwac::kernels::vec

@@ -7,6 +7,7 @@ namespace qwac::kernels {
 
 void register_vectorized_kernels(KernelRegistry& registry) {
   vec::register_quantize_kernels(registry);
+  vec::register_qlayer_norm_kernels(registry);
 }
 
 }  // namespace qwac::kernels

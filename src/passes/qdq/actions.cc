@@ -217,4 +217,27 @@ ir::Node* ReplaceWithQLinearPool::apply(ActionContext& ctx, const NodeGroup& m) 
   return out;
 }
 
+ir::Node* ReplaceWithQLayerNorm::apply(ActionContext& ctx, const NodeGroup& m) const {
+  using In = ir::QLayerNormInputs;
+  ir::Node* n = m.target;
+  ir::Node* dq = m.dq_inputs.at(0);
+  std::vector<ir::Value*> inputs(In::kCount, nullptr);
+  inputs[In::kX] = dq->input(0);
+  inputs[In::kXScale] = dq->input(1);
+  inputs[In::kXZeroPoint] = dq->num_inputs() > 2 ? dq->input(2) : nullptr;
+  inputs[In::kScale] = n->input(1);
+  inputs[In::kBias] = n->num_inputs() > 2 ? n->input(2) : nullptr;
+  inputs[In::kYScale] = m.q->input(1);
+  inputs[In::kYZeroPoint] = m.q->input(2);
+  ir::Attributes attrs;
+  for (const char* name : {"axis", "epsilon"}) {
+    auto it = n->attrs.all().find(name);
+    if (it != n->attrs.all().end()) attrs.set(name, it->second);
+  }
+  ir::Node* out = replace_with_quantized_output(ctx, n, m.q, std::string(ir::kQLayerNormOp),
+                                                std::string(ir::kQwacDomain), inputs, std::move(attrs));
+  remove_if_dead(ctx.graph, dq, ctx.removed);
+  return out;
+}
+
 }  // namespace qwac::passes::qdq

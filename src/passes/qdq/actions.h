@@ -76,4 +76,10 @@ class ReplaceWithQLinearPool final : public Action {
   ir::Node* apply(ActionContext& ctx, const NodeGroup& group) const override;
 };
 
+// DQ -> LayerNormalization -> Q => com.qwac QLayerNorm (LayerNormalization's axis and epsilon).
+class ReplaceWithQLayerNorm final : public Action {
+ public:
+  ir::Node* apply(ActionContext& ctx, const NodeGroup& group) const override;
+};
+
 }  // namespace qwac::passes::qdq

@@ -39,6 +39,12 @@ const std::vector<QdqRule>& qdq_rules() {
     // x * HardSigmoid(x) as ONNX Runtime's export profile writes it, SiLU's x * Sigmoid(x), an SE block's scale.
     r.push_back(
         {"mul", {"Mul"}, std::make_shared<BinarySelector>(), std::make_shared<ReplaceWithBinaryOp>(ir::kQMulOp)});
+    // Before the matmuls: a LayerNorm between an 8-bit residual stream and a quantized matmul input writes the
+    // 8-bit input itself (the QGemm then reads integers instead of quantizing a float X).
+    r.push_back({"layer_norm",
+                 {"LayerNormalization"},
+                 std::make_shared<LayerNormSelector>(),
+                 std::make_shared<ReplaceWithQLayerNorm>()});
     r.push_back({"gemm",
                  {"Gemm", "MatMul"},
                  std::make_shared<MatMulSelector>(),

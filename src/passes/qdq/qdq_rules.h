@@ -15,7 +15,7 @@
 namespace qwac::passes::qdq {
 
 struct QdqRule {
-  std::string family;                 // the historical pass it belongs to: "int8_ops", "conv", "add", "mul", "gemm"
+  std::string family;                 // the historical pass it belongs to: "int8_ops", "conv", "add", "mul", "layer_norm", "gemm"
   std::vector<std::string> op_types;  // default-domain target ops
   std::shared_ptr<const Selector> selector;
   std::shared_ptr<const Action> action;

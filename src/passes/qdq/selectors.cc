@@ -443,4 +443,17 @@ std::optional<NodeGroup> UnarySelector::select(const SelectContext& ctx, ir::Nod
   return dq_op_q(ctx, n, false, x_params, y_params, why);
 }
 
+std::optional<NodeGroup> LayerNormSelector::select(const SelectContext& ctx, ir::Node& n, std::string& why) const {
+  QuantParams x_params, y_params;
+  std::optional<NodeGroup> group = dq_op_q(ctx, n, false, x_params, y_params, why);
+  if (!group) return std::nullopt;
+  const ir::Node* dq = group->dq_inputs.at(0);
+  if (dq->input(0)->is_constant()) return std::nullopt;  // a constant LayerNorm input is folded
+  if (group->q->num_inputs() < 3 || group->q->input(2) == nullptr) {
+    why = std::string(kNotInt8) + "the QuantizeLinear '" + group->q->name() + "' after it has no zero point";
+    return std::nullopt;
+  }
+  return group;
+}
+
 }  // namespace qwac::passes::qdq

@@ -84,4 +84,11 @@ class UnarySelector final : public Selector {
   std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const override;
 };
 
+// DQ -> LayerNormalization -> Q (a transformer's residual stream normalized into the next int8 matmul's input):
+// UnarySelector's group, with a computed 8-bit X and a Q that names its zero point (the output type).
+class LayerNormSelector final : public Selector {
+ public:
+  std::optional<NodeGroup> select(const SelectContext& ctx, ir::Node& target, std::string& why) const override;
+};
+
 }  // namespace qwac::passes::qdq
