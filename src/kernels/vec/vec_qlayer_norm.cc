@@ -5,8 +5,8 @@
 //
 // Numerics. LayerNorm is invariant to the dequantization's affine map up to epsilon: with d = q - zp,
 // mean(x) = s * mean(d) and var(x) = s^2 * var(d), so y = (d - mean(d)) * (s / sqrt(s^2 var(d) + eps)) * Scale + B.
-// The sums of d and d^2 are integers, accumulated exactly in float over blocks of 256 elements (|sum| < 2^24) and
-// in double across blocks; the variance is formed in double, as the reference does. The quantization multiplies by
+// The sums of d and d^2 are integers, accumulated exactly in int32 over blocks and in int64 across blocks; the
+// variance is formed in double, as the reference does. The quantization multiplies by
 // Scale / y_scale and B / y_scale, precomputed, instead of dividing each result by y_scale: the same value up to
 // float rounding, so a result within rounding of a half step may land one step away (the tests' tolerance), then
 // rounds half to even and saturates as QuantizeLinear does.
@@ -24,39 +24,87 @@ namespace {
 
 using In = ir::QLayerNormInputs;
 constexpr float kRoundMagic = 12582912.f;  // 1.5 * 2^23: (v + M) - M rounds |v| < 2^22 half to even
-constexpr int64_t kExactBlock = 256;       // 255^2 * 256 < 2^24: float sums of d^2 over a block are exact
+constexpr int64_t kExactBlock = 16384;     // 255^2 * 16384 < 2^31: int32 sums of d^2 over a block are exact
 
 template <typename QX, typename QY>
-void normalize_row(const QX* x, QY* y, int64_t n, float x_scale, float x_zp, double eps, const float* g,
-                   const float* b, float y_zp, float* scratch) {
-  double sum = 0, sum_sq = 0;
+__attribute__((always_inline)) inline void normalize_row(const QX* x, QY* y, int64_t n, float x_scale, int32_t x_zp, double eps, const float* g,
+                   const float* b, float y_zp) {
+  // Integer sums (they vectorize; float sums would not without reassociation), exact within a block.
+  int64_t sum = 0, sum_sq = 0;
   for (int64_t begin = 0; begin < n; begin += kExactBlock) {
     const int64_t end = std::min(n, begin + kExactBlock);
-    float s = 0.f, sq = 0.f;
+    int32_t s = 0, sq = 0;
     for (int64_t i = begin; i < end; ++i) {
-      const float d = static_cast<float>(x[i]) - x_zp;
-      scratch[i] = d;
+      const int32_t d = static_cast<int32_t>(x[i]) - x_zp;
       s += d;
       sq += d * d;
     }
     sum += s;
     sum_sq += sq;
   }
-  const double mean = sum / static_cast<double>(n);
-  const double var = std::max(0.0, sum_sq / static_cast<double>(n) - mean * mean);
+  const double mean = static_cast<double>(sum) / static_cast<double>(n);
+  const double var = std::max(0.0, static_cast<double>(sum_sq) / static_cast<double>(n) - mean * mean);
   const double s = x_scale;
   const float a = static_cast<float>(s / std::sqrt(s * s * var + eps));
-  const float m = static_cast<float>(mean);
+  const float center = static_cast<float>(mean + x_zp);  // d - mean(d) = x - (zp + mean(d)), exact in float
   constexpr float qmin = static_cast<float>(std::numeric_limits<QY>::min());
   constexpr float qmax = static_cast<float>(std::numeric_limits<QY>::max());
   const float lo = qmin - y_zp, hi = qmax - y_zp;
   for (int64_t i = 0; i < n; ++i) {
-    float t = (scratch[i] - m) * a * g[i] + b[i];
+    float t = (static_cast<float>(x[i]) - center) * a * g[i] + b[i];
     t = t == t ? t : 0.f;
     t = std::min(std::max(t, lo), hi);
     const float v = (t + kRoundMagic) - kRoundMagic + y_zp;
     y[i] = static_cast<QY>(static_cast<int32_t>(v));
   }
+}
+
+// The rows [begin, end): compiled for the baseline ISA and for AVX2 and AVX-512 (the same loops; the wider vectors
+// halve or quarter the conversions between bytes and floats that dominate at transformer widths of 64-768). No FMA
+// target: the compiler would contract the multiply-adds and round differently from the baseline.
+struct RowArgs {
+  const void* x;
+  void* y;
+  int64_t n, begin, end;
+  float x_scale;
+  int32_t x_zp;
+  double eps;
+  const float* g;
+  const float* b;
+  float y_zp;
+};
+
+template <typename QX, typename QY>
+__attribute__((always_inline)) inline void normalize_rows(const RowArgs& a) {
+  const QX* x = static_cast<const QX*>(a.x);
+  QY* y = static_cast<QY*>(a.y);
+  for (int64_t r = a.begin; r < a.end; ++r) {
+    normalize_row(x + r * a.n, y + r * a.n, a.n, a.x_scale, a.x_zp, a.eps, a.g, a.b, a.y_zp);
+  }
+}
+
+template <typename QX, typename QY>
+void normalize_rows_any(const RowArgs& a) {
+  normalize_rows<QX, QY>(a);
+}
+template <typename QX, typename QY>
+__attribute__((target("avx2"))) void normalize_rows_avx2(const RowArgs& a) {
+  normalize_rows<QX, QY>(a);
+}
+template <typename QX, typename QY>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,prefer-vector-width=512"))) void normalize_rows_avx512(
+    const RowArgs& a) {
+  normalize_rows<QX, QY>(a);
+}
+
+using RowsFn = void (*)(const RowArgs&);
+
+template <typename QX, typename QY>
+RowsFn pick_rows_fn() {
+  static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx512 ? &normalize_rows_avx512<QX, QY> : avx2 ? &normalize_rows_avx2<QX, QY> : &normalize_rows_any<QX, QY>;
 }
 
 class QLayerNormKernel final : public Kernel {
@@ -95,7 +143,7 @@ class QLayerNormKernel final : public Kernel {
 
   void run(const std::vector<Tensor>& in, std::vector<Tensor>& out) override {
     const float x_scale = in[In::kXScale].data<float>()[0];
-    const float x_zp = static_cast<float>(ref::zero_point_of(in, In::kXZeroPoint));
+    const int32_t x_zp = ref::zero_point_of(in, In::kXZeroPoint);
     const float y_scale = in[In::kYScale].data<float>()[0];
     const float y_zp = static_cast<float>(ref::zero_point_of(in[In::kYZeroPoint]));
     // Scale and B in output steps (they are constants in practice; recomputed per run, `inner` values).
@@ -111,16 +159,16 @@ class QLayerNormKernel final : public Kernel {
       ref::with_8bit(y_type_, [&](auto yt) {
         using QX = decltype(xt);
         using QY = decltype(yt);
-        const QX* x = in[In::kX].data<QX>();
-        QY* y = out[0].data<QY>();
+        const RowsFn fn = pick_rows_fn<QX, QY>();
         const int64_t rows = outer_, n = inner_;
-#pragma omp parallel num_threads(threads_) if (threads_ > 1 && rows * n > (1 << 14))
-        {
-          std::vector<float> scratch(static_cast<size_t>(n));
-#pragma omp for schedule(static)
-          for (int64_t r = 0; r < rows; ++r) {
-            normalize_row(x + r * n, y + r * n, n, x_scale, x_zp, eps_, g_.data(), b_.data(), y_zp, scratch.data());
-          }
+        const int threads = rows * n > (1 << 14) ? static_cast<int>(std::min<int64_t>(threads_, rows)) : 1;
+        RowArgs args{in[In::kX].raw(), out[0].raw(), n, 0, rows, x_scale, x_zp, eps_, g_.data(), b_.data(), y_zp};
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+        for (int t = 0; t < threads; ++t) {
+          RowArgs part = args;
+          part.begin = rows * t / threads;
+          part.end = rows * (t + 1) / threads;
+          fn(part);
         }
       });
     });
