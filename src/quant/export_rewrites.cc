@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "passes/qdq/actions.h"
+#include "passes/qdq/qdq_match.h"
 #include "passes/qdq/selectors.h"
 #include "qwac/error.h"
 
@@ -421,23 +422,65 @@ size_t pad_depthwise_channels(ir::Graph& g) {
   return rewritten;
 }
 
-// DQ(x) -> mover -> {Q with DQ's parameters, float readers}: the mover on the integers, one DQ after it for the float
-// readers, the Q gone (the engine's rule, passes/qdq SinkDequantize*, applied to the exported graph).
+// Data movers on the integers wherever a DequantizeLinear (per tensor, of a computed tensor) feeds them, since
+// op(DQ(x)) == DQ(op(x)) exactly:
+//  1. DQ(x) -> mover -> {Q with DQ's parameters, float readers}: the mover on the integers, one DQ after it for the
+//     float readers, the Q gone (the engine's rule, passes/qdq SinkDequantize*, applied to the exported graph);
+//  2. DQ(x) -> mover -> Q with DQ's parameters, its only reader: the mover on the integers, DQ and Q gone (ONNX
+//     Runtime's own DropQDQ rule, which its transpose optimizer defeats when it moves the Transposes of attention's
+//     qkv split first: ORT 1.30 then runs a DQ -> Q pair over the whole qkv tensor in every block);
+//  3. DQ(x) -> single-reader movers -> Gather of constant indices (attention's V taken from the qkv tensor): the
+//     chain on the integers and the DQ after the Gather, so only the gathered third is dequantized.
 size_t movers_on_integers(ir::Graph& g) {
   static const std::unordered_set<std::string> kMovers = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
                                                           "Gather"};
-  const passes::qdq::SinkDequantizeSelector select;
+  const passes::qdq::SinkDequantizeSelector select_sink;
+  const passes::qdq::DropQdqSelector select_drop(/*all_inputs_data=*/false);
   const passes::qdq::SinkDequantize sink;
+  const passes::qdq::DropQdq drop;
   std::unordered_set<const ir::Node*> removed;
   const passes::qdq::SelectContext select_ctx{g, 0};  // neither reads the opset
   passes::qdq::ActionContext action_ctx{g, 0, removed};
+  auto is_mover = [&](const ir::Node* n) {
+    return n != nullptr && n->domain().empty() && kMovers.count(n->op_type()) != 0;
+  };
   size_t rewritten = 0;
   for (ir::Node* n : g.topological_order()) {
-    if (removed.count(n) || !n->domain().empty() || kMovers.count(n->op_type()) == 0) continue;
+    if (removed.count(n) || !is_mover(n)) continue;
     std::string why;
-    const std::optional<passes::qdq::NodeGroup> group = select.select(select_ctx, *n, why);
-    if (!group) continue;
-    sink.apply(action_ctx, *group);
+    if (std::optional<passes::qdq::NodeGroup> group = select_sink.select(select_ctx, *n, why)) {
+      sink.apply(action_ctx, *group);
+      ++rewritten;
+    } else if ((group = select_drop.select(select_ctx, *n, why)) && !group->dq_inputs.at(0)->input(0)->is_constant()) {
+      drop.apply(action_ctx, *group);
+      ++rewritten;
+    }
+  }
+  removed.clear();
+  for (ir::Node* gather : g.topological_order()) {
+    if (removed.count(gather) || !is_op(gather, "Gather") || !gather->domain().empty() ||
+        constant_of(gather->input(1)) == nullptr) {
+      continue;
+    }
+    // The chain of single-reader movers up from the Gather to a DequantizeLinear.
+    std::vector<ir::Node*> chain = {gather};
+    ir::Node* p = gather->input(0) != nullptr ? gather->input(0)->producer() : nullptr;
+    auto private_output = [&](const ir::Node* n) {
+      return n->num_outputs() == 1 && n->output(0)->uses().size() == 1 && !g.is_graph_output(n->output(0));
+    };
+    while (is_mover(p) && !is_op(p, "Gather") && private_output(p)) {
+      chain.insert(chain.begin(), p);
+      p = p->input(0) != nullptr ? p->input(0)->producer() : nullptr;
+    }
+    if (!is_op(p, "DequantizeLinear") || !private_output(p) || p->input(0)->is_constant()) continue;
+    std::string why;
+    if (!passes::qdq::per_tensor_params(*p, true, why)) continue;
+    for (ir::Node* n : chain) {
+      passes::qdq::NodeGroup group;
+      group.target = n;
+      group.dq_inputs = {n->input(0)->producer()};
+      sink.apply(action_ctx, group);
+    }
     ++rewritten;
   }
   return rewritten;
