@@ -486,9 +486,73 @@ size_t movers_on_integers(ir::Graph& g) {
   return rewritten;
 }
 
+// --- attention_scale_into_dequantize -------------------------------------------------------------------------------
+
+// DQ(a) @ DQ(b) -> Mul or Div by a positive scalar constant c (attention's 1/sqrt(d) after Q x K^T): c goes into
+// the scale of a's DequantizeLinear (a private copy when it has other readers) and the Mul/Div goes away; the same
+// product up to the float rounding of s_a * c. ONNX Runtime fuses the MatMul into MatMulIntegerToFloat, whose
+// output scale then carries c, instead of running the Mul as a separate pass over the scores (ORT fuses such a Mul
+// into the float MatMul of the FP32 file, but not after a MatMulIntegerToFloat).
+size_t attention_scale_into_dequantize(ir::Graph& g) {
+  size_t rewritten = 0;
+  for (ir::Node* mm : g.topological_order()) {
+    if (!is_op(mm, "MatMul") || !mm->domain().empty() || mm->num_inputs() != 2) continue;
+    ir::Node* dq_a = mm->input(0) != nullptr ? mm->input(0)->producer() : nullptr;
+    ir::Node* dq_b = mm->input(1) != nullptr ? mm->input(1)->producer() : nullptr;
+    if (!is_op(dq_a, "DequantizeLinear") || !is_op(dq_b, "DequantizeLinear") || dq_a->input(0)->is_constant() ||
+        dq_b->input(0)->is_constant()) {
+      continue;
+    }
+    std::string why;
+    if (!passes::qdq::per_tensor_params(*dq_a, true, why) || !passes::qdq::per_tensor_params(*dq_b, true, why)) {
+      continue;
+    }
+    ir::Value* y = mm->output(0);
+    if (y == nullptr || g.is_graph_output(y) || y->uses().size() != 1) continue;
+    ir::Node* op = y->uses().front().node;
+    if (!(is_op(op, "Mul") || (is_op(op, "Div") && y->uses().front().input_index == 0)) || op->num_inputs() != 2) {
+      continue;
+    }
+    const std::optional<float> c = scalar_float(op->input(op->input(0) == y ? 1 : 0));
+    if (!c || !(*c > 0.f) || !std::isfinite(*c)) continue;
+    const float factor = is_op(op, "Div") ? 1.f / *c : *c;
+    const std::optional<float> s_a = scalar_float(dq_a->input(1));
+    if (!s_a || !(*s_a * factor > 0.f) || !std::isfinite(*s_a * factor)) continue;
+    ir::Value* out = op->output(0);
+    if (out == nullptr || g.is_graph_output(out)) continue;
+    // a's dequantization with the scale s_a * c, private to this MatMul.
+    ir::Value* scale = scalar_constant(g, dq_a->input(1)->name() + "_times_attention_scale", *s_a * factor);
+    std::vector<ir::Value*> dq_inputs = {dq_a->input(0), scale};
+    if (dq_a->num_inputs() > 2 && dq_a->input(2) != nullptr) dq_inputs.push_back(dq_a->input(2));
+    ir::Value* a = add_float_value(g, mm->input(0)->name() + "_scaled", mm->input(0)->type);
+    ir::Node* scaled = g.add_node("DequantizeLinear", dq_inputs, {a}, unique_node_name(g, dq_a->name() + "_scaled"));
+    scaled->attrs = dq_a->attrs;
+    ir::Value* old_a = mm->input(0);
+    g.set_input(mm, 0, a);
+    if (old_a->uses().empty() && !g.is_graph_output(old_a)) {
+      std::vector<ir::Value*> inputs(dq_a->inputs().begin(), dq_a->inputs().end());
+      g.remove_node(dq_a);
+      g.remove_value(old_a);
+      for (ir::Value* v : inputs) remove_if_unused(g, v);
+    }
+    // The Mul/Div's readers read the MatMul.
+    std::vector<ir::Value*> op_inputs(op->inputs().begin(), op->inputs().end());
+    g.replace_all_uses(out, y);
+    g.remove_node(op);
+    g.remove_value(out);
+    for (ir::Value* v : op_inputs) {
+      if (v != y) remove_if_unused(g, v);
+    }
+    ++rewritten;
+  }
+  return rewritten;
+}
+
 using Lowering = std::function<size_t(ir::Graph&)>;
 const std::map<std::string, Lowering>& lowerings() {
-  static const std::map<std::string, Lowering> kLowerings = {{"hard_sigmoid_as_add", hard_sigmoid_as_add},
+  static const std::map<std::string, Lowering> kLowerings = {{"attention_scale_into_dequantize",
+                                                              attention_scale_into_dequantize},
+                                                             {"hard_sigmoid_as_add", hard_sigmoid_as_add},
                                                              {"hard_swish_as_add_mul", hard_swish_as_add_mul},
                                                              {"pad_depthwise_channels", pad_depthwise_channels},
                                                              {"movers_on_integers", movers_on_integers}};

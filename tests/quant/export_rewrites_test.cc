@@ -391,6 +391,36 @@ TEST(ExportRewrites, MoversOnIntegersDropSingleRequantizationsAndDequantizeAfter
   }
 }
 
+// Attention's scores: DQ(q) @ DQ(k^T) -> Mul(0.5) or Div(2) -> Softmax. The factor moves into q's dequantization
+// scale and the Mul/Div goes away; the same scores up to float rounding.
+TEST(ExportRewrites, AttentionScaleMovesIntoTheDequantizeScale) {
+  for (const char* op : {"Mul", "Div"}) {
+    QdqGraph t;
+    Value* x = t.input("x", {2, 3, 4});
+    Value* a = t.qdq(x, 0.03f, uint8_t{128}, {2, 3, 4});
+    Value* xt = t.node("Transpose", {x}, "kt", {2, 4, 3});
+    t.g->find_node("kt")->attrs.set("perm", std::vector<int64_t>{0, 2, 1});
+    Value* b = t.qdq(xt, 0.05f, uint8_t{120}, {2, 4, 3});
+    Value* s = t.node("MatMul", {a, b}, "scores", {2, 3, 3});
+    Value* c = t.scalar("c", std::string(op) == "Mul" ? 0.5f : 2.f);
+    Value* scaled = t.node(op, {s, c}, "scale", {2, 3, 3});
+    t.g->add_output(t.node("Softmax", {scaled}, "softmax", {2, 3, 3}));
+    const Tensor in = random_input({2, 3, 4}, -3.f, 3.f, 13);
+    const Tensor before = run(t.model, in);
+    ASSERT_EQ(apply_lowerings(*t.g, only("attention_scale_into_dequantize")),
+              std::vector<std::string>{"attention_scale_into_dequantize: 1 rewritten"})
+        << op;
+    t.g->verify();
+    EXPECT_EQ(count(*t.g, op), 0u);
+    EXPECT_EQ(t.g->find_node("softmax")->input(0)->producer()->op_type(), "MatMul");
+    const ir::Node* dq = t.g->find_node("scores")->input(0)->producer();
+    ASSERT_EQ(dq->op_type(), "DequantizeLinear");
+    EXPECT_FLOAT_EQ(dq->input(1)->constant->data<float>()[0], 0.015f);
+    EXPECT_EQ(count(*t.g, "DequantizeLinear"), 2u) << "q's old dequantization is gone";
+    EXPECT_EQ(testing::compare_tensors(run(t.model, in), before, 1e-6, 1e-5), "") << op;
+  }
+}
+
 TEST(ExportRewrites, UnknownLoweringIsAConfigError) {
   ExportProfile p = ort();
   p.lowerings = {"hard_sigmoid_as_add", "typo"};
@@ -399,7 +429,7 @@ TEST(ExportRewrites, UnknownLoweringIsAConfigError) {
     apply_lowerings(*t.g, p);
     FAIL() << "expected InvalidConfig";
   } catch (const InvalidConfig& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown lowering \"typo\"; known: \"hard_sigmoid_as_add\", "
+    EXPECT_NE(std::string(e.what()).find("unknown lowering \"typo\"; known: \"attention_scale_into_dequantize\", \"hard_sigmoid_as_add\", "
                                          "\"hard_swish_as_add_mul\", \"movers_on_integers\", \"pad_depthwise_channels\""),
               std::string::npos)
         << e.what();
