@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <unordered_set>
+#include <variant>
 
 #include "passes/qdq/actions.h"
 #include "passes/qdq/qdq_match.h"
@@ -430,7 +431,8 @@ size_t pad_depthwise_channels(ir::Graph& g) {
 //     Runtime's own DropQDQ rule, which its transpose optimizer defeats when it moves the Transposes of attention's
 //     qkv split first: ORT 1.30 then runs a DQ -> Q pair over the whole qkv tensor in every block);
 //  3. DQ(x) -> single-reader movers -> Gather of constant indices (attention's V taken from the qkv tensor): the
-//     chain on the integers and the DQ after the Gather, so only the gathered third is dequantized.
+//     chain on the integers and the DQ after the Gather, so only the gathered third is dequantized;
+//  4. then movers with the same inputs and attributes (the qkv tensor's Transpose for Q/K and for V) become one.
 size_t movers_on_integers(ir::Graph& g) {
   static const std::unordered_set<std::string> kMovers = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
                                                           "Gather"};
@@ -482,6 +484,42 @@ size_t movers_on_integers(ir::Graph& g) {
       sink.apply(action_ctx, group);
     }
     ++rewritten;
+  }
+  // Integer and integer-list attributes only (what movers have); anything else counts as different.
+  auto same_attributes = [](const ir::Node& a, const ir::Node& b) {
+    if (a.attrs.all().size() != b.attrs.all().size()) return false;
+    for (const auto& [name, value] : a.attrs.all()) {
+      auto it = b.attrs.all().find(name);
+      if (it == b.attrs.all().end()) return false;
+      const auto* i = std::get_if<int64_t>(&value);
+      const auto* v = std::get_if<std::vector<int64_t>>(&value);
+      if (i != nullptr && std::get_if<int64_t>(&it->second) != nullptr && *i == std::get<int64_t>(it->second)) continue;
+      if (v != nullptr && std::get_if<std::vector<int64_t>>(&it->second) != nullptr &&
+          *v == std::get<std::vector<int64_t>>(it->second)) {
+        continue;
+      }
+      return false;
+    }
+    return true;
+  };
+  removed.clear();
+  for (ir::Node* n : g.topological_order()) {
+    if (removed.count(n) || !is_mover(n) || n->num_outputs() != 1 || n->input(0) == nullptr) continue;
+    const std::vector<ir::Use> readers = n->input(0)->uses();
+    for (const ir::Use& u : readers) {
+      ir::Node* m = u.node;
+      if (m == n || removed.count(m) || u.input_index != 0 || m->op_type() != n->op_type() || !m->domain().empty() ||
+          m->inputs() != n->inputs() || m->num_outputs() != 1 || g.is_graph_output(m->output(0)) ||
+          !same_attributes(*m, *n)) {
+        continue;
+      }
+      ir::Value* dup = m->output(0);
+      g.replace_all_uses(dup, n->output(0));
+      removed.insert(m);
+      g.remove_node(m);
+      g.remove_value(dup);
+      ++rewritten;
+    }
   }
   return rewritten;
 }

@@ -391,6 +391,38 @@ TEST(ExportRewrites, MoversOnIntegersDropSingleRequantizationsAndDequantizeAfter
   }
 }
 
+// Two Transposes of one uint8 tensor with the same permutation (attention's qkv tensor for Q/K and for V once both
+// run on the integers) become one.
+TEST(ExportRewrites, MoversOnIntegersMergeIdenticalMovers) {
+  QdqGraph t;
+  Value* x = t.input("x", {3, 4});
+  Value* xd = t.qdq(x, 0.03f, uint8_t{128}, {3, 4});
+  Value* xq = xd->producer()->input(0);
+  Value* outs[3];
+  for (int i = 0; i < 3; ++i) {
+    const std::string name = "transpose" + std::to_string(i);
+    const Shape shape = i < 2 ? Shape{4, 3} : Shape{3, 4};
+    Value* tr = t.typed(t.g->add_value(name + "_out"), DType::kUInt8, shape);
+    t.g->add_node("Transpose", {xq}, {tr}, name);
+    // The third has another permutation: kept.
+    t.g->find_node(name)->attrs.set("perm", i < 2 ? std::vector<int64_t>{1, 0} : std::vector<int64_t>{0, 1});
+    Value* d = t.typed(t.g->add_value(name + "_dq"), DType::kFloat32, shape);
+    t.g->add_node("DequantizeLinear", {tr, xd->producer()->input(1), xd->producer()->input(2)}, {d}, name + "_DQ");
+    outs[i] = d;
+  }
+  t.g->add_output(t.node("Add", {outs[0], outs[1]}, "add", {4, 3}));
+  t.g->add_output(t.node("Add", {t.node("Relu", {xd}, "relu", {3, 4}), outs[2]}, "add2", {3, 4}));
+  const Tensor in = random_input({3, 4}, -4.f, 4.f, 17);
+  const Tensor before = run(t.model, in);
+  ASSERT_EQ(apply_lowerings(*t.g, only("movers_on_integers")),
+            std::vector<std::string>{"movers_on_integers: 1 rewritten"});
+  t.g->verify();
+  EXPECT_EQ(count(*t.g, "Transpose"), 2u);
+  EXPECT_EQ(t.g->find_node("transpose1"), nullptr);
+  EXPECT_NE(t.g->find_node("transpose2"), nullptr);
+  EXPECT_EQ(testing::compare_tensors(run(t.model, in), before, 0.f, 0.f), "");
+}
+
 // Attention's scores: DQ(q) @ DQ(k^T) -> Mul(0.5) or Div(2) -> Softmax. The factor moves into q's dequantization
 // scale and the Mul/Div goes away; the same scores up to float rounding.
 TEST(ExportRewrites, AttentionScaleMovesIntoTheDequantizeScale) {
