@@ -115,10 +115,13 @@ TEST(QuantizeTransformer, AttentionBlockStructureNumbersAndReport) {
   }
   EXPECT_TRUE(reads_dequantized(node(q, "qk"), 0));
   EXPECT_TRUE(reads_dequantized(node(q, "qk"), 1));
-  // Softmax x V and the scale read float; the residual Add int8.
+  // Softmax x V reads float; the scale Mul is folded into Q's dequantization scale by the onnxruntime export
+  // (lowering attention_scale_into_dequantize), so the Softmax reads Q x K^T's float result directly; the residual
+  // Add int8.
   EXPECT_FALSE(reads_dequantized(node(q, "pv"), 0));
   EXPECT_FALSE(reads_dequantized(node(q, "pv"), 1));
-  EXPECT_FALSE(reads_dequantized(node(q, "scale"), 0));
+  EXPECT_EQ(q.graph->find_node("scale"), nullptr);
+  EXPECT_EQ(node(q, "softmax").input(0)->producer(), &node(q, "qk"));
   EXPECT_TRUE(reads_dequantized(node(q, "residual"), 0));
   EXPECT_TRUE(reads_dequantized(node(q, "residual"), 1));
   // Q x K^T's operands are symmetric: zero-point 128 in ONNX Runtime's uint8 storage (signed ranges) or 0 (>= 0).
