@@ -234,40 +234,6 @@ TEST(DnnlConv, BlockedChainMatchesReference) {
   }
 }
 
-// A depthwise Conv reading the nChw16c output of a stem Conv (MobileNetV3: 3 -> 16 channels, then 3x3 depthwise
-// with stride 1 and 2) computes on that blocked layout and writes it (no reorder to nhwc at every run), on seeded
-// random data, matching the reference.
-TEST(DnnlConv, DepthwiseComputesOnTheBlockedLayoutOfItsProducer) {
-  std::mt19937 rng(16);
-  for (int64_t channels : {16, 32}) {
-    for (int64_t stride : {1, 2}) {
-      ir::Attributes stem;
-      stem.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-      stem.set("strides", std::vector<int64_t>{2, 2});
-      ir::Attributes dw;
-      dw.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-      dw.set("strides", std::vector<int64_t>{stride, stride});
-      dw.set("group", channels);
-      const Blob x = Blob::plain(random_tensor({1, 3, 34, 34}, rng));
-      const Blob w1 = Blob::plain(random_tensor({channels, 3, 3, 3}, rng), true);
-      const Blob w2 = Blob::plain(random_tensor({channels, 1, 3, 3}, rng), true);
-      const Blob b2 = Blob::plain(random_tensor({channels}, rng), true);
-      const NodeRun c1 = run_node("Conv", stem, {x, w1}, kOpset, dnnl_registry());
-      const std::string what = "channels " + std::to_string(channels) + " stride " + std::to_string(stride);
-      ASSERT_TRUE(c1.outputs[0].blocked()) << what;
-      const NodeRun c2 = run_node("Conv", dw, {c1.outputs[0], w2, b2}, kOpset, dnnl_registry());
-      ASSERT_EQ(c2.impl, "dnnl") << what;
-      ASSERT_TRUE(c2.outputs[0].blocked()) << what;
-      ASSERT_NE(c1.outputs[0].format->describe().find("block 16@dim1"), std::string::npos) << what;
-      EXPECT_NE(c2.outputs[0].format->describe().find("block 16@dim1"), std::string::npos)
-          << what << ": the depthwise output keeps its input's blocked layout";
-      const Tensor e1 = run_plain("Conv", stem, {x, w1}, kOpset, ref());
-      const Tensor e2 = run_plain("Conv", dw, {Blob::plain(e1), w2, b2}, kOpset, ref());
-      EXPECT_EQ(compare_tensors(c2.outputs[0].to_plain(), e2, kDnnlRtol, kDnnlAtol), "") << what;
-    }
-  }
-}
-
 TEST(DnnlConvTranspose, MatchesReferenceOnRandomProblems) {
   std::mt19937 rng(4321);
   int ran_dnnl = 0;

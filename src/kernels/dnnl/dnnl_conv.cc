@@ -155,18 +155,6 @@ std::unique_ptr<Kernel> ConvKernel::create(const KernelContext& ctx, std::string
   }
   if (one_pixel_out) candidates.emplace_back(given_src, plain_desc(out_shape));
   candidates.emplace_back(given_src, dst_any);
-  // A blocked source (nChw16c from a float stem Conv) with the destination left to oneDNN resolves to its reference
-  // depthwise kernel, while asking for the same blocked layout on both sides finds the jit one: without this the
-  // depthwise Conv after MobileNetV3's stem reordered its input to nhwc at every run.
-  const size_t rank = x.shape.size();
-  const std::vector<tag> blocked_tags = rank == 3   ? std::vector<tag>{tag::aBc16b, tag::aBc8b}
-                                        : rank == 4 ? std::vector<tag>{tag::aBcd16b, tag::aBcd8b}
-                                                    : std::vector<tag>{tag::aBcde16b, tag::aBcde8b};
-  for (const tag blocked : blocked_tags) {
-    if (given_src == dnnl::memory::desc(to_dims(x.shape), dt::f32, blocked)) {
-      candidates.emplace_back(given_src, dnnl::memory::desc(to_dims(out_shape), dt::f32, blocked));
-    }
-  }
   bool have_pd = false;
   for (const auto& [src_md, dst_md] : candidates) {
     try {
