@@ -12,6 +12,7 @@ void register_qgemm_kernels(KernelRegistry& registry);      // QGemm (com.qwac):
 void register_qlookup_kernels(KernelRegistry& registry);    // QLookup (com.qwac): 256-entry table lookup
 void register_qmatmul_kernels(KernelRegistry& registry);    // QMatMul (com.qwac): int8 x int8 batched matmul
 void register_dequantize_kernels(KernelRegistry& registry);  // DequantizeLinear (per-tensor, 8-bit)
+void register_quantize_kernels(KernelRegistry& registry);    // QuantizeLinear (per-tensor, from a blocked layout)
 void register_deconv_kernels(KernelRegistry& registry);     // ConvTranspose
 void register_matmul_kernels(KernelRegistry& registry);     // Gemm, MatMul
 void register_fused_matmul_kernels(KernelRegistry& registry);  // FusedMatMul (com.qwac)

@@ -13,6 +13,7 @@ void register_dnnl_kernels(KernelRegistry& registry) {
   dnnl_impl::register_qlookup_kernels(registry);
   dnnl_impl::register_qmatmul_kernels(registry);
   dnnl_impl::register_dequantize_kernels(registry);
+  dnnl_impl::register_quantize_kernels(registry);
   dnnl_impl::register_deconv_kernels(registry);
   dnnl_impl::register_matmul_kernels(registry);
   dnnl_impl::register_fused_matmul_kernels(registry);

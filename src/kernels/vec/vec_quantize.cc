@@ -16,28 +16,13 @@
 #include "ir/shape/tensor_quantize_params.h"
 #include "kernels/ref/tensor_kernel_util.h"
 #include "kernels/vec/vec_families.h"
+#include "kernels/vec/vec_quantize_span.h"
 
 namespace qwac::kernels::vec {
 namespace {
 
 constexpr int64_t kParallelThreshold = 1 << 15;
 constexpr int64_t kChunk = 8192;
-constexpr float kRoundMagic = 12582912.f;  // 1.5 * 2^23
-
-// y[i] = quantize(x[i]) for one (scale, zero-point): the hot loop.
-template <typename Q>
-void quantize_run(const float* x, Q* y, int64_t n, float scale, float zp) {
-  constexpr float qmin = static_cast<float>(std::numeric_limits<Q>::min());
-  constexpr float qmax = static_cast<float>(std::numeric_limits<Q>::max());
-  const float lo = qmin - zp, hi = qmax - zp;
-  for (int64_t i = 0; i < n; ++i) {
-    float t = x[i] / scale;
-    t = t == t ? t : 0.f;  // NaN quantizes to the zero-point
-    t = std::min(std::max(t, lo), hi);
-    const float v = (t + kRoundMagic) - kRoundMagic + zp;
-    y[i] = static_cast<Q>(static_cast<int32_t>(v));
-  }
-}
 
 // Per-axis with the channel innermost (inner == 1, e.g. the last axis of [tokens, channels]): one row of
 // `channels` values, each with its own scale and zero point.
