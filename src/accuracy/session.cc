@@ -103,6 +103,8 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
                                                 ? *params.precision_ladder
                                                 : quant::hw_config_for(params.base.target_device).precision_ladder;
   state = quant::run_default_quantization(model, calibration, params.base, options);
+  // Every model the search builds shares the quantized weights of the groups it leaves quantized.
+  state.materialize.weight_cache = std::make_shared<quant::QuantizedWeightCache>();
   quant::attach_precision_ladder(state.set, ladder);
   ctx.ladder = ladder;
   timings["default_quantization"] = seconds_since(t0);
