@@ -65,7 +65,7 @@ struct SearchContext {
   double max_time_seconds = 0;
   int64_t max_evaluations = 0;
   // Bounds the memory of a ranking pass (every variant's compiled engine and cut taps are alive at once).
-  int64_t max_variants_per_pass = 8;
+  int64_t max_variants_per_pass = 4;
   nlohmann::json steps = nlohmann::json::array();
   std::optional<Candidate> best;
   // Wall time per search stage ("ranking", "estimates", "validations", "build"), for the report.
