@@ -48,20 +48,28 @@ timed() {  # log command...
   /usr/bin/time -f '%e %M' -o "$TMP/time" "$@" > "$log" 2>&1 || { echo "bench: failed: $* (see below)" >&2; tail -5 "$log" >&2; }
   tail -1 "$TMP/time"
 }
-# eval.js flags for a config's validation set.
+# eval.js flags for a config's validation set: the config's scale (absent = 1, "1/255" as a fraction), mean and std
+# (a number or one per channel), color, crop and resize, as qwac applies them.
 ort_flags() {  # config
   local c=examples/$1.json
-  local type images labels scale mean std
+  local type images labels scale mean std color crop resize
   type=$(jq -r '.engine.dataset.type' "$c")
   images=$EX/$(jq -r '.engine.dataset.images' "$c")
   labels=$EX/$(jq -r '.engine.dataset.labels' "$c")
-  scale=0.00392156862745098
-  mean=$(jq -r '.engine.dataset.preprocessing.mean // empty | map(tostring) | join(",")' "$c")
-  std=$(jq -r '.engine.dataset.preprocessing.std // empty | map(tostring) | join(",")' "$c")
+  scale=$(jq -r '.engine.dataset.preprocessing.scale // 1 | tostring' "$c")
+  case $scale in */*) scale=$(awk -v f="$scale" 'BEGIN{split(f, a, "/"); printf "%.17g", a[1] / a[2]}') ;; esac
+  mean=$(jq -r '.engine.dataset.preprocessing.mean // empty | if type == "array" then map(tostring) | join(",") else tostring end' "$c")
+  std=$(jq -r '.engine.dataset.preprocessing.std // empty | if type == "array" then map(tostring) | join(",") else tostring end' "$c")
+  color=$(jq -r '.engine.dataset.preprocessing.color // empty' "$c")
+  crop=$(jq -r '.engine.dataset.preprocessing.crop // empty | if type == "array" then .[0] else . end | tostring' "$c")
+  resize=$(jq -r '.engine.dataset.preprocessing.resize // empty | if type == "array" then .[0] else . end | tostring' "$c")
   if [ "$type" = idx ]; then printf -- '--task idx'; else printf -- '--task images'; fi
   printf -- ' --images %s --labels %s --scale %s --batch 100' "$images" "$labels" "$scale"
   [ -z "$mean" ] || printf -- ' --mean %s' "$mean"
   [ -z "$std" ] || printf -- ' --std %s' "$std"
+  [ -z "$color" ] || printf -- ' --color %s' "$color"
+  [ -z "$crop" ] || printf -- ' --crop %s' "$crop"
+  [ -z "$resize" ] || printf -- ' --resize %s' "$resize"
 }
 ort_top1() {  # model config
   [ "$have_ort" = 1 ] || { echo ""; return; }

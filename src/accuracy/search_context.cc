@@ -9,6 +9,7 @@
 #include <limits>
 #include <numeric>
 
+#include "core/resource_limits.h"
 #include "core/stopwatch.h"
 #include "qwac/error.h"
 
@@ -299,6 +300,7 @@ std::vector<ValidationResult> SearchContext::evaluate_sets(const quant::Quantize
     std::vector<ValidationResult> r = validator->subsets(*base_model, pointers, indices, distance, phase,
                                                          has_agreement() ? &reference_classes : nullptr);
     for (ValidationResult& x : r) out.push_back(std::move(x));
+    release_free_heap();  // the pass's engines are gone: keep the resident size at one pass's
     if (sets.size() <= static_cast<size_t>(max_variants_per_pass)) {
       for (size_t i = begin; i < end; ++i) kept[key(sets[i])] = models[i - begin];
     }

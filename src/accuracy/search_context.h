@@ -64,7 +64,8 @@ struct SearchContext {
   std::chrono::steady_clock::time_point start;
   double max_time_seconds = 0;
   int64_t max_evaluations = 0;
-  int64_t max_variants_per_pass = 24;  // bounds the memory of a ranking pass (taps of every variant's cut)
+  // Bounds the memory of a ranking pass (every variant's compiled engine and cut taps are alive at once).
+  int64_t max_variants_per_pass = 4;
   nlohmann::json steps = nlohmann::json::array();
   std::optional<Candidate> best;
   // Wall time per search stage ("ranking", "estimates", "validations", "build"), for the report.

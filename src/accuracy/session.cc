@@ -5,6 +5,7 @@
 
 #include "accuracy/checkpoint.h"
 #include "accuracy/metric_traits.h"
+#include "core/resource_limits.h"
 #include "core/stopwatch.h"
 #include "quant/hw_config.h"
 #include "quant/input_model_check.h"
@@ -103,6 +104,9 @@ std::unique_ptr<Session> start_session(const ir::Model& model, const Dataset& ca
                                                 ? *params.precision_ladder
                                                 : quant::hw_config_for(params.base.target_device).precision_ladder;
   state = quant::run_default_quantization(model, calibration, params.base, options);
+  // Every model the search builds shares the quantized weights of the groups it leaves quantized.
+  state.materialize.weight_cache = std::make_shared<quant::QuantizedWeightCache>();
+  release_free_heap();  // calibration's engines and tapped activations
   quant::attach_precision_ladder(state.set, ladder);
   ctx.ladder = ladder;
   timings["default_quantization"] = seconds_since(t0);

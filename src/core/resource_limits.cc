@@ -1,5 +1,9 @@
 #include "core/resource_limits.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -125,6 +129,12 @@ std::optional<uint64_t> checked_product(std::initializer_list<int64_t> factors) 
     p *= u;
   }
   return p;
+}
+
+void release_free_heap() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 }  // namespace qwac

@@ -23,6 +23,11 @@ bool fits_memory_budget(uint64_t bytes);
 // " (memory budget 7.6 GiB: raise it with --memory-limit or QWAC_MEMORY_LIMIT)": the tail of a refusal message.
 std::string memory_budget_hint();
 
+// Returns the heap's free pages to the system (glibc's malloc_trim; nothing elsewhere). Called between the accuracy
+// search's phases: each one frees what it built (variant engines, tapped activations), but glibc keeps the freed
+// chunks mapped, so the process's resident size would stay at the largest phase's plus fragmentation.
+void release_free_heap();
+
 // a * b * ... without overflow: nullopt when the product exceeds 2^63 - 1 or a factor is negative.
 std::optional<uint64_t> checked_product(std::initializer_list<int64_t> factors);
 

@@ -64,7 +64,11 @@ void Graph::remove_value(Value* v) {
     throw InternalError("cannot remove value '" + v->name() + "': it is still used or produced");
   }
   value_by_name_.erase(v->name());
-  values_.remove_if([v](const std::unique_ptr<Value>& p) { return p.get() == v; });
+  // find + erase, not remove_if: stops at the value instead of walking the whole list (removing the unused values
+  // of a large graph one by one, as partial re-execution's sub-models do, was quadratic).
+  const auto it =
+      std::find_if(values_.begin(), values_.end(), [v](const std::unique_ptr<Value>& p) { return p.get() == v; });
+  if (it != values_.end()) values_.erase(it);
 }
 
 std::vector<Value*> Graph::values() const {
@@ -135,7 +139,11 @@ void Graph::remove_node(Node* n) {
       o->producer_index_ = -1;
     }
   }
-  nodes_.remove_if([n](const std::unique_ptr<Node>& p) { return p.get() == n; });
+  // Searched from the back: passes and sub-model extraction remove nodes in reverse topological order, near the
+  // list's end (remove_if walked the whole list every time).
+  const auto it =
+      std::find_if(nodes_.rbegin(), nodes_.rend(), [n](const std::unique_ptr<Node>& p) { return p.get() == n; });
+  if (it != nodes_.rend()) nodes_.erase(std::next(it).base());
 }
 
 void Graph::replace_all_uses(Value* from, Value* to) {

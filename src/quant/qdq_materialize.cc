@@ -114,9 +114,11 @@ ir::Value* add_qdq(ir::Graph& g, ir::Value* x, const QdqConstants& c, DType q_ty
 }
 
 // Integer initializer + DequantizeLinear for a constant weight; returns the DQ output.
-ir::Value* add_compressed_weight(ir::Graph& g, ir::Value* w, const QuantParams& p, const QdqConstants& c) {
+ir::Value* add_compressed_weight(ir::Graph& g, ir::Value* w, const QuantParams& p, const QdqConstants& c,
+                                 QuantizedWeightCache* cache) {
   const std::string& s = w->name();
-  ir::Value* q = g.add_constant(g.unique_name(s + "_quantized"), quantize_tensor(*w->constant, p));
+  ir::Value* q = g.add_constant(g.unique_name(s + "_quantized"),
+                                cache != nullptr ? cache->quantize(*w->constant, p) : quantize_tensor(*w->constant, p));
   ir::Value* dq = add_typed_value(g, s + "_DequantizeLinear_Output", DType::kFloat32, w->type);
   add_qdq_node(g, "DequantizeLinear", q, c, dq, s + "_DequantizeLinear");
   return dq;
@@ -240,7 +242,7 @@ class QuantizerMaterializer {
     if (!has_on_path_use(s)) return;
     ir::Value* dq = nullptr;
     if (s->is_constant() && q_.kind == QuantizerKind::kWeight && options_.compress_weights) {
-      dq = add_compressed_weight(g_, s, p_, constants_);
+      dq = add_compressed_weight(g_, s, p_, constants_, options_.weight_cache.get());
     } else {
       dq = add_qdq(g_, s, constants_, p_.dtype);
     }

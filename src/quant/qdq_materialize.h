@@ -13,6 +13,7 @@
 #include "core/logger.h"
 #include "ir/graph.h"
 #include "quant/hw_config.h"
+#include "quant/quantized_weight_cache.h"
 #include "quant/quantizer_set.h"
 
 namespace qwac::quant {
@@ -24,6 +25,9 @@ struct MaterializeOptions {
   // The exported file's runtime (not owned; the built-in profiles live for the program): storage types, lowerings
   // and float weights where the runtime would not fuse. nullptr = plain QDQ.
   const ExportProfile* profile = nullptr;
+  // Shared by the models built from one state (the accuracy search's candidates): each (weight, parameters) is
+  // quantized once and its integer tensor shared. nullptr = quantize every time.
+  std::shared_ptr<QuantizedWeightCache> weight_cache;
 };
 
 ir::Model materialize_qdq(const ir::Model& canonical, const QuantizerSet& set, const MaterializeOptions& options,

@@ -34,7 +34,8 @@ struct EvaluationOptions : ExecutionOptions {
   // Called for every sample in order with its outputs (batch dim 1): predictions files, caches.
   std::function<void(int64_t index, const Sample& sample, const ModelOutputs& outputs)> on_sample;
   // Intermediate tensors to read (engine taps), delivered per batch in order on the calling thread: samples along
-  // dim 0, exactly the batch's real samples (calibration statistics are collected this way).
+  // dim 0, exactly the batch's real samples (calibration statistics are collected this way). They are the stream's
+  // own buffers, valid during the call only (clone() to keep them); the stream waits for the call to return.
   std::vector<std::string> taps;
   std::function<void(int64_t first_index, const std::map<std::string, Tensor>& taps)> on_batch;
 };

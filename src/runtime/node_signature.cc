@@ -13,10 +13,19 @@ uint64_t mix(uint64_t h, uint64_t w) {
   return h * 0xC2B2AE3D27D4EB4Full;
 }
 
+// Four independent lanes over 32-byte blocks, then the rest word by word: the lanes' multiply chains overlap, so a
+// candidate's compile hashes its weights (every constant input, for the kernel cache's keys) about 3x faster than
+// with one chain. The digests are in-process keys only (never stored).
 uint64_t hash_bytes(const void* data, size_t n) {
   const auto* p = static_cast<const unsigned char*>(data);
-  uint64_t h = 0x243F6A8885A308D3ull ^ n;
+  uint64_t lanes[4] = {0x243F6A8885A308D3ull ^ n, 0x13198A2E03707344ull, 0xA4093822299F31D0ull, 0x082EFA98EC4E6C89ull};
   size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    uint64_t w[4];
+    std::memcpy(w, p + i, 32);
+    for (int l = 0; l < 4; ++l) lanes[l] = mix(lanes[l], w[l]);
+  }
+  uint64_t h = mix(mix(mix(lanes[0], lanes[1]), lanes[2]), lanes[3]);
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     std::memcpy(&w, p + i, 8);
