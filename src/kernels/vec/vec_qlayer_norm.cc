@@ -60,8 +60,9 @@ __attribute__((always_inline)) inline void normalize_row(const QX* x, QY* y, int
 }
 
 // The rows [begin, end): compiled for the baseline ISA and for AVX2 and AVX-512 (the same loops; the wider vectors
-// halve or quarter the conversions between bytes and floats that dominate at transformer widths of 64-768). No FMA
-// target: the compiler would contract the multiply-adds and round differently from the baseline.
+// halve or quarter the conversions between bytes and floats that dominate at transformer widths of 64-768). The
+// AVX-512 target implies FMA, so this file is built with -ffp-contract=off (CMakeLists.txt): contracted
+// multiply-adds would round differently from the baseline.
 struct RowArgs {
   const void* x;
   void* y;
