@@ -28,17 +28,8 @@ class QLayerNormRefKernel final : public Kernel {
                                   std::vector<BlockedFormatPtr>(ln_inputs.size()),
                                   ctx.num_threads};
     auto k = std::make_unique<QLayerNormRefKernel>();
-    for (const KernelDef* def : reference_kernel_registry().candidates("LayerNormalization", "", kLayerNormOpset)) {
-      std::string why;
-      k->norm_ = def->create(float_ctx, why);
-      if (k->norm_) break;
-      reason += (reason.empty() ? "" : "; ") + why;
-    }
-    if (!k->norm_) {
-      reason = "no reference float LayerNormalization for this case (" + reason + ")";
-      return nullptr;
-    }
-    reason.clear();
+    k->norm_ = reference_float_kernel("LayerNormalization", float_ctx, reason);
+    if (!k->norm_) return nullptr;
     k->has_bias_ = has_bias;
     k->x_type_ = x.dtype;
     k->y_type_ = ctx.outputs[0].dtype;
@@ -49,20 +40,12 @@ class QLayerNormRefKernel final : public Kernel {
 
   void run(const std::vector<Tensor>& in, std::vector<Tensor>& out) override {
     const float x_scale = in[In::kXScale].data<float>()[0];
-    const int32_t x_zp = zero_point_of(in, In::kXZeroPoint);
-    with_8bit(x_type_, [&](auto tag) {
-      using Q = decltype(tag);
-      dequantize(in[In::kX].data<Q>(), x_float_.numel(), x_scale, x_zp, x_float_.data<float>());
-    });
+    dequantize_tensor(x_type_, in[In::kX], x_scale, zero_point_of(in, In::kXZeroPoint), x_float_);
     std::vector<Tensor> norm_in = {x_float_, in[In::kScale]};
     if (has_bias_) norm_in.push_back(in[In::kBias]);
     std::vector<Tensor> norm_out = {y_float_};
     norm_->run(norm_in, norm_out);
-    const float y_scale = in[In::kYScale].data<float>()[0];
-    with_8bit(y_type_, [&](auto tag) {
-      using Q = decltype(tag);
-      quantize(y_float_.data<float>(), out[0].numel(), y_scale, in[In::kYZeroPoint].data<Q>()[0], out[0].data<Q>());
-    });
+    quantize_tensor(y_type_, y_float_, in[In::kYScale].data<float>()[0], in[In::kYZeroPoint], out[0]);
   }
 
  private:

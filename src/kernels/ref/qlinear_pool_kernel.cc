@@ -25,17 +25,8 @@ class QLinearPoolRefKernel final : public Kernel {
                                   {nullptr},
                                   ctx.num_threads};
     auto k = std::make_unique<QLinearPoolRefKernel>();
-    for (const KernelDef* def : reference_kernel_registry().candidates(pool, "", kPoolOpset)) {
-      std::string why;
-      k->pool_ = def->create(float_ctx, why);
-      if (k->pool_) break;
-      reason += (reason.empty() ? "" : "; ") + why;
-    }
-    if (!k->pool_) {
-      reason = "no reference float " + pool + " for this case (" + reason + ")";
-      return nullptr;
-    }
-    reason.clear();
+    k->pool_ = reference_float_kernel(pool, float_ctx, reason);
+    if (!k->pool_) return nullptr;
     k->x_type_ = ctx.inputs[In::kX].dtype;
     k->y_type_ = ctx.outputs[0].dtype;
     k->x_float_ = Tensor(DType::kFloat32, ctx.inputs[In::kX].shape);
@@ -45,18 +36,10 @@ class QLinearPoolRefKernel final : public Kernel {
 
   void run(const std::vector<Tensor>& in, std::vector<Tensor>& out) override {
     const float x_scale = in[In::kXScale].data<float>()[0];
-    const int32_t x_zp = zero_point_of(in, In::kXZeroPoint);
-    with_8bit(x_type_, [&](auto tag) {
-      using Q = decltype(tag);
-      dequantize(in[In::kX].data<Q>(), x_float_.numel(), x_scale, x_zp, x_float_.data<float>());
-    });
+    dequantize_tensor(x_type_, in[In::kX], x_scale, zero_point_of(in, In::kXZeroPoint), x_float_);
     std::vector<Tensor> pool_out = {y_float_};
     pool_->run({x_float_}, pool_out);
-    const float y_scale = in[In::kYScale].data<float>()[0];
-    with_8bit(y_type_, [&](auto tag) {
-      using Q = decltype(tag);
-      quantize(y_float_.data<float>(), out[0].numel(), y_scale, in[In::kYZeroPoint].data<Q>()[0], out[0].data<Q>());
-    });
+    quantize_tensor(y_type_, y_float_, in[In::kYScale].data<float>()[0], in[In::kYZeroPoint], out[0]);
   }
 
  private:

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,6 +74,29 @@ template <typename Q>
 void quantize(const float* x, int64_t n, float scale, int32_t zp, Q* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = quantize<Q>(x[i], scale, zp);
 }
+
+// DequantizeLinear of a whole uint8/int8 tensor `q` (of type `t`) into the float tensor `y` of the same size.
+inline void dequantize_tensor(DType t, const Tensor& q, float scale, int32_t zp, Tensor& y) {
+  with_8bit(t, [&](auto tag) {
+    using Q = decltype(tag);
+    dequantize(q.data<Q>(), y.numel(), scale, zp, y.data<float>());
+  });
+}
+
+// QuantizeLinear of the float tensor `x` into the whole uint8/int8 tensor `y` (of type `t`), with the zero point
+// read from `zp` (a scalar tensor of type `t`).
+inline void quantize_tensor(DType t, const Tensor& x, float scale, const Tensor& zp, Tensor& y) {
+  with_8bit(t, [&](auto tag) {
+    using Q = decltype(tag);
+    quantize(x.data<float>(), y.numel(), scale, zp.data<Q>()[0], y.data<Q>());
+  });
+}
+
+// The reference float kernel of `op` (default domain) for `float_ctx`, created through the reference registry, so
+// that a fused int8 op's oracle (dequantize -> float op -> quantize) cannot drift from the float op it fuses.
+// nullptr with `reason` when no reference kernel takes the case.
+std::unique_ptr<Kernel> reference_float_kernel(const std::string& op, const KernelContext& float_ctx,
+                                               std::string& reason);
 
 // QMatMul's one float multiplier of the int32 sum, s_a * s_b * alpha rounded once (qmatmul_kernel.cc; the oneDNN
 // kernel uses it as its output scale, so both agree bit for bit).
