@@ -32,19 +32,34 @@ ir::Node* replace_with_quantized_output(ActionContext& ctx, ir::Node* op, ir::No
   return n;
 }
 
+// The attributes of `from` named in `names` (those it has).
+template <typename Names>
+ir::Attributes attributes_named(const ir::Attributes& from, const Names& names) {
+  ir::Attributes attrs;
+  for (const auto& name : names) {
+    auto it = from.all().find(name);
+    if (it != from.all().end()) attrs.set(name, it->second);
+  }
+  return attrs;
+}
+
+// A fused single-input int8 op's X, its dequantization parameters (from `dq`) and Y's quantization parameters
+// (from `q`), at the positions of the op's input enum `In`; an omitted zero point stays nullptr.
+template <typename In>
+void set_quantized_x_and_y(std::vector<ir::Value*>& inputs, const ir::Node& dq, const ir::Node& q) {
+  inputs[In::kX] = dq.input(0);
+  inputs[In::kXScale] = dq.input(1);
+  inputs[In::kXZeroPoint] = dq.input(2);
+  inputs[In::kYScale] = q.input(1);
+  inputs[In::kYZeroPoint] = q.input(2);
+}
+
 }  // namespace
 
 ir::Node* ReplaceWithConvLikeOp::apply(ActionContext& ctx, const NodeGroup& m) const {
   using In = ir::QConvInputs;
-  ir::Attributes attrs;
-  if (kept_attributes_.empty()) {
-    attrs = m.target->attrs;
-  } else {
-    for (const std::string& name : kept_attributes_) {
-      auto it = m.target->attrs.all().find(name);
-      if (it != m.target->attrs.all().end()) attrs.set(name, it->second);
-    }
-  }
+  ir::Attributes attrs =
+      kept_attributes_.empty() ? m.target->attrs : attributes_named(m.target->attrs, kept_attributes_);
   set_activation(attrs, m.activation, ctx.opset);
   ir::Node* dq_x = m.dq_inputs.at(0);
   ir::Node* dq_w = m.dq_inputs.at(1);
@@ -204,11 +219,7 @@ ir::Node* ReplaceWithQLinearPool::apply(ActionContext& ctx, const NodeGroup& m) 
   ir::Node* n = m.target;
   ir::Node* dq = m.dq_inputs.at(0);
   std::vector<ir::Value*> inputs(In::kCount, nullptr);
-  inputs[In::kX] = dq->input(0);
-  inputs[In::kXScale] = dq->input(1);
-  inputs[In::kXZeroPoint] = dq->input(2);
-  inputs[In::kYScale] = m.q->input(1);
-  inputs[In::kYZeroPoint] = m.q->input(2);
+  set_quantized_x_and_y<In>(inputs, *dq, *m.q);
   ir::Attributes attrs = n->attrs;
   attrs.set("pool", n->op_type());
   ir::Node* out = replace_with_quantized_output(ctx, n, m.q, std::string(ir::kQLinearPoolOp),
@@ -222,18 +233,10 @@ ir::Node* ReplaceWithQLayerNorm::apply(ActionContext& ctx, const NodeGroup& m) c
   ir::Node* n = m.target;
   ir::Node* dq = m.dq_inputs.at(0);
   std::vector<ir::Value*> inputs(In::kCount, nullptr);
-  inputs[In::kX] = dq->input(0);
-  inputs[In::kXScale] = dq->input(1);
-  inputs[In::kXZeroPoint] = dq->num_inputs() > 2 ? dq->input(2) : nullptr;
+  set_quantized_x_and_y<In>(inputs, *dq, *m.q);
   inputs[In::kScale] = n->input(1);
-  inputs[In::kBias] = n->num_inputs() > 2 ? n->input(2) : nullptr;
-  inputs[In::kYScale] = m.q->input(1);
-  inputs[In::kYZeroPoint] = m.q->input(2);
-  ir::Attributes attrs;
-  for (const char* name : {"axis", "epsilon"}) {
-    auto it = n->attrs.all().find(name);
-    if (it != n->attrs.all().end()) attrs.set(name, it->second);
-  }
+  inputs[In::kBias] = n->input(2);  // nullptr when omitted
+  ir::Attributes attrs = attributes_named(n->attrs, std::initializer_list<const char*>{"axis", "epsilon"});
   ir::Node* out = replace_with_quantized_output(ctx, n, m.q, std::string(ir::kQLayerNormOp),
                                                 std::string(ir::kQwacDomain), inputs, std::move(attrs));
   remove_if_dead(ctx.graph, dq, ctx.removed);
