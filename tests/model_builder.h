@@ -2,9 +2,11 @@
 // named after their op, shared by the pass and kernel tests.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "ir/graph.h"
@@ -35,6 +37,22 @@ struct ModelBuilder {
     ir::Value* y = g->add_value(name + "_out");
     g->add_node(op, inputs, {y}, name);
     return y;
+  }
+  // QuantizeLinear -> DequantizeLinear of `x` with a scalar scale and a zero point of type Z (uint8_t or int8_t;
+  // an int literal means uint8_t): constants "<name>_s", "<name>_z", nodes "<name>_q", "<name>_dq". The integer
+  // tensor (Q's output) through `quantized` when given.
+  template <typename Z>
+    requires(std::is_same_v<Z, uint8_t> || std::is_same_v<Z, int8_t>)
+  ir::Value* qdq(const std::string& name, ir::Value* x, float scale, Z zp, ir::Value** quantized = nullptr) {
+    ir::Value* s = g->add_constant(name + "_s", Tensor::from_values<float>({}, &scale));
+    ir::Value* z = g->add_constant(name + "_z", Tensor::from_values<Z>({}, &zp));
+    ir::Value* q = node("QuantizeLinear", {x, s, z}, name + "_q");
+    q->type.dtype = kDTypeOf<Z>;
+    if (quantized != nullptr) *quantized = q;
+    return node("DequantizeLinear", {q, s, z}, name + "_dq");
+  }
+  ir::Value* qdq(const std::string& name, ir::Value* x, float scale, int zp, ir::Value** quantized = nullptr) {
+    return qdq(name, x, scale, static_cast<uint8_t>(zp), quantized);
   }
 };
 

@@ -25,14 +25,6 @@ using testing::make_tensor;
 struct QdqBuilder : testing::ModelBuilder {
   QdqBuilder() : testing::ModelBuilder(31) {}
   // Q -> DQ of a float tensor with a per-tensor scale and uint8 zero point.
-  Value* qdq(const std::string& name, Value* x, float scale, uint8_t zp, Value** quantized = nullptr) {
-    Value* s = g->add_constant(name + "_s", make_scalar(scale));
-    Value* z = g->add_constant(name + "_z", make_scalar<uint8_t>(zp));
-    Value* q = node("QuantizeLinear", {x, s, z}, name + "_q");
-    q->type.dtype = DType::kUInt8;
-    if (quantized != nullptr) *quantized = q;
-    return node("DequantizeLinear", {q, s, z}, name + "_dq");
-  }
   // 3x3 Conv (pads 1) on int8 weights with a per-channel scale and a dequantized int32 bias.
   Value* conv(const std::string& name, Value* x_dq, int64_t c, float x_scale) {
     Tensor w(DType::kInt8, {c, c, 3, 3});

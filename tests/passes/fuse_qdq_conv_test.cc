@@ -30,16 +30,6 @@ using testing::make_tensor;
 
 struct QdqBuilder : testing::ModelBuilder {
   QdqBuilder() : testing::ModelBuilder(23) {}
-  // Q -> DQ of a float tensor with a per-tensor scale and zero point of type Z.
-  template <typename Z>
-  Value* qdq(const std::string& name, Value* x, float scale, Z zp, Value** quantized = nullptr) {
-    Value* s = g->add_constant(name + "_s", make_scalar(scale));
-    Value* z = g->add_constant(name + "_z", make_scalar<Z>(zp));
-    Value* q = node("QuantizeLinear", {x, s, z}, name + "_q");
-    q->type.dtype = kDTypeOf<Z>;
-    if (quantized != nullptr) *quantized = q;
-    return node("DequantizeLinear", {q, s, z}, name + "_dq");
-  }
   // Conv whose weights are DequantizeLinear(int8 constant, per-channel scale, axis 0) and whose bias is
   // DequantizeLinear(int32 constant) with scale x_scale * w_scale, as the exporter writes them.
   Value* qconv_pattern(const std::string& name, Value* x_dq, int64_t c_in, int64_t c_out, float x_scale,

@@ -30,14 +30,6 @@ size_t count_ops(const ir::Graph& g, const std::string& op_type) {
 
 struct QdqBuilder : testing::ModelBuilder {
   QdqBuilder() : testing::ModelBuilder(41) {}
-  Value* qdq(const std::string& name, Value* x, float scale, uint8_t zp, Value** quantized = nullptr) {
-    Value* s = g->add_constant(name + "_s", make_scalar(scale));
-    Value* z = g->add_constant(name + "_z", make_scalar<uint8_t>(zp));
-    Value* q = node("QuantizeLinear", {x, s, z}, name + "_q");
-    q->type.dtype = DType::kUInt8;
-    if (quantized != nullptr) *quantized = q;
-    return node("DequantizeLinear", {q, s, z}, name + "_dq");
-  }
   Tensor random_int8(const Shape& shape) {
     Tensor w(DType::kInt8, shape);
     std::uniform_int_distribution<int> d(-127, 127);

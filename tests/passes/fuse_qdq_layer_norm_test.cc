@@ -19,18 +19,9 @@ namespace qwac::passes {
 namespace {
 
 using ir::Value;
-using testing::make_scalar;
 
 struct QdqBuilder : testing::ModelBuilder {
   QdqBuilder() : testing::ModelBuilder(23, 17) {}
-  Value* qdq(const std::string& name, Value* x, float scale, uint8_t zp, Value** quantized = nullptr) {
-    Value* s = g->add_constant(name + "_s", make_scalar(scale));
-    Value* z = g->add_constant(name + "_z", make_scalar<uint8_t>(zp));
-    Value* q = node("QuantizeLinear", {x, s, z}, name + "_q");
-    q->type.dtype = DType::kUInt8;
-    if (quantized != nullptr) *quantized = q;
-    return node("DequantizeLinear", {q, s, z}, name + "_dq");
-  }
   Value* layer_norm(Value* x, int64_t c, const std::string& name) {
     Tensor scale(DType::kFloat32, {c}), bias(DType::kFloat32, {c});
     std::uniform_real_distribution<float> u(-0.5f, 0.5f);
